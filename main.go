@@ -1,0 +1,873 @@
+// Command bgrun starts, lists, watches, stops and restarts named background
+// processes on one machine. It is also installed as bgr.
+//
+// This file holds the one command-line parser: it maps the original bgrun's
+// flag forms (`bgrun --name api --command "..."`, `bgrun --stop api`,
+// `bgrun api --logs --lines 50`) and the subcommands (`bgrun ps --json`,
+// `bgrun logs api -f`) onto the packages, and errors onto exit codes:
+// 0 ok, 1 failure, 2 usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"bgrun/logs"
+	"bgrun/ps"
+	"bgrun/run"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// version is bgrun's version; release builds may set it with -ldflags.
+var version = "0.1.0"
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// exitError carries an exit status without a message of its own (the
+// message, if any, was printed already).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs bgrun with args and returns its exit status. Every error is
+// printed here, once, as one line (a failed start adds the tail of the
+// process's stderr below it).
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "bgrun: internal error: %v\n", r)
+			code = 1
+		}
+	}()
+	err := dispatch(args, stdout, stderr)
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "bgrun: %s\nRun 'bgrun --help' for usage.\n", ue.msg)
+		return 2
+	}
+	fmt.Fprintf(stderr, "bgrun: %s\n", err)
+	return 1
+}
+
+// flagKind says whether a flag takes a value.
+type flagKind int
+
+const (
+	boolFlag flagKind = iota
+	valueFlag
+	listFlag // a value, repeatable
+)
+
+// flags lists every flag; short aliases follow the original where they do
+// not clash with Unix habit (-h is help here, not --hot).
+var flags = map[string]flagKind{
+	"name": valueFlag, "command": valueFlag, "directory": valueFlag, "config": valueFlag,
+	"stdout": valueFlag, "stderr": valueFlag, "db": valueFlag, "lines": valueFlag, "filter": valueFlag,
+	"logs-dir": valueFlag, "kill-port": valueFlag, "port": valueFlag, "shell": valueFlag,
+	"timeout": valueFlag, "host": valueFlag, "token": valueFlag, "max-restarts": valueFlag,
+	"env-file": listFlag, "set": listFlag, "ignore": listFlag,
+	"force": boolFlag, "fetch": boolFlag, "watch": boolFlag, "hot": boolFlag, "json": boolFlag,
+	"logs": boolFlag, "log-stdout": boolFlag, "log-stderr": boolFlag, "stop": boolFlag,
+	"restart": boolFlag, "delete": boolFlag, "clean": boolFlag, "nuke": boolFlag,
+	"stop-all": boolFlag, "restart-all": boolFlag, "version": boolFlag, "help": boolFlag,
+	"no-config": boolFlag, "env": boolFlag, "dashboard": boolFlag, "guard": boolFlag,
+	"guard-off": boolFlag, "follow": boolFlag, "all": boolFlag, "debug": boolFlag,
+	"_supervise": valueFlag, "_serve": boolFlag,
+}
+
+var shortFlags = map[string]string{
+	"n": "name", "c": "command", "d": "directory", "f": "force", "w": "watch", "j": "json",
+	"l": "logs", "v": "version", "h": "help",
+}
+
+// cmdline is a parsed command line.
+type cmdline struct {
+	vals  map[string]string
+	lists map[string][]string
+	bools map[string]bool
+	pos   []string // positional arguments
+	rest  []string // everything after "--"
+	dash  bool     // a "--" was given
+}
+
+func (c *cmdline) has(name string) bool {
+	_, v := c.vals[name]
+	return v || c.bools[name] || len(c.lists[name]) > 0
+}
+
+// parse reads args against the flag table. Values come as --flag value or
+// --flag=value; a value flag at the end, or followed by another flag, is a
+// usage error rather than a silent "true". short and kinds override the
+// short aliases and flag kinds for one subcommand (in `bgrun logs`, -f means
+// --follow).
+func parse(args []string, short map[string]string, kinds map[string]flagKind) (*cmdline, error) {
+	c := &cmdline{vals: map[string]string{}, lists: map[string][]string{}, bools: map[string]bool{}}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			c.dash, c.rest = true, args[i+1:]
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			c.pos = append(c.pos, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "--") {
+			long, ok := short[name]
+			if !ok {
+				long, ok = shortFlags[name]
+			}
+			if !ok {
+				return nil, usagef("unknown flag %s", a)
+			}
+			name = long
+		}
+		kind, ok := kinds[name]
+		if !ok {
+			kind, ok = flags[name]
+		}
+		if !ok {
+			return nil, usagef("unknown flag --%s", name)
+		}
+		if kind == boolFlag {
+			if hasVal {
+				b, err := strconv.ParseBool(val)
+				if err != nil {
+					return nil, usagef("--%s takes no value (got %q)", name, val)
+				}
+				c.bools[name] = b
+				continue
+			}
+			c.bools[name] = true
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) || isFlag(args[i+1]) {
+				return nil, usagef("flag --%s needs a value", name)
+			}
+			i++
+			val = args[i]
+		}
+		if kind == listFlag {
+			// --ignore takes comma-separated patterns; --set and --env-file
+			// values may hold commas, so they are one value each.
+			if name == "ignore" {
+				for _, v := range strings.Split(val, ",") {
+					if v != "" {
+						c.lists[name] = append(c.lists[name], v)
+					}
+				}
+			} else {
+				c.lists[name] = append(c.lists[name], val)
+			}
+			continue
+		}
+		if _, dup := c.vals[name]; dup {
+			return nil, usagef("flag --%s given twice", name)
+		}
+		c.vals[name] = val
+	}
+	return c, nil
+}
+
+// isFlag reports whether a is one of bgrun's flags, so `--name --force`
+// reads as a missing name rather than a process called "--force".
+func isFlag(a string) bool {
+	if !strings.HasPrefix(a, "-") || a == "-" {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	if strings.HasPrefix(a, "--") {
+		_, ok := flags[name]
+		return ok || a == "--"
+	}
+	_, ok := shortFlags[name]
+	return ok
+}
+
+// commandName is the name bgrun was called by, for messages.
+func commandName() string {
+	n := filepath.Base(os.Args[0])
+	if n == "bgr" {
+		return n
+	}
+	return "bgrun"
+}
+
+// subcommands maps the subcommand words to their handlers. A process whose
+// name is one of these words is shown with `bgrun show NAME`.
+var subcommands = map[string]func(args []string, e *env) error{
+	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
+	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
+	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp,
+}
+
+// env is what every command works with.
+type env struct {
+	c              *cmdline
+	stdout, stderr io.Writer
+	dbPath         string
+	db             *store.DB
+}
+
+func (e *env) open() (*store.DB, error) {
+	if e.db != nil {
+		return e.db, nil
+	}
+	path := e.c.vals["db"]
+	if path == "" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	db, err := store.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	e.db, e.dbPath = db, path
+	return db, nil
+}
+
+func (e *env) close() {
+	if e.db != nil {
+		e.db.Close()
+	}
+}
+
+func (e *env) style() ps.Style {
+	st := ps.Style{Width: 120}
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return st
+	}
+	if w, tty := ps.TerminalWidth(f); tty {
+		st.Width = w
+		st.Color = os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	} else if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
+		st.Width = cols
+	}
+	return st
+}
+
+func (e *env) say(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		if sub, ok := subcommands[args[0]]; ok {
+			short, kinds := map[string]string{}, map[string]flagKind{}
+			if args[0] == "logs" {
+				// In `bgrun logs`, -f follows and --stdout/--stderr pick a stream.
+				short["f"] = "follow"
+				kinds["stdout"], kinds["stderr"] = boolFlag, boolFlag
+			}
+			c, err := parse(args[1:], short, kinds)
+			if err != nil {
+				return err
+			}
+			e := &env{c: c, stdout: stdout, stderr: stderr}
+			defer e.close()
+			return sub(c.pos, e)
+		}
+	}
+	c, err := parse(args, nil, nil)
+	if err != nil {
+		return err
+	}
+	e := &env{c: c, stdout: stdout, stderr: stderr}
+	defer e.close()
+	b := c.bools
+	switch {
+	case b["help"]:
+		return cmdHelp(nil, e)
+	case b["version"]:
+		return cmdVersion(nil, e)
+	case b["nuke"]:
+		return cmdNuke(c.pos, e)
+	case b["clean"]:
+		return cmdClean(c.pos, e)
+	case b["stop-all"]:
+		return stopAll(e)
+	case b["restart-all"]:
+		return restartAll(e)
+	}
+	if c.dash {
+		return startFromArgs(e)
+	}
+	name, named := c.vals["name"]
+	if named && name == "" {
+		return usagef("process name is empty")
+	}
+	if len(c.pos) > 0 {
+		if name != "" {
+			return usagef("unexpected argument %q (the name is already %q)", c.pos[0], name)
+		}
+		name = c.pos[0]
+	}
+	if len(c.pos) > 1 {
+		return usagef("unexpected argument %q; quote the command: --command \"...\"", c.pos[1])
+	}
+	names := []string{}
+	if name != "" {
+		names = []string{name}
+	}
+	switch {
+	case b["delete"]:
+		return cmdDelete(names, e)
+	case b["stop"]:
+		return cmdStop(names, e)
+	case b["restart"]:
+		return cmdRestart(names, e)
+	case b["logs"] || b["log-stdout"] || b["log-stderr"]:
+		return cmdLogs(names, e)
+	case c.has("command"):
+		if name == "" {
+			return usagef("--command needs --name (or start it as: bgrun -- CMD ARGS...)")
+		}
+		return start(e, run.Options{Name: name, Command: c.vals["command"]})
+	case name != "" && startFlagGiven(c):
+		return start(e, run.Options{Name: name})
+	case name != "":
+		return cmdShow(names, e)
+	}
+	return cmdList(nil, e)
+}
+
+// startFlagGiven reports whether the command line asks for a start even
+// without --command (`bgrun --name api --force` restarts api as stored).
+func startFlagGiven(c *cmdline) bool {
+	for _, f := range []string{"force", "fetch", "directory", "config", "no-config", "env-file", "set",
+		"stdout", "stderr", "logs-dir"} {
+		if c.has(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdVersion(_ []string, e *env) error {
+	e.say("bgrun version: %s", version)
+	return nil
+}
+
+func cmdHelp(_ []string, e *env) error {
+	fmt.Fprint(e.stdout, strings.ReplaceAll(helpText, "bgrun ", commandName()+" "))
+	return nil
+}
+
+func needName(names []string, what string) error {
+	if len(names) == 0 {
+		return usagef("%s needs a process name, for example: bgrun %s api", what, strings.TrimPrefix(what, "--"))
+	}
+	for _, n := range names {
+		if err := store.ValidateName(n); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return nil
+}
+
+func cmdList(args []string, e *env) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q; to show one process: bgrun show %s", args[0], args[0])
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	procs, err := ps.List(db, ps.Options{Group: e.c.vals["filter"]})
+	if err != nil {
+		return err
+	}
+	if e.c.bools["json"] {
+		return writeJSON(e.stdout, procs)
+	}
+	if len(procs) == 0 && e.c.vals["filter"] != "" {
+		e.say("No processes in group %q.", e.c.vals["filter"])
+		return nil
+	}
+	return ps.WriteTable(e.stdout, procs, e.style())
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmdShow(names []string, e *env) error {
+	if err := needName(names, "show"); err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		p, err := ps.Get(db, n)
+		if err != nil {
+			return err
+		}
+		if e.c.bools["json"] {
+			if err := writeJSON(e.stdout, p); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := ps.WriteDetails(e.stdout, p, e.style()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdLogs(names []string, e *env) error {
+	if err := needName(names, "--logs"); err != nil {
+		return err
+	}
+	if len(names) > 1 {
+		return usagef("logs shows one process at a time")
+	}
+	n := 0
+	if v, ok := e.c.vals["lines"]; ok {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			return usagef("--lines wants a positive number, got %q", v)
+		}
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	r, err := db.Get(names[0])
+	if err != nil {
+		return err
+	}
+	c := e.c
+	out := c.bools["log-stdout"] || c.bools["stdout"]
+	errs := c.bools["log-stderr"] || c.bools["stderr"]
+	var srcs []logs.Source
+	if out || !errs {
+		srcs = append(srcs, logs.Source{Label: "stdout", Path: r.StdoutPath})
+	}
+	if errs || !out {
+		srcs = append(srcs, logs.Source{Label: "stderr", Path: r.StderrPath})
+	}
+	if err := logs.Show(e.stdout, srcs, n); err != nil {
+		return err
+	}
+	if !c.bools["follow"] {
+		return nil
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return logs.Follow(ctx, e.stdout, srcs)
+}
+
+func (e *env) stopOptions() (stop.Options, error) {
+	t, err := stop.TimeoutFromEnv()
+	if err != nil {
+		return stop.Options{}, err
+	}
+	if v, ok := e.c.vals["timeout"]; ok {
+		if t, err = time.ParseDuration(v); err != nil || t < 0 {
+			return stop.Options{}, usagef("--timeout wants a duration such as 10s, got %q", v)
+		}
+	}
+	return stop.Options{Timeout: t}, nil
+}
+
+func cmdStop(names []string, e *env) error {
+	if e.c.bools["all"] {
+		return stopAll(e)
+	}
+	if err := needName(names, "--stop"); err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		res, err := stop.Stop(db, n, opt)
+		if err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("Stopped %s.", n)
+		if !res.WasRunning {
+			msg = fmt.Sprintf("%s is already stopped.", n)
+		}
+		if res.Children > 0 {
+			msg += fmt.Sprintf(" Stopped %d managed child process%s first.", res.Children, plural(res.Children, "es"))
+		}
+		e.say("%s", msg)
+	}
+	return nil
+}
+
+func plural(n int, suffix string) string {
+	if n == 1 {
+		return ""
+	}
+	return suffix
+}
+
+func stopAll(e *env) error {
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	recs, err := db.List()
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		e.say("No processes registered.")
+		return nil
+	}
+	failed := 0
+	for _, r := range recs {
+		res, err := stop.Stop(db, r.Name, opt)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			failed++
+			fmt.Fprintf(e.stderr, "bgrun: stop %s: %v\n", r.Name, err)
+		case res.WasRunning:
+			e.say("Stopped %s.", r.Name)
+		}
+	}
+	if failed > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func restartAll(e *env) error {
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	recs, err := db.List()
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		e.say("No processes registered.")
+		return nil
+	}
+	failed := 0
+	for _, r := range recs {
+		if err := start(e, run.Options{Name: r.Name, Restart: true}); err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "bgrun: restart %s: %v\n", r.Name, err)
+		}
+	}
+	if failed > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func cmdRestart(names []string, e *env) error {
+	if err := needName(names, "--restart"); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := start(e, run.Options{Name: n, Restart: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdDelete(names []string, e *env) error {
+	if err := needName(names, "--delete"); err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		res, err := stop.Delete(db, n, opt)
+		if err != nil {
+			return err
+		}
+		if res.WasRunning {
+			e.say("Stopped and deleted %s.", n)
+		} else {
+			e.say("Deleted %s.", n)
+		}
+	}
+	return nil
+}
+
+func cmdClean(args []string, e *env) error {
+	if len(args) > 0 {
+		return usagef("--clean takes no argument")
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	n, files, err := stop.Clean(db)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		e.say("No stopped processes to clean.")
+		return nil
+	}
+	e.say("Cleaned %d stopped process%s and removed %d log file%s.", n, plural(n, "es"), files, plural(files, "s"))
+	return nil
+}
+
+func cmdNuke(args []string, e *env) error {
+	if len(args) > 0 {
+		return usagef("--nuke takes no argument")
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	n, running, err := stop.Nuke(db, opt)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		e.say("There are no processes to delete.")
+		return nil
+	}
+	e.say("Deleted %d process%s (%d were running).", n, plural(n, "es"), running)
+	return nil
+}
+
+// cmdRun is `bgrun run NAME -- CMD ARGS...` or `bgrun run --name N --command C`.
+func cmdRun(args []string, e *env) error {
+	c := e.c
+	if len(args) > 1 {
+		return usagef("unexpected argument %q; put the command after --", args[1])
+	}
+	if len(args) == 1 {
+		if c.vals["name"] != "" {
+			return usagef("unexpected argument %q (the name is already %q)", args[0], c.vals["name"])
+		}
+		c.vals["name"] = args[0]
+		c.pos = nil
+	}
+	if c.dash {
+		return startFromArgs(e)
+	}
+	if c.vals["name"] == "" {
+		return usagef("run needs a name: bgrun run NAME -- CMD ARGS...")
+	}
+	return start(e, run.Options{Name: c.vals["name"], Command: c.vals["command"]})
+}
+
+// startFromArgs starts the command given after "--", named by --name or
+// after the command itself.
+func startFromArgs(e *env) error {
+	c := e.c
+	if len(c.rest) == 0 {
+		return usagef("nothing after --; give the command to run: bgrun -- CMD ARGS...")
+	}
+	if len(c.pos) > 0 {
+		return usagef("unexpected argument %q before --; name the process with --name", c.pos[0])
+	}
+	if c.has("command") {
+		return usagef("give the command either with --command or after --, not both")
+	}
+	command := run.JoinArgs(c.rest)
+	name := c.vals["name"]
+	if name == "" {
+		db, err := e.open()
+		if err != nil {
+			return err
+		}
+		if name, err = run.NameFor(db, command); err != nil {
+			return err
+		}
+	}
+	return start(e, run.Options{Name: name, Command: command})
+}
+
+// start fills the options from the command line and starts the process.
+func start(e *env, o run.Options) error {
+	c := e.c
+	if err := store.ValidateName(o.Name); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.bools["no-config"] && c.has("config") {
+		return usagef("--config and --no-config contradict each other")
+	}
+	if v, ok := c.vals["directory"]; ok && v == "" {
+		return usagef("--directory is empty")
+	}
+	home, err := store.Home()
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	so, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	o.Dir, o.Force, o.Fetch = c.vals["directory"], c.bools["force"], c.bools["fetch"]
+	o.Stdout, o.Stderr, o.LogsDir = c.vals["stdout"], c.vals["stderr"], c.vals["logs-dir"]
+	o.Config, o.NoConfig = c.vals["config"], c.bools["no-config"]
+	o.EnvFiles, o.Set = c.lists["env-file"], c.lists["set"]
+	for _, kv := range o.Set {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return usagef("--set wants KEY=VALUE, got %q", kv)
+		}
+	}
+	if !o.Restart {
+		o.Env = os.Environ()
+	}
+	o.Home, o.StopTimeout, o.Out = home, so.Timeout, e.stdout
+	if o.Grace, err = graceFromEnv(); err != nil {
+		return err
+	}
+	res, err := run.Start(db, o)
+	var se *run.StartupError
+	if errors.As(err, &se) {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Loaded {
+		e.say("Loaded %s", f)
+	}
+	verb := "Started"
+	if o.Restart || res.Replaced {
+		verb = "Restarted"
+	}
+	r := res.Record
+	e.say("%s %s (pid %d). Logs: %s, %s", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
+	return nil
+}
+
+// graceFromEnv reads the startup window from BGR_STARTUP_HEALTH_GRACE_MS,
+// the original's variable: 0 turns the check off.
+func graceFromEnv() (time.Duration, error) {
+	v := os.Getenv("BGR_STARTUP_HEALTH_GRACE_MS")
+	if v == "" {
+		return run.DefaultGrace, nil
+	}
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms < 0 {
+		return 0, fmt.Errorf("BGR_STARTUP_HEALTH_GRACE_MS=%q: want milliseconds", v)
+	}
+	if ms == 0 {
+		return -1, nil
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+const helpText = `bgrun - start, list, watch, stop and restart named background processes
+
+Usage:
+  bgrun                                   List all processes (also: bgrun ps)
+  bgrun NAME                              Show one process in full (also: bgrun show NAME)
+  bgrun --name NAME --command "CMD"       Start a process (in the current directory)
+  bgrun -- CMD ARGS...                    Start a process named after its command
+  bgrun run NAME -- CMD ARGS...           Start a process named NAME
+  bgrun NAME --logs [--lines N]           Show its stdout and stderr (also: bgrun logs NAME [-f])
+  bgrun --stop NAME                       Stop it (SIGTERM to its whole tree, then SIGKILL); keep the record
+  bgrun --restart NAME                    Stop and start it again with the same command, directory and env
+  bgrun --delete NAME                     Stop it and remove its record and log files
+  bgrun --clean                           Remove every stopped process
+  bgrun --nuke                            Stop and remove everything
+  bgrun --stop-all | --restart-all        Stop or restart every process
+
+Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, version, help.
+A process named like a subcommand is shown with: bgrun show NAME.
+
+Start options:
+  --name, -n NAME        Process name: letters, digits, '.', '_' and '-'
+  --command, -c CMD      Command, run with /bin/sh -c
+  --directory, -d DIR    Working directory (default: the current one)
+  --force, -f            Replace the process if it runs (stop its tree first)
+  --fetch                git pull --ff-only in the directory before starting
+  --config PATH          TOML config flattened into the environment (default: .config.toml)
+  --no-config            Load no config file
+  --env-file PATH        Load KEY=VALUE lines from a .env file (repeatable)
+  --set KEY=VALUE        Set one variable (repeatable)
+  --stdout PATH          stdout log (default: ~/.bgr/NAME-out.txt)
+  --stderr PATH          stderr log (default: ~/.bgr/NAME-err.txt)
+  --logs-dir DIR         Put NAME-out.txt and NAME-err.txt in DIR
+
+Environment of a process, later wins: the caller's environment at start (kept
+for restarts), the config file, the .env files, --set, then BGR_PROCESS_NAME
+(and BGR_PARENT_NAME when started from inside another managed process).
+
+Other options:
+  --json, -j             Print JSON (list, show)
+  --filter GROUP         List only processes whose BGR_GROUP is GROUP
+  --lines N              Last N log lines (default: all)
+  --log-stdout           Logs: stdout only (also --stdout in bgrun logs)
+  --log-stderr           Logs: stderr only
+  --follow, -f           bgrun logs: keep printing new lines
+  --timeout DURATION     How long stop waits after SIGTERM before SIGKILL (default 5s)
+  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name.sqlite)
+  --version, -v          Print the version
+  --help, -h             Print this help
+
+Environment variables:
+  DB_NAME                       Store file name under ~/.bgr (default bgr)
+  BGR_HOME                      bgrun's folder (default ~/.bgr)
+  BGR_GROUP                     Group of the processes started
+  BGR_STARTUP_HEALTH_GRACE_MS   Startup window in ms: a process that exits in it failed (default 500, 0 = off)
+  BGR_STOP_TIMEOUT              Default for --timeout
+  NO_COLOR                      No colours
+
+Exit status: 0 ok, 1 failure, 2 usage error.
+`

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"bgrun/ps"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// TestMain registers bgrun itself and the small helper programs the scripts
+// manage: real processes, not mocks.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"bgrun": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"bgr":   func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		// sigignore ignores SIGTERM, so only SIGKILL ends it.
+		"sigignore": func() {
+			signal.Ignore(syscall.SIGTERM)
+			writePidFile(os.Args[1:])
+			select {}
+		},
+		// trapterm writes "terminated" to its file when SIGTERM arrives.
+		"trapterm": func() {
+			c := make(chan os.Signal, 1)
+			signal.Notify(c, syscall.SIGTERM)
+			writePidFile(os.Args[1:2])
+			<-c
+			os.WriteFile(os.Args[2], []byte("terminated\n"), 0o644)
+			os.Exit(0)
+		},
+		// sleeper runs until killed, writing "PID TICKS" to its pid file.
+		"sleeper": func() {
+			writePidFile(os.Args[1:])
+			select {}
+		},
+		// spawntree DIR N starts N sleepers as its children, each of which
+		// starts one grandchild sleeper; every pid file lands in DIR.
+		"spawntree": func() {
+			dir := os.Args[1]
+			n, _ := strconv.Atoi(os.Args[2])
+			writePidFile([]string{filepath.Join(dir, "root.pid")})
+			for i := range n {
+				cmd := exec.Command("sh", "-c", fmt.Sprintf("sleeper %s/grand%d.pid & exec sleeper %s/child%d.pid",
+					dir, i, dir, i))
+				if err := cmd.Start(); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+			}
+			select {}
+		},
+		// failfast writes its arguments to stderr and exits with status 3.
+		"failfast": func() {
+			fmt.Fprintln(os.Stderr, strings.Join(os.Args[1:], " "))
+			os.Exit(3)
+		},
+		// listen ADDR PORTFILE listens on ADDR (host:port, port 0 for any),
+		// writes the port to PORTFILE and serves "hello" to every client.
+		"listen": func() {
+			ln, err := net.Listen("tcp", os.Args[1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			os.WriteFile(os.Args[2]+".tmp", []byte(strconv.Itoa(port)), 0o644)
+			os.Rename(os.Args[2]+".tmp", os.Args[2])
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					os.Exit(1)
+				}
+				go func() { fmt.Fprintln(c, "hello"); bufio.NewReader(c).ReadString('\n') }()
+			}
+		},
+	})
+}
+
+// writePidFile writes "PID TICKS" to the file named by args[0], if any, so a
+// script can later check that exactly this process is gone.
+func writePidFile(args []string) {
+	if len(args) == 0 {
+		return
+	}
+	p, _ := ps.Read(os.Getpid())
+	tmp := args[0] + ".tmp"
+	os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d\n", os.Getpid(), p.StartTicks)), 0o644)
+	os.Rename(tmp, args[0])
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor": cmdWaitfor,
+			"gone":    cmdGone,
+			"setpid":  cmdSetpid,
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
+}
+
+// setupScript gives every script its own home folder and a tag in the
+// environment of everything it starts, and registers a cleanup that stops
+// every process in its store and then kills anything still carrying the tag.
+func setupScript(e *testscript.Env) error {
+	home := filepath.Join(e.WorkDir, "home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	tag := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	e.Setenv("HOME", home)
+	e.Setenv("BGR_TEST_TAG", tag)
+	e.Setenv("NO_COLOR", "1")
+	e.Setenv("BGR_STOP_TIMEOUT", "3s")
+	e.Defer(func() {
+		if db, err := store.Open(filepath.Join(home, ".bgr", "bgr.sqlite")); err == nil {
+			stop.Nuke(db, stop.Options{Timeout: time.Second})
+			db.Close()
+		}
+		sweep(tag)
+	})
+	return nil
+}
+
+// sweep SIGKILLs every process whose environment holds BGR_TEST_TAG=tag:
+// whatever a script started and bgrun did not stop.
+func sweep(tag string) {
+	want := []byte("BGR_TEST_TAG=" + tag + "\x00")
+	t, err := ps.Snapshot()
+	if err != nil {
+		return
+	}
+	for pid := range t {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err == nil && bytes.Contains(b, want) && pid != os.Getpid() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// readPidFile reads "PID TICKS" from a pid file written by a helper.
+func readPidFile(ts *testscript.TestScript, name string) (int, uint64) {
+	var pid int
+	var ticks uint64
+	if _, err := fmt.Sscan(ts.ReadFile(name), &pid, &ticks); err != nil {
+		ts.Fatalf("pid file %s: %v", name, err)
+	}
+	return pid, ticks
+}
+
+// cmdGone checks that the processes named by pid files no longer run:
+// missing, a zombie, or a different process under a reused pid all count.
+// With ! it checks that they do run.
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		pid, ticks := readPidFile(ts, f)
+		p, ok := ps.Read(pid)
+		alive := ok && p.State != 'Z' && p.StartTicks == ticks
+		if alive && !neg {
+			ts.Fatalf("process %d (%s) still runs", pid, f)
+		}
+		if !alive && neg {
+			ts.Fatalf("process %d (%s) does not run", pid, f)
+		}
+	}
+}
+
+// cmdWaitfor polls for up to 10 seconds until a condition holds:
+//
+//	waitfor file PATH          the file exists and is not empty
+//	waitfor contains PATH TEXT the file contains TEXT
+//	waitfor count PATH TEXT N  the file contains TEXT at least N times
+//	waitfor gone PIDFILE       the process is gone
+//	waitfor free PORTFILE      nothing listens on the port in the file
+func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: waitfor file|contains|gone|free ARGS")
+	}
+	check := func() bool {
+		switch args[0] {
+		case "file":
+			fi, err := os.Stat(ts.MkAbs(args[1]))
+			return err == nil && fi.Size() > 0
+		case "contains":
+			b, _ := os.ReadFile(ts.MkAbs(args[1]))
+			return bytes.Contains(b, []byte(args[2]))
+		case "count":
+			b, _ := os.ReadFile(ts.MkAbs(args[1]))
+			n, _ := strconv.Atoi(args[3])
+			return bytes.Count(b, []byte(args[2])) >= n
+		case "gone":
+			pid, ticks := readPidFile(ts, args[1])
+			p, ok := ps.Read(pid)
+			return !ok || p.State == 'Z' || p.StartTicks != ticks
+		case "free":
+			port := strings.TrimSpace(ts.ReadFile(args[1]))
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			return err != nil
+		}
+		ts.Fatalf("unknown waitfor condition %q", args[0])
+		return false
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			ts.Fatalf("timed out waiting for %s", strings.Join(args, " "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdSetpid points a record at the process in a pid file, as if that pid had
+// been reused by an unrelated process: `setpid NAME PIDFILE` keeps the
+// record's own start time, so bgrun must see the pid is not its process.
+func cmdSetpid(ts *testscript.TestScript, neg bool, args []string) {
+	pid, _ := readPidFile(ts, args[1])
+	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Update(args[0], func(r *store.Record) error {
+		r.PID, r.PGID, r.Status = pid, pid, store.StatusRunning
+		return nil
+	})
+	ts.Check(err)
+}

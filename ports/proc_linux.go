@@ -1,0 +1,161 @@
+package ports
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// procSocket is one LISTEN line of /proc/net/tcp or /proc/net/tcp6.
+type procSocket struct {
+	addr  string
+	port  int
+	inode uint64
+}
+
+// listProc lists listeners the way ss does, without ss: the LISTEN sockets of /proc/net/tcp and
+// /proc/net/tcp6 (this process's network namespace, as for ss), and their owners found by
+// matching socket inodes against the links in every /proc/PID/fd. A socket whose owner cannot
+// be read (another user's process without root, or PID 1 here) gives PID 0. Unlike ss it cannot
+// tell a dual-stack socket from an IPv6-only one: both read "::".
+func listProc(ctx context.Context) ([]Listener, error) {
+	var socks []procSocket
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(name)
+		if errors.Is(err, fs.ErrNotExist) && name == "/proc/net/tcp6" {
+			// tcp6 is absent when the kernel has IPv6 disabled.
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read sockets: %w", err)
+		}
+		socks = append(socks, parseProcNet(data)...)
+	}
+	owners, err := socketOwners(ctx, socks)
+	if err != nil {
+		return nil, err
+	}
+	var ls []Listener
+	for _, s := range socks {
+		pids := owners[s.inode]
+		if len(pids) == 0 {
+			ls = append(ls, Listener{Addr: s.addr, Port: s.port})
+			continue
+		}
+		slices.Sort(pids)
+		for _, pid := range slices.Compact(pids) {
+			ls = append(ls, Listener{Addr: s.addr, Port: s.port, PID: pid})
+		}
+	}
+	return ls, nil
+}
+
+// socketOwners maps the inode of each socket in socks to the pids that hold it open. Processes
+// that vanish or cannot be read during the walk are skipped, as ss skips them.
+func socketOwners(ctx context.Context, socks []procSocket) (map[uint64][]int, error) {
+	want := make(map[uint64]bool, len(socks))
+	for _, s := range socks {
+		want[s.inode] = true
+	}
+	owners := make(map[uint64][]int)
+	if len(want) == 0 {
+		return owners, nil
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	for _, e := range entries {
+		pid, ok := parsePID(e.Name())
+		if !ok || pid == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list socket owners: %w", err)
+		}
+		dir := "/proc/" + e.Name() + "/fd/"
+		f, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
+		fds, _ := f.Readdirnames(-1)
+		f.Close()
+		for _, fd := range fds {
+			link, err := os.Readlink(dir + fd)
+			if err != nil {
+				continue
+			}
+			num, ok := strings.CutPrefix(link, "socket:[")
+			if !ok {
+				continue
+			}
+			inode, err := strconv.ParseUint(strings.TrimSuffix(num, "]"), 10, 64)
+			if err == nil && want[inode] {
+				owners[inode] = append(owners[inode], pid)
+			}
+		}
+	}
+	return owners, nil
+}
+
+// parseProcNet returns the LISTEN sockets (st 0A) of a /proc/net/tcp or tcp6 file. Lines that
+// do not have the expected shape are skipped, so a future column does not break the listing.
+func parseProcNet(data []byte) []procSocket {
+	var socks []procSocket
+	for line := range bytes.Lines(data) {
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+		f := strings.Fields(string(line))
+		if len(f) < 10 || f[3] != "0A" {
+			continue
+		}
+		h, p, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		addr, ok := decodeProcAddr(h)
+		if !ok {
+			continue
+		}
+		port, err := strconv.ParseUint(p, 16, 16)
+		if err != nil || port == 0 {
+			continue
+		}
+		inode, err := strconv.ParseUint(f[9], 10, 64)
+		if err != nil {
+			continue
+		}
+		socks = append(socks, procSocket{addr: addr, port: int(port), inode: inode})
+	}
+	return socks
+}
+
+// decodeProcAddr decodes the hex address of /proc/net/tcp{,6}: 8 or 32 hex digits that are one
+// or four 32-bit words, which the kernel prints as numbers although they hold the address bytes
+// in memory order. Storing each number back in native byte order gives the address bytes on a
+// little- or big-endian machine alike. v4-mapped addresses print as "::ffff:127.0.0.1", as ss
+// prints them.
+func decodeProcAddr(h string) (string, bool) {
+	if len(h) != 8 && len(h) != 32 {
+		return "", false
+	}
+	b := make([]byte, 0, 16)
+	for i := 0; i < len(h); i += 8 {
+		w, err := strconv.ParseUint(h[i:i+8], 16, 32)
+		if err != nil {
+			return "", false
+		}
+		b = binary.NativeEndian.AppendUint32(b, uint32(w))
+	}
+	if len(b) == 4 {
+		return netip.AddrFrom4([4]byte(b)).String(), true
+	}
+	return netip.AddrFrom16([16]byte(b)).String(), true
+}

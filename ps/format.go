@@ -1,0 +1,321 @@
+package ps
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Style says how output may be decorated: Color for ANSI colours (a terminal
+// without NO_COLOR), Width for the columns to fit the table in.
+type Style struct {
+	Color bool
+	Width int
+}
+
+const (
+	reset   = "\x1b[0m"
+	bold    = "\x1b[1m"
+	red     = "\x1b[31m"
+	green   = "\x1b[32m"
+	yellow  = "\x1b[33m"
+	blue    = "\x1b[34m"
+	magenta = "\x1b[35m"
+	cyan    = "\x1b[36m"
+	gray    = "\x1b[90m"
+)
+
+func (s Style) paint(code, text string) string {
+	if !s.Color || text == "" {
+		return text
+	}
+	return code + text + reset
+}
+
+// FormatMemory shows bytes as the list does: "-" for none, "12 MB", "1.5 GB".
+func FormatMemory(b int64) string {
+	mb := float64(b) / (1 << 20)
+	switch {
+	case b <= 0:
+		return "-"
+	case mb >= 1024:
+		return fmt.Sprintf("%.1f GB", mb/1024)
+	case mb < 1:
+		return "<1 MB"
+	}
+	return fmt.Sprintf("%.0f MB", mb)
+}
+
+// FormatDuration shows an uptime compactly: 45s, 12m, 3h 4m, 2d 5h.
+func FormatDuration(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	switch {
+	case sec < 0:
+		return "-"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", sec)
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", sec/60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dm", sec/3600, sec%3600/60)
+	}
+	return fmt.Sprintf("%dd %dh", sec/86400, sec%86400/3600)
+}
+
+// FormatPorts shows ports as ":3000,:8080", or "-".
+func FormatPorts(ports []int) string {
+	if len(ports) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = ":" + strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
+}
+
+type column struct {
+	head   string
+	cells  []string
+	colors []string
+	middle bool // truncate in the middle (paths)
+	shrink bool
+}
+
+// WriteTable writes the list as a table fitted to st.Width, then a total line.
+func WriteTable(w io.Writer, procs []Process, st Style) error {
+	if len(procs) == 0 {
+		_, err := fmt.Fprintln(w, "No processes. Start one with: bgrun --name NAME --command \"...\"")
+		return err
+	}
+	hasGroup := false
+	for _, p := range procs {
+		hasGroup = hasGroup || p.Group != ""
+	}
+	cols := []*column{
+		{head: "ID"}, {head: "PID"}, {head: "Name", shrink: true}, {head: "Port", shrink: true},
+		{head: "Memory"}, {head: "Command", shrink: true}, {head: "Directory", shrink: true, middle: true},
+		{head: "Status"}, {head: "Runtime"},
+	}
+	if hasGroup {
+		cols = append(cols[:3], append([]*column{{head: "Group", shrink: true}}, cols[3:]...)...)
+	}
+	running := 0
+	for _, p := range procs {
+		pid, runtime := "-", "-"
+		if p.Running {
+			running++
+			pid = strconv.Itoa(p.PID)
+			runtime = FormatDuration(p.Uptime)
+			if p.Docker && p.PID == 0 {
+				pid = "docker"
+			}
+		}
+		status := p.Status
+		if p.Restarts > 0 {
+			status += fmt.Sprintf(" ↻%d", p.Restarts)
+		}
+		vals := map[string][2]string{
+			"ID":        {strconv.FormatInt(p.ID, 10), blue},
+			"PID":       {pid, yellow},
+			"Name":      {p.Name, cyan + bold},
+			"Group":     {orDash(p.Group), magenta},
+			"Port":      {FormatPorts(p.Ports), red},
+			"Memory":    {FormatMemory(p.Memory), cyan},
+			"Command":   {p.Command, ""},
+			"Directory": {p.Directory, gray},
+			"Status":    {statusLabel(status), "status"},
+			"Runtime":   {runtime, magenta},
+		}
+		for _, c := range cols {
+			v := vals[c.head]
+			c.cells = append(c.cells, strings.ReplaceAll(v[0], "\n", " "))
+			c.colors = append(c.colors, v[1])
+		}
+	}
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = utf8.RuneCountInString(c.head)
+		for _, s := range c.cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(s))
+		}
+	}
+	if st.Width > 0 {
+		// Each column costs its width plus "│ " and " "; the last adds "│".
+		avail := st.Width - 3*len(cols) - 1
+		for sum(widths) > avail {
+			widest := -1
+			for i, c := range cols {
+				if c.shrink && widths[i] > 4 && (widest < 0 || widths[i] > widths[widest]) {
+					widest = i
+				}
+			}
+			if widest < 0 {
+				break
+			}
+			widths[widest]--
+		}
+	}
+	line := func(l, m, r string) {
+		var b strings.Builder
+		b.WriteString(l)
+		for i, wd := range widths {
+			if i > 0 {
+				b.WriteString(m)
+			}
+			b.WriteString(strings.Repeat("─", wd+2))
+		}
+		b.WriteString(r)
+		fmt.Fprintln(w, b.String())
+	}
+	row := func(get func(c *column, i int) (string, string)) {
+		var b strings.Builder
+		for i, c := range cols {
+			text, color := get(c, i)
+			text = fit(text, widths[i], c.middle)
+			pad := widths[i] - utf8.RuneCountInString(text)
+			if color == "status" {
+				text, color = colorStatus(text, st), ""
+			}
+			b.WriteString("│ ")
+			b.WriteString(st.paint(color, text))
+			b.WriteString(strings.Repeat(" ", pad))
+			b.WriteString(" ")
+		}
+		b.WriteString("│")
+		fmt.Fprintln(w, b.String())
+	}
+	line("╭", "┬", "╮")
+	row(func(c *column, i int) (string, string) { return c.head, bold })
+	line("├", "┼", "┤")
+	for r := range procs {
+		row(func(c *column, i int) (string, string) { return c.cells[r], c.colors[r] })
+	}
+	line("╰", "┴", "╯")
+	total := fmt.Sprintf("Total: %d processes (%s, %s)", len(procs),
+		st.paint(green, fmt.Sprintf("%d running", running)), st.paint(red, fmt.Sprintf("%d stopped", len(procs)-running)))
+	_, err := fmt.Fprintln(w, total)
+	return err
+}
+
+func statusLabel(s string) string {
+	head, rest, _ := strings.Cut(s, " ")
+	label := map[string]string{"running": "● Running", "failed": "✗ Failed", "unknown": "? Unknown"}[head]
+	if label == "" {
+		label = "○ Stopped"
+	}
+	if rest != "" {
+		label += " " + rest
+	}
+	return label
+}
+
+func colorStatus(s string, st Style) string {
+	switch {
+	case strings.HasPrefix(s, "●"):
+		return st.paint(green+bold, s)
+	case strings.HasPrefix(s, "?"):
+		return st.paint(yellow+bold, s)
+	}
+	return st.paint(red+bold, s)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+// fit truncates s to n runes with "…", at the end or in the middle.
+func fit(s string, n int, middle bool) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[:max(n, 0)])
+	}
+	if middle && n >= 3 {
+		k := n - 1
+		return string(r[:(k+1)/2]) + "…" + string(r[len(r)-k/2:])
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// WriteDetails writes one process in full, one field a line.
+func WriteDetails(w io.Writer, p Process, st Style) error {
+	label := func(k string) string { return st.paint(bold, fmt.Sprintf("%-11s", k+":")) }
+	kv := func(k, v string) { fmt.Fprintf(w, "%s %s\n", label(k), v) }
+	kv("Name", st.paint(cyan+bold, p.Name))
+	status := colorStatus(statusLabel(p.Status), st)
+	if p.StatusDetail != "" {
+		status += " (" + p.StatusDetail + ")"
+	}
+	kv("Status", status)
+	if p.Running {
+		pids := make([]string, len(p.PIDs))
+		for i, x := range p.PIDs {
+			pids[i] = strconv.Itoa(x)
+		}
+		kv("PID", fmt.Sprintf("%d (tree: %s)", p.PID, strings.Join(pids, " ")))
+		kv("Port", FormatPorts(p.Ports))
+		kv("Memory", FormatMemory(p.Memory))
+		kv("CPU", fmt.Sprintf("%.1f%%", p.CPU))
+		kv("Runtime", FormatDuration(p.Uptime))
+	}
+	kv("Command", p.Command)
+	kv("Directory", p.Directory)
+	if p.Group != "" {
+		kv("Group", p.Group)
+	}
+	if p.Parent != "" {
+		kv("Parent", p.Parent)
+	}
+	if !p.StartedAt.IsZero() {
+		kv("Started", p.StartedAt.Local().Format(time.RFC3339))
+	}
+	if p.LastExit != nil {
+		how := fmt.Sprintf("code %d", p.LastExit.Code)
+		if p.LastExit.Signal != "" {
+			how = "signal " + p.LastExit.Signal
+		}
+		kv("Last exit", how+" at "+p.LastExit.At.Local().Format(time.RFC3339))
+	}
+	if p.ConfigPath != "" {
+		kv("Config", p.ConfigPath)
+	}
+	kv("Stdout", p.StdoutPath)
+	kv("Stderr", p.StderrPath)
+	if p.Guarded || p.Watched || p.Restarts > 0 {
+		var modes []string
+		if p.Guarded {
+			modes = append(modes, "guarded")
+		}
+		if p.Watched {
+			modes = append(modes, "watched")
+		}
+		if !p.Supervised && (p.Guarded || p.Watched) {
+			modes = append(modes, "supervisor not running")
+		}
+		if p.GaveUp {
+			modes = append(modes, "gave up")
+		}
+		if p.Backoff != "" {
+			modes = append(modes, "backoff "+p.Backoff)
+		}
+		kv("Supervisor", strings.Join(append(modes, fmt.Sprintf("%d restarts", p.Restarts)), ", "))
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+// Package ps implements `bgrun` (the list), `bgrun NAME` (details) and
+// `bgrun ps`: which managed processes run, their process trees, ports,
+// memory and CPU.
+package ps
+
+import (
+	"time"
+
+	"bgrun/store"
+)
+
+// Process is a record as the user sees it. Its JSON form is bgrun's stable
+// interface for pipelines (`bgrun ps --json | jq`) and the dashboard; fields
+// are only ever added.
+type Process struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// PID is the leader bgrun started; 0 when it does not run.
+	PID int `json:"pid"`
+	// Status is running, stopped, failed (ended during startup) or unknown
+	// (its state could not be read, see StatusDetail).
+	Status       string `json:"status"`
+	StatusDetail string `json:"status_detail,omitempty"`
+	Running      bool   `json:"running"`
+	// PIDs are every live process of the tree, leader included.
+	PIDs  []int `json:"pids"`
+	Ports []int `json:"ports"`
+	// Memory is the resident memory of the whole tree, in bytes.
+	Memory int64 `json:"memory"`
+	// CPU is the tree's average CPU use since it started, in percent of one
+	// core; the dashboard shows the recent rate instead.
+	CPU        float64   `json:"cpu"`
+	CPUTicks   uint64    `json:"-"`
+	Command    string    `json:"command"`
+	Directory  string    `json:"directory"`
+	Group      string    `json:"group"`
+	Parent     string    `json:"parent,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	Uptime     int64     `json:"uptime_seconds"`
+	StdoutPath string    `json:"stdout_path"`
+	StderrPath string    `json:"stderr_path"`
+	ConfigPath string    `json:"config_path,omitempty"`
+	Guarded    bool      `json:"guarded"`
+	Watched    bool      `json:"watched"`
+	Supervised bool      `json:"supervised"`
+	Restarts   int       `json:"restarts"`
+	Backoff    string    `json:"backoff,omitempty"`
+	GaveUp     bool      `json:"gave_up,omitempty"`
+	LastExit   *Exit     `json:"last_exit"`
+	Docker     bool      `json:"docker"`
+}
+
+// Exit describes how a process last ended.
+type Exit struct {
+	Code   int       `json:"code"`
+	Signal string    `json:"signal,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Options select what List shows.
+type Options struct {
+	Group string // only this BGR_GROUP; "" for all
+	Now   func() time.Time
+}
+
+// List returns every record with its live state, read from the OS with one
+// process snapshot for all records.
+func List(db *store.DB, opt Options) ([]Process, error) {
+	recs, err := db.List()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Group != "" {
+		kept := recs[:0]
+		for _, r := range recs {
+			if r.Group == opt.Group {
+				kept = append(kept, r)
+			}
+		}
+		recs = kept
+	}
+	return Inspect(recs, opt)
+}
+
+// Get returns one record with its live state.
+func Get(db *store.DB, name string) (Process, error) {
+	r, err := db.Get(name)
+	if err != nil {
+		return Process{}, err
+	}
+	ps, err := Inspect([]store.Record{r}, Options{})
+	if err != nil {
+		return Process{}, err
+	}
+	return ps[0], nil
+}
+
+// Inspect joins records with what the OS says of them.
+func Inspect(recs []store.Record, opt Options) ([]Process, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	out := make([]Process, len(recs))
+	if len(recs) == 0 {
+		return out, nil
+	}
+	t, err := Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range recs {
+		p := fromRecord(r)
+		p.PIDs = t.Members(r.PID, r.StartTicks)
+		p.Running = len(p.PIDs) > 0
+		if p.Running {
+			p.Status = store.StatusRunning
+			p.Memory = t.RSS(p.PIDs)
+			p.CPUTicks = t.CPUTicks(p.PIDs)
+			p.Uptime = int64(now().Sub(r.StartedAt).Seconds())
+			if p.Uptime > 0 {
+				p.CPU = float64(p.CPUTicks) / ClockTicks / float64(p.Uptime) * 100
+			}
+		} else {
+			p.PID = 0
+			if r.Status != store.StatusFailed {
+				p.Status = store.StatusStopped
+			}
+		}
+		out[i] = p
+	}
+	addPorts(out)
+	return out, nil
+}
+
+func fromRecord(r store.Record) Process {
+	p := Process{
+		ID: r.ID, Name: r.Name, PID: r.PID, Status: r.Status, Command: r.Command, Directory: r.Dir,
+		Group: r.Group, Parent: r.Parent, StartedAt: r.StartedAt, StdoutPath: r.StdoutPath,
+		StderrPath: r.StderrPath, ConfigPath: r.ConfigPath, Guarded: r.Guard, Watched: r.Watch,
+		Restarts: r.Restarts, Backoff: r.Backoff, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
+	}
+	if !r.ExitedAt.IsZero() {
+		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt}
+	}
+	return p
+}

@@ -1,0 +1,99 @@
+package ps
+
+import (
+	"slices"
+)
+
+// Proc is what the OS says of one process.
+type Proc struct {
+	PID, PPID, PGID, SID int
+	// State is the kernel's state letter; 'Z' is a zombie, which counts as gone.
+	State byte
+	// StartTicks is the kernel start time of the process (clock ticks since
+	// boot on Linux, seconds since the epoch elsewhere). Together with the
+	// pid it names a process for good: a reused pid has a later start time.
+	StartTicks uint64
+	RSS        int64  // resident memory, bytes
+	CPUTicks   uint64 // user+system time, clock ticks
+}
+
+// Table is a snapshot of every process on the machine, by pid.
+type Table map[int]Proc
+
+// Alive reports whether pid is still the process that started at ticks: it
+// exists, is not a zombie, and has that start time. A zero ticks (unknown)
+// never matches, so an unidentified pid is never taken for ours.
+func (t Table) Alive(pid int, ticks uint64) bool {
+	p, ok := t[pid]
+	return ok && ticks != 0 && p.StartTicks == ticks && p.State != 'Z'
+}
+
+// Members returns the live pids that belong to the process tree whose leader
+// bgrun started as pid at ticks: the leader, every process of its session
+// (bgrun starts each process in a session of its own, so sid == leader pid),
+// and every descendant of those (a child that called setsid itself).
+//
+// A session id cannot be reused by the kernel while any process still has it,
+// so processes of that session outlive their leader and remain ours. If a
+// different process now holds the leader's pid, the session ended before the
+// pid was reused, and nothing there is ours.
+func (t Table) Members(pid int, ticks uint64) []int {
+	if pid <= 0 || ticks == 0 {
+		return nil
+	}
+	if p, ok := t[pid]; ok && p.StartTicks != ticks {
+		return nil
+	}
+	set := map[int]bool{}
+	for _, p := range t {
+		if p.State == 'Z' {
+			continue
+		}
+		if p.SID == pid && p.StartTicks >= ticks {
+			set[p.PID] = true
+		}
+	}
+	// Add descendants of members, which may have left the session.
+	children := map[int][]int{}
+	for _, p := range t {
+		children[p.PPID] = append(children[p.PPID], p.PID)
+	}
+	queue := make([]int, 0, len(set))
+	for m := range set {
+		queue = append(queue, m)
+	}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range children[cur] {
+			if cp := t[c]; !set[c] && cp.State != 'Z' && cp.StartTicks >= ticks {
+				set[c] = true
+				queue = append(queue, c)
+			}
+		}
+	}
+	out := make([]int, 0, len(set))
+	for m := range set {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RSS returns the summed resident memory of pids.
+func (t Table) RSS(pids []int) int64 {
+	var n int64
+	for _, p := range pids {
+		n += t[p].RSS
+	}
+	return n
+}
+
+// CPUTicks returns the summed CPU time of pids, in clock ticks.
+func (t Table) CPUTicks(pids []int) uint64 {
+	var n uint64
+	for _, p := range pids {
+		n += t[p].CPUTicks
+	}
+	return n
+}

@@ -1,0 +1,103 @@
+package ps
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// ClockTicks is the unit of StartTicks and CPUTicks: USER_HZ, 100 on every
+// Linux architecture Go supports.
+const ClockTicks = 100
+
+var pageSize = int64(os.Getpagesize())
+
+// Snapshot reads every process from /proc.
+func Snapshot() (Table, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("read processes: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read processes: %w", err)
+	}
+	t := make(Table, len(names))
+	buf := make([]byte, 0, 1024)
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		if p, ok := readStat(pid, buf); ok {
+			t[pid] = p
+		}
+	}
+	return t, nil
+}
+
+// Read returns one process, ok false when it does not exist.
+func Read(pid int) (Proc, bool) {
+	return readStat(pid, nil)
+}
+
+// readStat parses /proc/PID/stat. The command name (field 2) may hold spaces
+// and ')', so fields are counted from the last ')'.
+func readStat(pid int, buf []byte) (Proc, bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Proc{}, false
+	}
+	defer f.Close()
+	buf = buf[:cap(buf)]
+	if len(buf) < 1024 {
+		buf = make([]byte, 1024)
+	}
+	n, _ := f.Read(buf)
+	b := buf[:n]
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return Proc{}, false
+	}
+	fields := bytes.Fields(b[i+2:])
+	// After ')': state(3) ppid(4) pgrp(5) session(6) ... utime(14) stime(15)
+	// ... starttime(22) vsize(23) rss(24); index = field - 3.
+	if len(fields) < 22 {
+		return Proc{}, false
+	}
+	num := func(k int) uint64 {
+		v, _ := strconv.ParseUint(string(fields[k-3]), 10, 64)
+		return v
+	}
+	inum := func(k int) int {
+		v, _ := strconv.Atoi(string(fields[k-3]))
+		return v
+	}
+	return Proc{
+		PID:        pid,
+		State:      fields[0][0],
+		PPID:       inum(4),
+		PGID:       inum(5),
+		SID:        inum(6),
+		CPUTicks:   num(14) + num(15),
+		StartTicks: num(22),
+		RSS:        int64(num(24)) * pageSize,
+	}, true
+}
+
+// BootTime returns when the machine booted, as Unix seconds, so start ticks
+// can be turned into wall-clock times.
+func BootTime() (int64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			return strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no btime in /proc/stat")
+}

@@ -1,0 +1,444 @@
+// Package run implements starting and restarting managed processes
+// (`bgrun --name N --command C`, `bgrun -- CMD`, `bgrun --restart N`),
+// running a command with the config's environment (`bgrun inline`) and
+// printing it (`bgrun --env`).
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"bgrun/logs"
+	"bgrun/ps"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// DefaultGrace is the startup window: a process that ends within it is a
+// failed start.
+const DefaultGrace = 500 * time.Millisecond
+
+// DefaultConfig is the config file loaded from the working directory when no
+// --config is given.
+const DefaultConfig = ".config.toml"
+
+// Options describe a start. Empty fields fall back to the stored record on a
+// restart, then to the defaults.
+type Options struct {
+	Name    string
+	Command string
+	Dir     string // working directory; the caller's by default
+	Force   bool   // replace a running process
+	// Restart reuses the stored command, directory and environment.
+	Restart bool
+
+	Stdout, Stderr, LogsDir string
+	Config                  string // TOML config, relative to Dir or absolute
+	NoConfig                bool
+	EnvFiles                []string // .env files, relative to Dir or absolute
+	// Env is the caller's environment (os.Environ()); nil keeps the stored one.
+	Env []string
+	Set []string // KEY=VALUE given explicitly
+	// Fetch runs `git pull --ff-only` in Dir before starting.
+	Fetch bool
+	Grace time.Duration // startup window; DefaultGrace when zero, none when negative
+
+	Home        string        // bgrun's folder, for default log paths
+	StopTimeout time.Duration // for replacing a running process
+	Out         io.Writer     // progress lines; nil for none
+}
+
+func (o *Options) say(format string, a ...any) {
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, format+"\n", a...)
+	}
+}
+
+// ErrRunning is returned when a start would replace a running process
+// without --force.
+var ErrRunning = errors.New("already running")
+
+// StartupError is a start whose process ended within its startup window.
+type StartupError struct {
+	Name       string
+	Code       int
+	Signal     string
+	Window     time.Duration
+	StderrTail string
+	StderrPath string
+}
+
+func (e *StartupError) Error() string {
+	how := fmt.Sprintf("exit status %d", e.Code)
+	if e.Signal != "" {
+		how = "signal " + e.Signal
+	}
+	msg := fmt.Sprintf("%s exited during startup (%s, within %v)", e.Name, how, e.Window)
+	if e.StderrTail != "" {
+		msg += "; last lines of " + e.StderrPath + ":\n" + e.StderrTail
+	}
+	return msg
+}
+
+// Result says what a start did.
+type Result struct {
+	Record   store.Record
+	Replaced bool     // a running process was stopped first
+	Loaded   []string // config and env files that were read
+}
+
+// Start starts o.Name, or restarts it with o.Restart. The record is written
+// whatever happens once the process was spawned: a failed start is kept,
+// marked failed, with its exit status.
+func Start(db *store.DB, o Options) (Result, error) {
+	var res Result
+	if err := store.ValidateName(o.Name); err != nil {
+		return res, err
+	}
+	old, err := db.Get(o.Name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return res, err
+	}
+	if o.Restart && !exists {
+		return res, err
+	}
+	rec, err := prepare(old, exists, &o)
+	if err != nil {
+		return res, err
+	}
+	running := false
+	if exists {
+		t, err := ps.Snapshot()
+		if err != nil {
+			return res, err
+		}
+		running = len(t.Members(old.PID, old.StartTicks)) > 0
+	}
+	if running && !o.Force && !o.Restart {
+		return res, fmt.Errorf("process %q is %w (pid %d); use --force to replace it, or --restart", o.Name, ErrRunning, old.PID)
+	}
+	if o.Fetch {
+		if err := gitPull(rec.Dir, &o); err != nil {
+			return res, err
+		}
+	}
+	env, loaded, err := Environment(&rec)
+	if err != nil {
+		return res, err
+	}
+	res.Loaded = loaded
+	if running {
+		if _, err := stop.Tree(old.PID, old.StartTicks, o.StopTimeout); err != nil {
+			return res, fmt.Errorf("replace %q: %w", o.Name, err)
+		}
+		res.Replaced = true
+		o.say("Stopped the running %s (pid %d).", o.Name, old.PID)
+	}
+	cmd, err := Launch(&rec, env)
+	if err != nil {
+		rec.Status = store.StatusFailed
+		if perr := db.Put(&rec); perr != nil {
+			return res, perr
+		}
+		return res, err
+	}
+	event := "start"
+	if exists {
+		event = "restart"
+	}
+	serr := waitStartup(cmd, &rec, o.grace())
+	if serr != nil {
+		event = "failed"
+	}
+	if err := db.Put(&rec); err != nil {
+		return res, err
+	}
+	detail := map[string]any{"command": rec.Command}
+	if serr != nil {
+		detail["code"], detail["signal"] = rec.ExitCode, rec.ExitSignal
+	}
+	if err := db.AddEvent(store.Event{Name: rec.Name, Event: event, PID: rec.PID, Detail: detail}); err != nil {
+		return res, err
+	}
+	res.Record = rec
+	return res, serr
+}
+
+func (o *Options) grace() time.Duration {
+	if o.Grace == 0 {
+		return DefaultGrace
+	}
+	return max(o.Grace, 0)
+}
+
+// prepare merges the options over the stored record into the record to
+// start.
+func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
+	rec := store.Record{Name: o.Name}
+	if exists {
+		rec = old
+		rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
+	}
+	if o.Command != "" {
+		rec.Command = o.Command
+	}
+	if rec.Command == "" {
+		return rec, fmt.Errorf("no process named %q; to start one give --command", o.Name)
+	}
+	if o.Dir != "" || !exists {
+		dir := o.Dir
+		if dir == "" {
+			dir = "."
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return rec, fmt.Errorf("directory %s: %w", dir, err)
+		}
+		rec.Dir = abs
+	}
+	if fi, err := os.Stat(rec.Dir); err != nil {
+		return rec, fmt.Errorf("directory %s does not exist", rec.Dir)
+	} else if !fi.IsDir() {
+		return rec, fmt.Errorf("%s is not a directory", rec.Dir)
+	}
+	if o.Env != nil {
+		rec.Env = cleanCallerEnv(o.Env)
+		rec.Parent = ""
+		if p := lookup(o.Env, "BGR_PROCESS_NAME"); p != "" && p != o.Name {
+			rec.Parent = p
+		}
+	}
+	if o.Set != nil {
+		rec.Set = o.Set
+	}
+	if o.NoConfig {
+		rec.NoConfig, rec.ConfigPath = true, ""
+	} else if o.Config != "" {
+		rec.NoConfig, rec.ConfigPath = false, o.Config
+	}
+	if o.EnvFiles != nil {
+		rec.EnvFiles = o.EnvFiles
+	}
+	var err error
+	if rec.StdoutPath, err = logPath(o.Stdout, o.LogsDir, rec.StdoutPath, o, "out"); err != nil {
+		return rec, err
+	}
+	if rec.StderrPath, err = logPath(o.Stderr, o.LogsDir, rec.StderrPath, o, "err"); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// logPath picks a log file: the explicit path, else the logs folder, else the
+// stored path, else ~/.bgr/NAME-out.txt.
+func logPath(explicit, dir, stored string, o *Options, kind string) (string, error) {
+	p := explicit
+	switch {
+	case p != "":
+	case dir != "":
+		p = filepath.Join(dir, o.Name+"-"+kind+".txt")
+	case stored != "":
+		p = stored
+	default:
+		p = filepath.Join(o.Home, o.Name+"-"+kind+".txt")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("log path %s: %w", p, err)
+	}
+	return abs, nil
+}
+
+// internalVars are set by bgrun for each process and never inherited.
+var internalVars = []string{"BGR_PROCESS_NAME", "BGR_PARENT_NAME", "BGRUN_PARENT_NAME", "BGR_SUPERVISE"}
+
+func cleanCallerEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "" || slicesContains(internalVars, k) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func slicesContains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func lookup(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// Environment builds the environment of rec's process, in order of
+// precedence from low to high: the caller's environment captured at start,
+// the TOML config, the .env files, the variables given explicitly, and
+// bgrun's own BGR_PROCESS_NAME / BGR_PARENT_NAME. Config and .env files are
+// read anew on every start, so an edit takes effect and a removed key is
+// gone. It also sets rec.Group from BGR_GROUP. It returns the files read.
+func Environment(rec *store.Record) (env, loaded []string, err error) {
+	layers := [][]EnvVar{EnvFromList(rec.Env)}
+	if !rec.NoConfig {
+		path, explicit := rec.ConfigPath, true
+		if path == "" {
+			path, explicit = DefaultConfig, false
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(rec.Dir, path)
+		}
+		vars, err := LoadConfig(path)
+		switch {
+		case err == nil:
+			layers = append(layers, vars)
+			loaded = append(loaded, path)
+		case errors.Is(err, os.ErrNotExist) && !explicit:
+		case errors.Is(err, os.ErrNotExist):
+			return nil, nil, fmt.Errorf("config file %s does not exist", path)
+		default:
+			return nil, nil, err
+		}
+	}
+	for _, f := range rec.EnvFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(rec.Dir, f)
+		}
+		vars, err := LoadDotenv(f)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("env file %s does not exist", f)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		layers = append(layers, vars)
+		loaded = append(loaded, f)
+	}
+	ids := []EnvVar{{Key: "BGR_PROCESS_NAME", Value: rec.Name}}
+	if rec.Parent != "" {
+		ids = append(ids, EnvVar{Key: "BGR_PARENT_NAME", Value: rec.Parent})
+	}
+	layers = append(layers, EnvFromList(rec.Set), ids)
+	merged := MergeEnv(layers...)
+	rec.Group, _ = LookupEnvVar(merged, "BGR_GROUP")
+	return EnvList(merged), loaded, nil
+}
+
+// Launch spawns rec's command detached, in a session of its own, with its
+// output appended to the log files, and fills in rec's pid, process group,
+// start time and status. env comes from Environment. The caller owns the returned command: it must Wait
+// for it or Release it.
+func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
+	outf, err := openLog(rec.StdoutPath)
+	if err != nil {
+		return nil, err
+	}
+	defer outf.Close()
+	errf := outf
+	if rec.StderrPath != rec.StdoutPath {
+		if errf, err = openLog(rec.StderrPath); err != nil {
+			return nil, err
+		}
+		defer errf.Close()
+	}
+	cmd := shellCommand(rec.Command)
+	cmd.Dir = rec.Dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = outf, errf
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %q: %w", rec.Name, err)
+	}
+	rec.PID = cmd.Process.Pid
+	rec.PGID = rec.PID
+	if p, ok := ps.Read(rec.PID); ok {
+		rec.StartTicks = p.StartTicks
+	}
+	rec.Status = store.StatusRunning
+	rec.StartedAt = time.Now()
+	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
+	return cmd, nil
+}
+
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create log folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return f, nil
+}
+
+// waitStartup stays the parent of cmd for the startup window. A process that
+// ends in it, leaving nothing of its tree running, is a failed start.
+func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
+	if window <= 0 {
+		return cmd.Process.Release()
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-time.After(window):
+		return cmd.Process.Release()
+	case <-done:
+	}
+	code, sig := ExitStatus(cmd.ProcessState)
+	if t, err := ps.Snapshot(); err == nil && len(t.Members(rec.PID, rec.StartTicks)) > 0 {
+		return nil // the leader ended but left its tree running, like a daemon
+	}
+	rec.Status = store.StatusFailed
+	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, time.Now()
+	tail, _ := logs.Tail(rec.StderrPath, 10)
+	return &StartupError{Name: rec.Name, Code: code, Signal: sig, Window: window,
+		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
+}
+
+// gitPull updates the working directory with `git pull --ff-only`.
+func gitPull(dir string, o *Options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "pull", "--ff-only")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("--fetch: git pull in %s failed: %s", dir, strings.Join(strings.Fields(msg), " "))
+	}
+	o.say("git pull: %s", strings.TrimSpace(lastLine(out.String())))
+	return nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

@@ -1,0 +1,33 @@
+package run
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// shellCommand runs command through cmd.exe.
+func shellCommand(command string) *exec.Cmd {
+	shell := os.Getenv("ComSpec")
+	if shell == "" {
+		shell = "cmd.exe"
+	}
+	cmd := exec.Command(shell)
+	cmd.SysProcAttr = &syscall.SysProcAttr{CmdLine: shell + " /c " + command}
+	return cmd
+}
+
+// detach starts the process without a console and in its own group, so it
+// outlives the terminal bgrun ran in.
+func detach(cmd *exec.Cmd) {
+	const detachedProcess = 0x00000008
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.CreationFlags |= syscall.CREATE_NEW_PROCESS_GROUP | detachedProcess
+}
+
+// ExitStatus returns a finished process's exit code.
+func ExitStatus(st *os.ProcessState) (int, string) {
+	return st.ExitCode(), ""
+}

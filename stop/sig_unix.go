@@ -1,0 +1,10 @@
+//go:build unix
+
+package stop
+
+import "syscall"
+
+const (
+	sigTerm = syscall.SIGTERM
+	sigKill = syscall.SIGKILL
+)

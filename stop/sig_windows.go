@@ -1,0 +1,8 @@
+package stop
+
+import "syscall"
+
+const (
+	sigTerm = syscall.SIGTERM
+	sigKill = syscall.SIGKILL
+)

@@ -1,0 +1,50 @@
+package stop
+
+import (
+	"errors"
+	"syscall"
+
+	"bgrun/ps"
+)
+
+const (
+	sysPidfdOpen       = 434
+	sysPidfdSendSignal = 424
+)
+
+// signal sends sig to pid only if pid is still the process that started at
+// ticks. A pidfd pins the process before its start time is checked, so a pid
+// reused in between can never receive the signal.
+func signal(pid int, ticks uint64, sig syscall.Signal) error {
+	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
+	if errno == syscall.ENOSYS {
+		return signalChecked(pid, ticks, sig)
+	}
+	if errno != 0 {
+		if errno == syscall.ESRCH {
+			return nil
+		}
+		return errno
+	}
+	defer syscall.Close(int(fd))
+	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+		return nil // gone, or no longer ours
+	}
+	_, _, errno = syscall.Syscall6(sysPidfdSendSignal, fd, uintptr(sig), 0, 0, 0, 0)
+	if errno != 0 && errno != syscall.ESRCH {
+		return errno
+	}
+	return nil
+}
+
+// signalChecked is the fallback for kernels without pidfds: check the start
+// time, then signal; the window between the two is a few microseconds.
+func signalChecked(pid int, ticks uint64, sig syscall.Signal) error {
+	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+		return nil
+	}
+	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}

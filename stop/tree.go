@@ -1,0 +1,94 @@
+// Package stop implements `bgrun --stop`, `--delete`, `--clean`, `--nuke`,
+// `--stop-all` and `--kill-port`: ending process trees that bgrun started,
+// and nothing else.
+package stop
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"bgrun/ps"
+)
+
+// DefaultTimeout is how long a tree gets to end after SIGTERM before SIGKILL.
+const DefaultTimeout = 5 * time.Second
+
+// pollEvery is how often a stop looks whether the tree has ended.
+const pollEvery = 20 * time.Millisecond
+
+// TimeoutFromEnv returns BGR_STOP_TIMEOUT (a Go duration like "10s", or
+// milliseconds), else DefaultTimeout.
+func TimeoutFromEnv() (time.Duration, error) {
+	v := os.Getenv("BGR_STOP_TIMEOUT")
+	if v == "" {
+		return DefaultTimeout, nil
+	}
+	if ms, err := strconv.Atoi(v); err == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("BGR_STOP_TIMEOUT=%q: want a duration such as 10s", v)
+	}
+	return d, nil
+}
+
+// TreeResult says how a tree ended.
+type TreeResult struct {
+	Signalled []int // pids that were sent SIGTERM
+	Killed    []int // pids that needed SIGKILL
+}
+
+// Tree ends the process tree whose leader bgrun started as pid at ticks: every
+// member gets SIGTERM, and whatever still runs after timeout gets SIGKILL.
+// Members that appear meanwhile (a shell forking) are signalled too. It
+// returns once every member is gone, or an error naming the survivors.
+func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
+	var res TreeResult
+	termed := map[int]uint64{}
+	killed := map[int]bool{}
+	start := time.Now()
+	for {
+		t, err := ps.Snapshot()
+		if err != nil {
+			return res, err
+		}
+		members := t.Members(pid, ticks)
+		if len(members) == 0 {
+			return res, nil
+		}
+		late := time.Since(start) >= timeout
+		for _, m := range members {
+			mt := t[m].StartTicks
+			switch {
+			case late && !killed[m]:
+				killed[m] = true
+				res.Killed = append(res.Killed, m)
+				if err := signal(m, mt, sigKill); err != nil {
+					return res, fmt.Errorf("kill %d: %w", m, err)
+				}
+			case !late && termed[m] != mt:
+				termed[m] = mt
+				res.Signalled = append(res.Signalled, m)
+				if err := signal(m, mt, sigTerm); err != nil {
+					return res, fmt.Errorf("signal %d: %w", m, err)
+				}
+			}
+		}
+		if late && time.Since(start) > timeout+5*time.Second {
+			return res, fmt.Errorf("processes %s did not end after SIGKILL", joinInts(members))
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,485 @@
+// Package store keeps bgrun's records in one SQLite file shared by every bgrun
+// process: the CLI, supervisors and the dashboard.
+//
+// The store is the only package that imports the SQLite driver. Each
+// invocation opens the file, does a few short transactions and closes it;
+// WAL mode and a busy timeout let many writers take turns.
+package store
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when no record has the asked name.
+var ErrNotFound = errors.New("no such process")
+
+// Status values stored in a record. Whether a "running" record still runs is
+// decided by the ps package from the OS, never from this column alone.
+const (
+	StatusRunning = "running" // started and not known to have ended
+	StatusStopped = "stopped" // stopped on purpose
+	StatusFailed  = "failed"  // ended during its startup window
+	StatusExited  = "exited"  // ended on its own after starting
+)
+
+// Record is one managed process, one row per name. Its ID stays the same
+// across restarts.
+type Record struct {
+	ID   int64
+	Name string
+
+	// PID, PGID and StartTicks identify the process: a pid counts as ours
+	// only while its kernel start time still equals StartTicks.
+	PID        int
+	PGID       int
+	StartTicks uint64
+
+	Command string
+	Dir     string
+	// Env is the caller's environment captured at the last explicit start,
+	// as "KEY=VALUE" strings; restarts from elsewhere reuse it.
+	Env []string
+	// Set holds variables given explicitly (dashboard form, --set); they win
+	// over the caller's environment and the config.
+	Set []string
+	// ConfigPath is the TOML config given with --config, "" for the default
+	// .config.toml; NoConfig turns config loading off.
+	ConfigPath string
+	NoConfig   bool
+	EnvFiles   []string
+	Group      string
+	Parent     string
+
+	StdoutPath string
+	StderrPath string
+
+	Status    string
+	StartedAt time.Time
+	// ExitCode and ExitSignal describe the last exit seen; ExitedAt is zero
+	// when none was seen.
+	ExitCode   int
+	ExitSignal string
+	ExitedAt   time.Time
+
+	// Guard, Watch and WatchIgnore configure the supervisor; SupervisorPID
+	// and SupervisorTicks identify it while it runs.
+	Guard           bool
+	Watch           bool
+	WatchIgnore     []string
+	SupervisorPID   int
+	SupervisorTicks uint64
+	Restarts        int
+	// Backoff is the supervisor's current restart delay, "" when none.
+	Backoff string
+	GaveUp  bool
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Event is one entry of a record's history.
+type Event struct {
+	ID     int64
+	Name   string
+	Event  string // start, stop, restart, exit, delete, failed, guard_on, ...
+	PID    int
+	At     time.Time
+	Detail map[string]any
+}
+
+// DB is an open store.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+}
+
+//go:embed schema.sql
+var schema string
+
+// schemaVersion is written to PRAGMA user_version once schema.sql is applied.
+const schemaVersion = 1
+
+// Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
+func Home() (string, error) {
+	if h := os.Getenv("BGR_HOME"); h != "" {
+		return h, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find home folder: %w", err)
+	}
+	return filepath.Join(home, ".bgr"), nil
+}
+
+// DefaultPath returns where the store lives when --db is not given:
+// ~/.bgr/<DB_NAME>.sqlite, DB_NAME defaulting to "bgr".
+func DefaultPath() (string, error) {
+	home, err := Home()
+	if err != nil {
+		return "", err
+	}
+	name := os.Getenv("DB_NAME")
+	if name == "" {
+		name = "bgr"
+	}
+	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return "", fmt.Errorf("DB_NAME %q must be a plain file name", name)
+	}
+	if !strings.HasSuffix(name, ".sqlite") {
+		name += ".sqlite"
+	}
+	return filepath.Join(home, name), nil
+}
+
+// Open opens (creating if needed) the store at path and brings its schema up
+// to date.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One connection: a CLI does one thing at a time, and PRAGMA data_version
+	// only means something on a connection that stays the same.
+	sdb.SetMaxOpenConns(1)
+	db := &DB{sql: sdb, path: path, now: time.Now}
+	if err := db.migrate(); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) migrate() error {
+	var v int
+	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return cleanErr(err)
+	}
+	switch {
+	case v == schemaVersion:
+		return nil
+	case v > schemaVersion:
+		return fmt.Errorf("store schema version %d is newer than this bgrun understands (%d)", v, schemaVersion)
+	}
+	tx, err := db.sql.Begin()
+	if err != nil {
+		return cleanErr(err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return cleanErr(err)
+	}
+	if v == schemaVersion { // another process migrated while we waited
+		return nil
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		return fmt.Errorf("create schema: %w", cleanErr(err))
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return cleanErr(err)
+	}
+	return cleanErr(tx.Commit())
+}
+
+// cleanErr turns the driver's errors into one-line messages a user can act on.
+func cleanErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "file is not a database"), strings.Contains(msg, "(26)"):
+		return errors.New("file is not a bgrun store (not an SQLite database)")
+	case strings.Contains(msg, "unable to open database file"), strings.Contains(msg, "(14)"):
+		return errors.New("cannot open the database file")
+	}
+	return err
+}
+
+// Path returns the file the store was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the store.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SetClock replaces the clock used for timestamps (tests).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// DataVersion returns a number that changes whenever another connection
+// commits a change, so a watcher can poll cheaply for changes.
+func (db *DB) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.sql.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	return v, err
+}
+
+const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
+	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
+	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, backoff, gave_up, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanRecord(s scanner) (Record, error) {
+	var r Record
+	var env, set, files, ignore string
+	var started, exited, created, updated string
+	var startTicks, supTicks int64
+	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
+		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
+		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.Backoff, &r.GaveUp, &created, &updated)
+	if err != nil {
+		return r, err
+	}
+	r.StartTicks, r.SupervisorTicks = uint64(startTicks), uint64(supTicks)
+	for _, f := range []struct {
+		s   string
+		dst *[]string
+	}{{env, &r.Env}, {set, &r.Set}, {files, &r.EnvFiles}, {ignore, &r.WatchIgnore}} {
+		if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
+			return r, fmt.Errorf("record %q: bad list column: %w", r.Name, err)
+		}
+	}
+	r.StartedAt, r.ExitedAt = parseTime(started), parseTime(exited)
+	r.CreatedAt, r.UpdatedAt = parseTime(created), parseTime(updated)
+	return r, nil
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+// Get returns the record named name, or ErrNotFound.
+func (db *DB) Get(name string) (Record, error) {
+	r, err := scanRecord(db.sql.QueryRow("SELECT "+cols+" FROM process WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("%w named %q", ErrNotFound, name)
+	}
+	return r, cleanErr(err)
+}
+
+// List returns every record, oldest first.
+func (db *DB) List() ([]Record, error) {
+	rows, err := db.sql.Query("SELECT " + cols + " FROM process ORDER BY id")
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, cleanErr(rows.Err())
+}
+
+// writable lists the columns Put and Update write, in the order of values.
+var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
+	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
+	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
+	"supervisor_pid", "supervisor_ticks", "restarts", "backoff", "gave_up", "created_at", "updated_at"}
+
+var (
+	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
+		strings.Repeat(", ?", len(writable)-1) + ")"
+	updateSQL = "UPDATE process SET " + strings.Join(writable[1:len(writable)-2], " = ?, ") +
+		" = ?, updated_at = ? WHERE name = ?"
+)
+
+// values returns r's fields in the order of writable.
+func values(r *Record) []any {
+	return []any{r.Name, r.PID, r.PGID, int64(r.StartTicks), r.Command, r.Dir, jsonList(r.Env), jsonList(r.Set),
+		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
+		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
+		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.Backoff, r.GaveUp,
+		formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+}
+
+// update writes every column of r but its name and creation time to the row
+// named r.Name, reporting whether there was one.
+func update(tx *sql.Tx, r *Record) (bool, error) {
+	v := values(r)
+	args := append(v[1:len(v)-2], v[len(v)-1], r.Name)
+	res, err := tx.Exec(updateSQL, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Put inserts r, or replaces the record of the same name while keeping its
+// ID and creation time. It sets r.ID.
+func (db *DB) Put(r *Record) error {
+	now := db.now()
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	r.UpdatedAt = now
+	err := db.inTx(func(tx *sql.Tx) error {
+		found, err := update(tx, r)
+		if err != nil || found {
+			if err == nil {
+				err = tx.QueryRow("SELECT id FROM process WHERE name = ?", r.Name).Scan(&r.ID)
+			}
+			return err
+		}
+		res, err := tx.Exec(insertSQL, values(r)...)
+		if err != nil {
+			return err
+		}
+		r.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save %q: %w", r.Name, cleanErr(err))
+	}
+	return nil
+}
+
+func (db *DB) inTx(fn func(*sql.Tx) error) error {
+	tx, err := db.sql.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Update reads the record named name, lets fn change it and writes it back,
+// all in one transaction, so concurrent updates never lose each other's
+// changes.
+func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
+	var r Record
+	err := db.inTx(func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRecord(tx.QueryRow("SELECT "+cols+" FROM process WHERE name = ?", name))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w named %q", ErrNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		r.Name = name
+		r.UpdatedAt = db.now()
+		_, err = update(tx, &r)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("update %q: %w", name, cleanErr(err))
+	}
+	return r, err
+}
+
+// Delete removes the record named name; its history stays.
+func (db *DB) Delete(name string) error {
+	res, err := db.sql.Exec("DELETE FROM process WHERE name = ?", name)
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", name, cleanErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w named %q", ErrNotFound, name)
+	}
+	return nil
+}
+
+// AddEvent appends e to the history; a zero At means now.
+func (db *DB) AddEvent(e Event) error {
+	if e.At.IsZero() {
+		e.At = db.now()
+	}
+	detail := "{}"
+	if len(e.Detail) > 0 {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
+			return fmt.Errorf("history detail: %w", err)
+		}
+		detail = string(b)
+	}
+	_, err := db.sql.Exec("INSERT INTO history (process_name, event, pid, at, detail) VALUES (?,?,?,?,?)",
+		e.Name, e.Event, e.PID, formatTime(e.At), detail)
+	if err != nil {
+		return fmt.Errorf("history: %w", cleanErr(err))
+	}
+	return nil
+}
+
+// Events returns history newest first: of one record when name is not "",
+// at most limit entries (all when limit <= 0).
+func (db *DB) Events(name string, limit int) ([]Event, error) {
+	q := "SELECT id, process_name, event, pid, at, detail FROM history"
+	var args []any
+	if name != "" {
+		q += " WHERE process_name = ?"
+		args = append(args, name)
+	}
+	q += " ORDER BY id DESC"
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := db.sql.Query(q, args...)
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at, detail string
+		if err := rows.Scan(&e.ID, &e.Name, &e.Event, &e.PID, &at, &detail); err != nil {
+			return nil, err
+		}
+		e.At = parseTime(at)
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			e.Detail = map[string]any{"raw": detail}
+		}
+		out = append(out, e)
+	}
+	return out, cleanErr(rows.Err())
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// MustOpen opens a store in a fresh temporary folder.
+func MustOpen(tb testing.TB) *DB {
+	tb.Helper()
+	db, err := Open(filepath.Join(tb.TempDir(), "bgr.sqlite"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPutGetKeepsIDAndEnv(t *testing.T) {
+	db := MustOpen(t)
+	r := Record{Name: "api", Command: "sleep 1", Dir: "/tmp", StdoutPath: "o", StderrPath: "e",
+		Env: []string{"A=1,2", "B=x=y", "C=", "D=multi\nline"}, Status: StatusRunning, PID: 42,
+		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	id := r.ID
+	r.PID = 43
+	r.Command = "sleep 2"
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Get("api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != id || got.PID != 43 || got.Command != "sleep 2" {
+		t.Fatalf("got %+v, want id %d pid 43", got, id)
+	}
+	if strings.Join(got.Env, "|") != "A=1,2|B=x=y|C=|D=multi\nline" {
+		t.Fatalf("env not kept losslessly: %q", got.Env)
+	}
+	if !got.StartedAt.Equal(r.StartedAt) {
+		t.Fatalf("started_at %v, want %v", got.StartedAt, r.StartedAt)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	db := MustOpen(t)
+	if _, err := db.Get("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get: %v", err)
+	}
+	if err := db.Delete("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := db.Update("nope", func(*Record) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func TestUpdateAndHistory(t *testing.T) {
+	db := MustOpen(t)
+	r := Record{Name: "w", Command: "c", Dir: "/", StdoutPath: "o", StderrPath: "e"}
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Update("w", func(r *Record) error { r.Restarts++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Get("w")
+	if got.Restarts != 1 {
+		t.Fatalf("restarts %d", got.Restarts)
+	}
+	for _, ev := range []string{"start", "exit", "restart"} {
+		if err := db.AddEvent(Event{Name: "w", Event: ev, PID: 7, Detail: map[string]any{"code": 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := db.Events("w", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Event != "restart" || evs[1].Event != "exit" || evs[0].Detail["code"] != float64(1) {
+		t.Fatalf("events %+v", evs)
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bgr.sqlite")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := Open(path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			r := Record{Name: "p" + string(rune('a'+i)), Command: "c", Dir: "/", StdoutPath: "o", StderrPath: "e"}
+			errs <- db.Put(&r)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, _ := db.List()
+	if len(all) != 20 {
+		t.Fatalf("%d records, want 20", len(all))
+	}
+}
+
+func TestNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "junk.sqlite")
+	if err := os.WriteFile(path, []byte(strings.Repeat("this is not sqlite\n", 100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if err == nil || !strings.Contains(err.Error(), "not a bgrun store") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSchemaVersion(t *testing.T) {
+	db := MustOpen(t)
+	var v int
+	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != schemaVersion {
+		t.Fatalf("user_version %d, %v", v, err)
+	}
+	var mode string
+	if err := db.sql.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q, %v", mode, err)
+	}
+	// Reopening an up-to-date store migrates nothing.
+	if err := db.migrate(); err != nil {
+		t.Fatal(err)
+	}
+}
