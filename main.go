@@ -20,8 +20,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"bgrun/dash"
 	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/run"
@@ -226,7 +228,7 @@ func commandName() string {
 var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
-	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp,
+	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts,
 }
 
 // env is what every command works with.
@@ -315,6 +317,12 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdClean(c.pos, e)
 	case b["stop-all"]:
 		return stopAll(e)
+	case c.has("kill-port"):
+		return killPort(e)
+	case b["_serve"]:
+		return serveDashboard(e)
+	case b["dashboard"]:
+		return launchDashboard(e)
 	case b["restart-all"]:
 		return restartAll(e)
 	}
@@ -686,6 +694,131 @@ func cmdNuke(args []string, e *env) error {
 	return nil
 }
 
+// cmdPorts is `bgrun ports [NAME] [--json]`: which managed process listens
+// where.
+func cmdPorts(args []string, e *env) error {
+	if len(args) > 1 {
+		return usagef("ports takes at most one process name")
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	name := ""
+	if len(args) == 1 {
+		name = args[0]
+		if _, err := db.Get(name); err != nil {
+			return err
+		}
+	}
+	procs, err := ps.List(db, ps.Options{})
+	if err != nil {
+		return err
+	}
+	entries, err := ps.PortTable(procs, name)
+	if err != nil {
+		return err
+	}
+	if e.c.bools["json"] {
+		return writeJSON(e.stdout, entries)
+	}
+	if len(entries) == 0 {
+		e.say("No managed process listens on a TCP port.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPORT\tPID\tADDRESS")
+	for _, p := range entries {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", p.Name, p.Port, p.PID, p.Address)
+	}
+	return tw.Flush()
+}
+
+// killPort is `bgrun --kill-port N`: end whatever listens on port N.
+func killPort(e *env) error {
+	v := e.c.vals["kill-port"]
+	port, err := strconv.Atoi(v)
+	if err != nil || port <= 0 || port > 65535 {
+		return usagef("--kill-port wants a port number (1-65535), got %q", v)
+	}
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	ended, err := stop.KillPort(port, opt)
+	for _, h := range ended {
+		e.say("Ended pid %d (%s), which listened on port %d.", h.PID, h.Command, port)
+	}
+	if err != nil {
+		return err
+	}
+	if len(ended) == 0 {
+		e.say("Port %d is already free.", port)
+		return nil
+	}
+	e.say("Freed port %d.", port)
+	return nil
+}
+
+// dashboardPort reads --port, else BUN_PORT (the original's variable); either
+// makes the port explicit: used as given, or the start fails.
+func dashboardPort(c *cmdline) (port int, explicit bool, err error) {
+	v, from := c.vals["port"], "--port"
+	if v == "" {
+		v, from = os.Getenv("BUN_PORT"), "BUN_PORT"
+	}
+	if v == "" {
+		return 3000, false, nil
+	}
+	port, err = strconv.Atoi(v)
+	if err != nil || port <= 0 || port > 65535 {
+		return 0, false, usagef("%s wants a port number (1-65535), got %q", from, v)
+	}
+	return port, true, nil
+}
+
+// launchDashboard is `bgrun --dashboard [--port N] [--host H] [--token T]`.
+func launchDashboard(e *env) error {
+	port, explicit, err := dashboardPort(e.c)
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	home, err := store.Home()
+	if err != nil {
+		return err
+	}
+	so, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	return dash.Launch(db, e.dbPath, dash.LaunchOptions{Port: port, PortExplicit: explicit,
+		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: home,
+		StopTimeout: so.Timeout, Out: e.stdout})
+}
+
+// serveDashboard is the dashboard process itself (`bgrun --_serve`), started
+// by launchDashboard.
+func serveDashboard(e *env) error {
+	port, explicit, err := dashboardPort(e.c)
+	if err != nil {
+		return err
+	}
+	path := e.c.vals["db"]
+	if path == "" {
+		if path, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return dash.Serve(ctx, dash.ServeOptions{Port: port, Explicit: explicit, Host: e.c.vals["host"],
+		Token: e.c.vals["token"], DBPath: path, Version: version})
+}
+
 // cmdRun is `bgrun run NAME -- CMD ARGS...` or `bgrun run --name N --command C`.
 func cmdRun(args []string, e *env) error {
 	c := e.c
@@ -828,7 +961,10 @@ Usage:
   bgrun --nuke                            Stop and remove everything
   bgrun --stop-all | --restart-all        Stop or restart every process
 
-Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, version, help.
+Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
+version, help.
+  bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
+  bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
 A process named like a subcommand is shown with: bgrun show NAME.
 
 Start options:

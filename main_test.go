@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,6 +65,19 @@ func TestMain(m *testing.M) {
 					os.Exit(1)
 				}
 			}
+			select {}
+		},
+		// client-of PORTFILE PIDFILE connects to the port in PORTFILE and
+		// stays connected: a client, which no port cleanup may kill.
+		"client-of": func() {
+			b, _ := os.ReadFile(os.Args[1])
+			c, err := net.Dial("tcp", "127.0.0.1:"+strings.TrimSpace(string(b)))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			defer c.Close()
+			writePidFile(os.Args[2:])
 			select {}
 		},
 		// failfast writes its arguments to stderr and exits with status 3.
@@ -154,7 +170,7 @@ func sweep(tag string) {
 	if err != nil {
 		return
 	}
-	for pid := range t {
+	for _, pid := range t.PIDs() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		if err == nil && bytes.Contains(b, want) && pid != os.Getpid() {
 			syscall.Kill(pid, syscall.SIGKILL)
@@ -249,4 +265,65 @@ func cmdSetpid(ts *testscript.TestScript, neg bool, args []string) {
 		return nil
 	})
 	ts.Check(err)
+}
+
+// layers lists, for each package, the project packages it may import: only
+// those above it in ARCHITECTURE.md's picture. logs is a leaf beside store,
+// ports and docker.
+var layers = map[string][]string{
+	"store":  {},
+	"ports":  {},
+	"docker": {},
+	"logs":   {},
+	"ps":     {"store", "ports", "docker"},
+	"stop":   {"ps", "store", "ports", "docker"},
+	"run":    {"stop", "ps", "store", "ports", "docker", "logs"},
+	"watch":  {"run", "stop", "ps", "store", "ports", "docker", "logs"},
+	"dash":   {"watch", "run", "stop", "ps", "store", "ports", "docker", "logs"},
+	".":      {"dash", "watch", "run", "stop", "ps", "store", "ports", "docker", "logs"},
+}
+
+// externals lists the only modules non-test code may import, and who may.
+var externals = map[string]string{
+	"modernc.org/sqlite":         "store",
+	"github.com/BurntSushi/toml": "run",
+}
+
+// TestLayering holds the import rules of ARCHITECTURE.md: a package imports
+// only packages above it, the SQLite driver only in store, the TOML parser
+// only in run, and nothing else outside the standard library.
+func TestLayering(t *testing.T) {
+	fset := token.NewFileSet()
+	for dir, allowed := range layers {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("package %s: no Go files (%v)", dir, err)
+		}
+		for _, f := range files {
+			test := strings.HasSuffix(f, "_test.go")
+			file, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range file.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				first, _, _ := strings.Cut(path, "/")
+				switch {
+				case strings.HasPrefix(path, "bgrun/"):
+					pkg := strings.TrimPrefix(path, "bgrun/")
+					if !slices.Contains(allowed, pkg) && !(test && pkg == dir) {
+						t.Errorf("%s imports bgrun/%s, which is not above it", f, pkg)
+					}
+				case externals[path] != "":
+					if externals[path] != dir {
+						t.Errorf("%s imports %s; only %s may", f, path, externals[path])
+					}
+				case strings.Contains(first, "."):
+					if !test || path != "github.com/rogpeppe/go-internal/testscript" {
+						t.Errorf("%s imports %s, outside the standard library and the two allowed modules", f, path)
+					}
+				}
+			}
+		}
+	}
 }

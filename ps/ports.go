@@ -1,4 +1,84 @@
 package ps
 
-// addPorts fills in the listening ports of running processes.
-func addPorts(ps []Process) {}
+import (
+	"context"
+	"time"
+
+	"bgrun/ports"
+)
+
+// portQueryTimeout bounds one OS listing, so a hung tool never hangs bgrun.
+const portQueryTimeout = 5 * time.Second
+
+// Listeners returns every listening socket on the machine, from one OS query.
+func Listeners() ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+	defer cancel()
+	return ports.List(ctx)
+}
+
+// PortsOf returns the ports that any of pids listens on.
+func PortsOf(ls []ports.Listener, pids []int) []int {
+	set := make(map[int]bool, len(pids))
+	for _, p := range pids {
+		set[p] = true
+	}
+	if ps := ports.PortsOf(ls, set); ps != nil {
+		return ps
+	}
+	return []int{}
+}
+
+// addPorts fills in the listening ports of the running processes with one
+// OS query for all of them. A failed query leaves ports empty: the list is
+// still worth showing.
+func addPorts(procs []Process) {
+	running := false
+	for _, p := range procs {
+		running = running || len(p.PIDs) > 0
+	}
+	if !running {
+		return
+	}
+	ls, err := Listeners()
+	if err != nil {
+		return
+	}
+	for i := range procs {
+		procs[i].Ports = PortsOf(ls, procs[i].PIDs)
+	}
+}
+
+// PortEntry is one listening socket of a managed process, as `bgrun ports
+// --json` prints it.
+type PortEntry struct {
+	Name    string `json:"name"`
+	Port    int    `json:"port"`
+	PID     int    `json:"pid"`
+	Address string `json:"address"`
+}
+
+// PortTable lists which managed process listens where: all of them, or only
+// the one named name.
+func PortTable(procs []Process, name string) ([]PortEntry, error) {
+	out := []PortEntry{}
+	ls, err := Listeners()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range procs {
+		if name != "" && p.Name != name {
+			continue
+		}
+		mine := map[int]bool{}
+		for _, pid := range p.PIDs {
+			mine[pid] = true
+		}
+		for _, l := range ls {
+			if l.PID > 0 && mine[l.PID] {
+				out = append(out, PortEntry{Name: p.Name, Port: l.Port, PID: l.PID, Address: l.Addr})
+			}
+		}
+	}
+	return out, nil
+}

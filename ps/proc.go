@@ -17,14 +17,49 @@ type Proc struct {
 	CPUTicks   uint64 // user+system time, clock ticks
 }
 
-// Table is a snapshot of every process on the machine, by pid.
-type Table map[int]Proc
+// Table is a snapshot of every process on the machine, indexed by pid, by
+// session and by parent, so that finding the trees of many records costs one
+// pass over the machine's processes, not one per record.
+type Table struct {
+	procs    map[int]Proc
+	sessions map[int][]int
+	children map[int][]int
+}
+
+// NewTable indexes procs.
+func NewTable(procs []Proc) Table {
+	t := Table{procs: make(map[int]Proc, len(procs)), sessions: map[int][]int{}, children: map[int][]int{}}
+	for _, p := range procs {
+		t.procs[p.PID] = p
+		if p.State == 'Z' {
+			continue
+		}
+		t.sessions[p.SID] = append(t.sessions[p.SID], p.PID)
+		t.children[p.PPID] = append(t.children[p.PPID], p.PID)
+	}
+	return t
+}
+
+// Get returns the process pid, ok false when it does not exist.
+func (t Table) Get(pid int) (Proc, bool) {
+	p, ok := t.procs[pid]
+	return p, ok
+}
+
+// PIDs returns every pid in the snapshot.
+func (t Table) PIDs() []int {
+	out := make([]int, 0, len(t.procs))
+	for pid := range t.procs {
+		out = append(out, pid)
+	}
+	return out
+}
 
 // Alive reports whether pid is still the process that started at ticks: it
 // exists, is not a zombie, and has that start time. A zero ticks (unknown)
 // never matches, so an unidentified pid is never taken for ours.
 func (t Table) Alive(pid int, ticks uint64) bool {
-	p, ok := t[pid]
+	p, ok := t.procs[pid]
 	return ok && ticks != 0 && p.StartTicks == ticks && p.State != 'Z'
 }
 
@@ -41,32 +76,23 @@ func (t Table) Members(pid int, ticks uint64) []int {
 	if pid <= 0 || ticks == 0 {
 		return nil
 	}
-	if p, ok := t[pid]; ok && p.StartTicks != ticks {
+	if p, ok := t.procs[pid]; ok && p.StartTicks != ticks {
 		return nil
 	}
 	set := map[int]bool{}
-	for _, p := range t {
-		if p.State == 'Z' {
-			continue
-		}
-		if p.SID == pid && p.StartTicks >= ticks {
-			set[p.PID] = true
+	var queue []int
+	for _, m := range t.sessions[pid] {
+		if t.procs[m].StartTicks >= ticks {
+			set[m] = true
+			queue = append(queue, m)
 		}
 	}
 	// Add descendants of members, which may have left the session.
-	children := map[int][]int{}
-	for _, p := range t {
-		children[p.PPID] = append(children[p.PPID], p.PID)
-	}
-	queue := make([]int, 0, len(set))
-	for m := range set {
-		queue = append(queue, m)
-	}
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		for _, c := range children[cur] {
-			if cp := t[c]; !set[c] && cp.State != 'Z' && cp.StartTicks >= ticks {
+		for _, c := range t.children[cur] {
+			if !set[c] && t.procs[c].StartTicks >= ticks {
 				set[c] = true
 				queue = append(queue, c)
 			}
@@ -84,7 +110,7 @@ func (t Table) Members(pid int, ticks uint64) []int {
 func (t Table) RSS(pids []int) int64 {
 	var n int64
 	for _, p := range pids {
-		n += t[p].RSS
+		n += t.procs[p].RSS
 	}
 	return n
 }
@@ -93,7 +119,7 @@ func (t Table) RSS(pids []int) int64 {
 func (t Table) CPUTicks(pids []int) uint64 {
 	var n uint64
 	for _, p := range pids {
-		n += t[p].CPUTicks
+		n += t.procs[p].CPUTicks
 	}
 	return n
 }

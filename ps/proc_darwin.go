@@ -19,9 +19,9 @@ func Snapshot() (Table, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ps", "-axo", "pid=,ppid=,pgid=,sess=,state=,rss=,time=,lstart=").Output()
 	if err != nil {
-		return nil, fmt.Errorf("ps: %w", err)
+		return Table{}, fmt.Errorf("ps: %w", err)
 	}
-	t := Table{}
+	var procs []Proc
 	for _, line := range bytes.Split(out, []byte("\n")) {
 		f := bytes.Fields(line)
 		if len(f) < 12 {
@@ -37,9 +37,9 @@ func Snapshot() (Table, error) {
 		// macOS ps shows no session id; the process group stands in for it,
 		// since bgrun starts every process as a group and session leader.
 		p.SID = p.PGID
-		t[p.PID] = p
+		procs = append(procs, p)
 	}
-	return t, nil
+	return NewTable(procs), nil
 }
 
 func cpuTime(s string) uint64 {
@@ -54,9 +54,17 @@ func Read(pid int) (Proc, bool) {
 	if err != nil {
 		return Proc{}, false
 	}
-	p, ok := t[pid]
-	return p, ok
+	return t.Get(pid)
 }
 
 // BootTime is zero on macOS: start ticks there are already Unix seconds.
 func BootTime() (int64, error) { return 0, nil }
+
+// Cmdline returns the command line of pid, or "" when it cannot be read.
+func Cmdline(pid int) string {
+	out, err := exec.Command("ps", "-o", "command=", "-p", strconv.Itoa(pid)).Output()
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(out))
+}

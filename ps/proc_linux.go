@@ -17,14 +17,14 @@ var pageSize = int64(os.Getpagesize())
 func Snapshot() (Table, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
-		return nil, fmt.Errorf("read processes: %w", err)
+		return Table{}, fmt.Errorf("read processes: %w", err)
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return nil, fmt.Errorf("read processes: %w", err)
+		return Table{}, fmt.Errorf("read processes: %w", err)
 	}
-	t := make(Table, len(names))
+	procs := make([]Proc, 0, len(names))
 	buf := make([]byte, 0, 1024)
 	for _, n := range names {
 		pid, err := strconv.Atoi(n)
@@ -32,10 +32,10 @@ func Snapshot() (Table, error) {
 			continue
 		}
 		if p, ok := readStat(pid, buf); ok {
-			t[pid] = p
+			procs = append(procs, p)
 		}
 	}
-	return t, nil
+	return NewTable(procs), nil
 }
 
 // Read returns one process, ok false when it does not exist.
@@ -100,4 +100,14 @@ func BootTime() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no btime in /proc/stat")
+}
+
+// Cmdline returns the command line of pid, arguments joined by spaces, or ""
+// when it cannot be read.
+func Cmdline(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
 }

@@ -21,10 +21,10 @@ func Snapshot() (Table, error) {
 	out, err := exec.CommandContext(ctx, "powershell", "-NoProfile", "-NonInteractive", "-Command",
 		"Get-CimInstance Win32_Process | ForEach-Object { '{0},{1},{2},{3}' -f $_.ProcessId,$_.ParentProcessId,$_.CreationDate.ToFileTimeUtc(),$_.WorkingSetSize }").Output()
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return Table{}, fmt.Errorf("list processes: %w", err)
 	}
 	recs, _ := csv.NewReader(bytes.NewReader(out)).ReadAll()
-	t := Table{}
+	var procs []Proc
 	for _, r := range recs {
 		if len(r) < 4 {
 			continue
@@ -33,9 +33,9 @@ func Snapshot() (Table, error) {
 		ppid, _ := strconv.Atoi(r[1])
 		start, _ := strconv.ParseUint(r[2], 10, 64)
 		rss, _ := strconv.ParseInt(r[3], 10, 64)
-		t[pid] = Proc{PID: pid, PPID: ppid, PGID: pid, SID: pid, State: 'R', StartTicks: start, RSS: rss}
+		procs = append(procs, Proc{PID: pid, PPID: ppid, PGID: pid, SID: pid, State: 'R', StartTicks: start, RSS: rss})
 	}
-	return t, nil
+	return NewTable(procs), nil
 }
 
 // Read returns one process, ok false when it does not exist.
@@ -44,9 +44,12 @@ func Read(pid int) (Proc, bool) {
 	if err != nil {
 		return Proc{}, false
 	}
-	p, ok := t[pid]
-	return p, ok
+	return t.Get(pid)
 }
 
 // BootTime is zero on Windows: start ticks there are FILETIMEs.
 func BootTime() (int64, error) { return 0, nil }
+
+// Cmdline returns "" on Windows, where reading another process's command
+// line needs a CIM query per process.
+func Cmdline(pid int) string { return "" }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,12 +138,13 @@ func Start(db *store.DB, o Options) (Result, error) {
 	}
 	res.Loaded = loaded
 	if running {
-		if _, err := stop.Tree(old.PID, old.StartTicks, o.StopTimeout); err != nil {
+		if _, err := stop.Replace(old, stop.Options{Timeout: o.StopTimeout, Out: o.Out}); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
 		}
 		res.Replaced = true
 		o.say("Stopped the running %s (pid %d).", o.Name, old.PID)
 	}
+	warnDeclaredPort(env, &o)
 	cmd, err := Launch(&rec, env)
 	if err != nil {
 		rec.Status = store.StatusFailed
@@ -413,6 +415,28 @@ func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
 	tail, _ := logs.Tail(rec.StderrPath, 10)
 	return &StartupError{Name: rec.Name, Code: code, Signal: sig, Window: window,
 		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
+}
+
+// warnDeclaredPort says so when the environment declares a PORT that another
+// process already listens on: the start goes ahead (the program may pick
+// another port), but the user learns who holds it.
+func warnDeclaredPort(env []string, o *Options) {
+	port, err := strconv.Atoi(lookup(env, "PORT"))
+	if err != nil || port <= 0 {
+		return
+	}
+	busy, holders, err := stop.HoldersOf(port)
+	if err != nil || !busy {
+		return
+	}
+	who := "a process bgrun cannot see"
+	if len(holders) > 0 {
+		who = fmt.Sprintf("pid %d", holders[0].PID)
+		if holders[0].Command != "" {
+			who += " (" + holders[0].Command + ")"
+		}
+	}
+	o.say("Warning: PORT=%d is already in use by %s.", port, who)
 }
 
 // gitPull updates the working directory with `git pull --ff-only`.

@@ -176,23 +176,6 @@ func TestRenderEnvFish(t *testing.T) {
 	checkEnvRoundTrip(t, "fish", want, shellExportedEnv(t, argv, "cat '"+file+"' | source; and exec env -0"))
 }
 
-func TestRenderEnvPowerShell(t *testing.T) {
-	t.Parallel()
-	path := needEnvShell(t, "pwsh")
-	var values []string
-	for _, v := range append(append([]string{}, hardEnvValues...), randomEnvValues(40, true)...) {
-		// PowerShell removes a variable assigned '', so empty values are
-		// checked by TestRenderEnvGolden only.
-		if v != "" {
-			values = append(values, v)
-		}
-	}
-	want := envShellCase(values)
-	file := writeRenderedEnv(t, want, "powershell", "env.ps1")
-	argv := []string{path, "-NoProfile", "-NonInteractive", "-Command"}
-	checkEnvRoundTrip(t, "pwsh", want, shellExportedEnv(t, argv, ". '"+file+"'; & env -0"))
-}
-
 func TestRenderEnvGolden(t *testing.T) {
 	t.Parallel()
 	in := cfgVars("A", "it's", "B", `C:\x`, "C", "")

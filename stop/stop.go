@@ -80,7 +80,7 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 	}
 	res.WasRunning = len(t.Members(r.PID, r.StartTicks)) > 0
 	if res.WasRunning {
-		if res.Tree, err = Tree(r.PID, r.StartTicks, opt.timeout()); err != nil {
+		if res.Tree, _, err = stopTree(r, opt.timeout(), opt.say); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
 		}
 	}

@@ -62,7 +62,8 @@ func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
 		}
 		late := time.Since(start) >= timeout
 		for _, m := range members {
-			mt := t[m].StartTicks
+			mp, _ := t.Get(m)
+			mt := mp.StartTicks
 			switch {
 			case late && !killed[m]:
 				killed[m] = true

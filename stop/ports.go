@@ -1,0 +1,207 @@
+package stop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"bgrun/ports"
+	"bgrun/ps"
+	"bgrun/store"
+)
+
+// portWait is how long a stop waits for a freed port, as the README says.
+const portWait = 5 * time.Second
+
+// tree is a record's process tree as seen at one moment: every member with
+// its start time, and the ports they listen on.
+type tree struct {
+	members map[int]uint64
+	ports   []int
+}
+
+// snapshotTree takes r's tree and its ports (one OS listing).
+func snapshotTree(r store.Record) (tree, error) {
+	t, err := ps.Snapshot()
+	if err != nil {
+		return tree{}, err
+	}
+	tr := tree{members: map[int]uint64{}}
+	pids := t.Members(r.PID, r.StartTicks)
+	for _, p := range pids {
+		mp, _ := t.Get(p)
+		tr.members[p] = mp.StartTicks
+	}
+	if len(pids) > 0 {
+		if ls, err := ps.Listeners(); err == nil {
+			tr.ports = ps.PortsOf(ls, pids)
+		}
+	}
+	return tr, nil
+}
+
+// stopTree ends r's tree, then frees the ports the tree listened on: a
+// member that left the tree (a daemon that forked away) but still holds one
+// of them is killed, and the port is waited for. Only LISTEN holders that
+// were members of the tree are ever signalled: never a client of the port,
+// never a process that is not ours. A port held by someone else is reported
+// on out and left alone.
+func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (TreeResult, []int, error) {
+	tr, err := snapshotTree(r)
+	if err != nil {
+		return TreeResult{}, nil, err
+	}
+	res, err := Tree(r.PID, r.StartTicks, timeout)
+	if err != nil {
+		return res, tr.ports, err
+	}
+	if len(tr.ports) == 0 {
+		return res, tr.ports, nil
+	}
+	ls, err := ps.Listeners()
+	if err != nil {
+		return res, tr.ports, nil
+	}
+	for _, port := range tr.ports {
+		for _, h := range ports.Holders(ls, port) {
+			if ticks, ours := tr.members[h]; ours {
+				signal(h, ticks, sigKill)
+				res.Killed = append(res.Killed, h)
+			}
+		}
+	}
+	for _, port := range tr.ports {
+		ctx, cancel := context.WithTimeout(context.Background(), portWait)
+		err := ports.WaitFree(ctx, port, portWait)
+		cancel()
+		var be *ports.BusyError
+		if errors.As(err, &be) {
+			say("Port %d is still in use by %s; starting anyway.", port, describePIDs(be.PIDs))
+		}
+	}
+	return res, tr.ports, nil
+}
+
+func describePIDs(pids []int) string {
+	if len(pids) == 0 {
+		return "a process bgrun cannot see"
+	}
+	s := ""
+	for i, p := range pids {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("pid %d", p)
+		if c := ps.Cmdline(p); c != "" {
+			s += fmt.Sprintf(" (%s)", truncate(c, 60))
+		}
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Replace stops the running tree of r so that it can be started afresh
+// (`--force`, `--restart`), freeing its ports as stopTree does.
+func Replace(r store.Record, opt Options) (TreeResult, error) {
+	res, _, err := stopTree(r, opt.timeout(), opt.say)
+	return res, err
+}
+
+// PortHolder describes a process that listens on a port.
+type PortHolder struct {
+	PID     int
+	Command string
+}
+
+// HoldersOf returns who listens on port, for messages such as "PORT 3000 is
+// already in use by pid 123 (node server.js)".
+func HoldersOf(port int) (busy bool, holders []PortHolder, err error) {
+	ls, err := ps.Listeners()
+	if err != nil {
+		return false, nil, err
+	}
+	for _, p := range ports.Holders(ls, port) {
+		holders = append(holders, PortHolder{PID: p, Command: ps.Cmdline(p)})
+	}
+	return ports.Busy(ls, port), holders, nil
+}
+
+// KillPort ends whatever listens on port (`bgrun --kill-port`): SIGTERM, then
+// SIGKILL after the timeout, and waits for the port to be free. Only the
+// listeners are signalled, never clients connected to the port; pid 1 and
+// bgrun itself are refused. It returns the pids it ended.
+func KillPort(port int, opt Options) ([]PortHolder, error) {
+	if port <= 0 || port > 65535 {
+		return nil, fmt.Errorf("port %d is not a TCP port number (1-65535)", port)
+	}
+	ls, err := ps.Listeners()
+	if err != nil {
+		return nil, err
+	}
+	if !ports.Busy(ls, port) {
+		return nil, nil
+	}
+	pids := ports.Holders(ls, port)
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("port %d is in use by a process bgrun cannot see (another user's?)", port)
+	}
+	t, err := ps.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	var ended []PortHolder
+	for _, p := range pids {
+		switch p {
+		case 1:
+			return nil, fmt.Errorf("port %d is held by pid 1 (init); refusing to kill it", port)
+		case os.Getpid(), os.Getppid():
+			return nil, fmt.Errorf("port %d is held by bgrun itself (pid %d); refusing to kill it", port, p)
+		}
+	}
+	for _, p := range pids {
+		proc, ok := t.Get(p)
+		if !ok {
+			continue
+		}
+		ended = append(ended, PortHolder{PID: p, Command: ps.Cmdline(p)})
+		// Only this process, not its tree: a listener's parent may be a
+		// shell or supervisor the user did not ask to end.
+		if err := signal(p, proc.StartTicks, sigTerm); err != nil {
+			return ended, fmt.Errorf("signal pid %d: %w", p, err)
+		}
+	}
+	deadline := time.Now().Add(opt.timeout())
+	for {
+		ls, err := ps.Listeners()
+		if err != nil {
+			return ended, err
+		}
+		left := ports.Holders(ls, port)
+		if !ports.Busy(ls, port) {
+			return ended, nil
+		}
+		if time.Now().After(deadline) {
+			for _, p := range left {
+				if proc, ok := t.Get(p); ok && p != 1 {
+					signal(p, proc.StartTicks, sigKill)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), portWait)
+			defer cancel()
+			if err := ports.WaitFree(ctx, port, portWait); err != nil {
+				return ended, err
+			}
+			return ended, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
