@@ -228,7 +228,7 @@ func commandName() string {
 var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
-	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts,
+	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
 }
 
 // env is what every command works with.
@@ -282,6 +282,9 @@ func (e *env) style() ps.Style {
 func (e *env) say(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
 
 func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "inline" {
+		return cmdInline(args[1:], stdout)
+	}
 	if len(args) > 0 {
 		if sub, ok := subcommands[args[0]]; ok {
 			short, kinds := map[string]string{}, map[string]flagKind{}
@@ -319,6 +322,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return stopAll(e)
 	case c.has("kill-port"):
 		return killPort(e)
+	case b["env"]:
+		return cmdEnv(c.pos, e)
 	case b["_serve"]:
 		return serveDashboard(e)
 	case b["dashboard"]:
@@ -694,6 +699,96 @@ func cmdNuke(args []string, e *env) error {
 	return nil
 }
 
+// cmdEnv is `bgrun --env [CONFIG] [--config PATH] [--directory D] [--shell S]`:
+// print the config's variables as lines a shell can evaluate.
+func cmdEnv(args []string, e *env) error {
+	c := e.c
+	if len(args) > 1 {
+		return usagef("--env takes at most one config path, got %q", args[1])
+	}
+	config := c.vals["config"]
+	if len(args) == 1 {
+		if config != "" {
+			return usagef("give the config either as an argument or with --config, not both")
+		}
+		config = args[0]
+	}
+	shell := c.vals["shell"]
+	if shell == "" {
+		shell = run.DefaultShell()
+	}
+	dir := c.vals["directory"]
+	if dir == "" {
+		dir = "."
+	}
+	if config == "" && !c.bools["no-config"] && len(c.lists["env-file"]) == 0 {
+		if _, err := os.Stat(filepath.Join(dir, run.DefaultConfig)); err != nil {
+			return fmt.Errorf("no %s in %s; name a config file with --config", run.DefaultConfig, dir)
+		}
+	}
+	vars, _, err := run.ConfigEnv(dir, config, c.bools["no-config"], c.lists["env-file"])
+	if err != nil {
+		return err
+	}
+	out, err := run.RenderEnv(vars, shell)
+	if errors.Is(err, run.ErrUnknownShell) {
+		return usageError{err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, out)
+	return nil
+}
+
+// cmdInline is `bgrun inline [--directory D] [--config PATH] [--env-file F]
+// [--] CMD ARGS...`: run a command in the foreground with the config's
+// environment, and exit with its status. Options end at "--" or at the
+// first argument that is not one of them, which starts the command.
+func cmdInline(args []string, stdout io.Writer) error {
+	i := 0
+	for i < len(args) && args[i] != "--" && isFlag(args[i]) {
+		name, _, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if flags[name] != boolFlag && !hasVal {
+			i++
+		}
+		i++
+	}
+	c, err := parse(args[:min(i, len(args))], nil, nil)
+	if err != nil {
+		return err
+	}
+	for f := range c.vals {
+		if f != "directory" && f != "config" {
+			return usagef("inline takes --directory, --config, --env-file and --no-config, not --%s", f)
+		}
+	}
+	if c.bools["help"] {
+		fmt.Fprintln(stdout, "Usage: bgrun inline [--directory D] [--config PATH] [--env-file F] [--no-config] -- CMD ARGS...")
+		return nil
+	}
+	argv := args[min(i, len(args)):]
+	if len(argv) > 0 && argv[0] == "--" {
+		argv = argv[1:]
+	}
+	if len(argv) == 0 {
+		return usagef("inline needs a command: bgrun inline -- CMD ARGS...")
+	}
+	dir := c.vals["directory"]
+	if dir == "" {
+		dir = "."
+	}
+	vars, _, err := run.ConfigEnv(dir, c.vals["config"], c.bools["no-config"], c.lists["env-file"])
+	if err != nil {
+		return err
+	}
+	code, err := run.Inline(dir, vars, argv)
+	if err != nil {
+		return err
+	}
+	return exitError{code}
+}
+
 // cmdPorts is `bgrun ports [NAME] [--json]`: which managed process listens
 // where.
 func cmdPorts(args []string, e *env) error {
@@ -960,6 +1055,9 @@ Usage:
   bgrun --clean                           Remove every stopped process
   bgrun --nuke                            Stop and remove everything
   bgrun --stop-all | --restart-all        Stop or restart every process
+  bgrun --env [--shell S] [--config P]    Print the config as shell exports: eval "$(bgrun --env)"
+                                          (S: sh, bash, zsh, fish, powershell, cmd, json)
+  bgrun inline [--config P] -- CMD ARGS   Run CMD in this terminal with the config's environment
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
 version, help.

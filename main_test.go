@@ -128,6 +128,7 @@ func TestScripts(t *testing.T) {
 			"waitfor": cmdWaitfor,
 			"gone":    cmdGone,
 			"setpid":  cmdSetpid,
+			"environ": cmdEnviron,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -249,6 +250,36 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("timed out waiting for %s", strings.Join(args, " "))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdEnviron checks the environment of a record's running process, read
+// from /proc/PID/environ: `environ NAME KEY=VALUE...` wants each pair there,
+// `! environ NAME KEY...` wants each key absent.
+func cmdEnviron(ts *testscript.TestScript, neg bool, args []string) {
+	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
+	ts.Check(err)
+	defer db.Close()
+	r, err := db.Get(args[0])
+	ts.Check(err)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", r.PID))
+	ts.Check(err)
+	env := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for _, want := range args[1:] {
+		k, v, hasVal := strings.Cut(want, "=")
+		got, ok := env[k]
+		switch {
+		case neg && ok:
+			ts.Fatalf("%s has %s=%q", args[0], k, got)
+		case !neg && !ok:
+			ts.Fatalf("%s has no %s", args[0], k)
+		case !neg && hasVal && got != v:
+			ts.Fatalf("%s has %s=%q, want %q", args[0], k, got, v)
+		}
 	}
 }
 

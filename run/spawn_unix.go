@@ -39,3 +39,15 @@ func signalName(s syscall.Signal) string {
 	}
 	return s.String()
 }
+
+// forwardSignals are passed on to an inline child.
+var forwardSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// signalNumber returns the number of the signal that ended a process, for
+// the shell convention of exit status 128+N.
+func signalNumber(st *os.ProcessState) int {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return int(ws.Signal())
+	}
+	return 0
+}

@@ -31,3 +31,9 @@ func detach(cmd *exec.Cmd) {
 func ExitStatus(st *os.ProcessState) (int, string) {
 	return st.ExitCode(), ""
 }
+
+// forwardSignals are passed on to an inline child.
+var forwardSignals = []os.Signal{os.Interrupt}
+
+// signalNumber is 0 on Windows, where no signal ends a process.
+func signalNumber(*os.ProcessState) int { return 0 }
