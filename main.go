@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"bgrun/dash"
+	"bgrun/docker"
 	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/run"
@@ -486,6 +487,19 @@ func cmdLogs(names []string, e *env) error {
 	c := e.c
 	out := c.bools["log-stdout"] || c.bools["stdout"]
 	errs := c.bools["log-stderr"] || c.bools["stderr"]
+	if spec, ok := docker.Parse(r.Command); ok && spec.Detached && !c.bools["follow"] {
+		// A detached container's output is in Docker, not in the client's
+		// log files (which hold only the container id).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var so, se io.Writer = e.stdout, e.stdout
+		if out && !errs {
+			se = io.Discard
+		} else if errs && !out {
+			so = io.Discard
+		}
+		return docker.Logs(ctx, ps.DockerRecord(r), n, so, se)
+	}
 	var srcs []logs.Source
 	if out || !errs {
 		srcs = append(srcs, logs.Source{Label: "stdout", Path: r.StdoutPath})

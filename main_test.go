@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -134,11 +135,19 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			case "docker":
+				return dockerAvailable(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
+
+// dockerAvailable reports whether a Docker daemon answers and the local test
+// image bgr-test:latest exists (.ci/docker.sh makes both).
+var dockerAvailable = sync.OnceValue(func() bool {
+	return exec.Command("docker", "image", "inspect", "bgr-test:latest").Run() == nil
+})
 
 // setupScript gives every script its own home folder and a tag in the
 // environment of everything it starts, and registers a cleanup that stops
@@ -159,6 +168,13 @@ func setupScript(e *testscript.Env) error {
 			db.Close()
 		}
 		sweep(tag)
+		if dockerAvailable() {
+			// Containers a script named after its tag.
+			out, _ := exec.Command("docker", "ps", "-aq", "--filter", "name="+tag).Output()
+			if ids := strings.Fields(string(out)); len(ids) > 0 {
+				exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+			}
+		}
 	})
 	return nil
 }

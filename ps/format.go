@@ -110,7 +110,7 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 			running++
 			pid = strconv.Itoa(p.PID)
 			runtime = FormatDuration(p.Uptime)
-			if p.Docker && p.PID == 0 {
+			if p.Docker && p.PID == 0 { // a detached container: no client process
 				pid = "docker"
 			}
 		}

@@ -130,6 +130,7 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 		out[i] = p
 	}
 	addPorts(out)
+	addDocker(out, recs)
 	return out, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"bgrun/docker"
 	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/stop"
@@ -118,11 +119,11 @@ func Start(db *store.DB, o Options) (Result, error) {
 	}
 	running := false
 	if exists {
-		t, err := ps.Snapshot()
+		procs, err := ps.Inspect([]store.Record{old}, ps.Options{})
 		if err != nil {
 			return res, err
 		}
-		running = len(t.Members(old.PID, old.StartTicks)) > 0
+		running = procs[0].Running || len(procs[0].PIDs) > 0
 	}
 	if running && !o.Force && !o.Restart {
 		return res, fmt.Errorf("process %q is %w (pid %d); use --force to replace it, or --restart", o.Name, ErrRunning, old.PID)
@@ -143,6 +144,12 @@ func Start(db *store.DB, o Options) (Result, error) {
 		}
 		res.Replaced = true
 		o.say("Stopped the running %s (pid %d).", o.Name, old.PID)
+	}
+	if exists && !running {
+		// A stopped container of this record would block `docker run --name`.
+		if err := stop.RemoveContainer(old, stop.Options{Out: o.Out}); err != nil {
+			return res, err
+		}
 	}
 	warnDeclaredPort(env, &o)
 	cmd, err := Launch(&rec, env)
@@ -191,7 +198,9 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
 	}
 	if o.Command != "" {
-		rec.Command = o.Command
+		// A container started without --name gets a label naming the
+		// record, so bgrun can always find it.
+		rec.Command = docker.Label(o.Command, o.Name)
 	}
 	if rec.Command == "" {
 		return rec, fmt.Errorf("no process named %q; to start one give --command", o.Name)
@@ -409,6 +418,12 @@ func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
 	code, sig := ExitStatus(cmd.ProcessState)
 	if t, err := ps.Snapshot(); err == nil && len(t.Members(rec.PID, rec.StartTicks)) > 0 {
 		return nil // the leader ended but left its tree running, like a daemon
+	}
+	if code == 0 && docker.IsDocker(rec.Command) {
+		// `docker run -d` exits at once; its container is what runs.
+		if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
+			return nil
+		}
 	}
 	rec.Status = store.StatusFailed
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, time.Now()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"bgrun/docker"
 	"bgrun/ports"
 	"bgrun/ps"
 	"bgrun/store"
@@ -49,6 +50,16 @@ func snapshotTree(r store.Record) (tree, error) {
 // never a process that is not ours. A port held by someone else is reported
 // on out and left alone.
 func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (TreeResult, []int, error) {
+	if docker.IsDocker(r.Command) {
+		// The container is not in the client's tree: docker stop ends it,
+		// and a foreground client then exits by itself.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+		err := docker.Stop(ctx, ps.DockerRecord(r), timeout)
+		cancel()
+		if err != nil {
+			say("Warning: docker stop for %s: %v", r.Name, err)
+		}
+	}
 	tr, err := snapshotTree(r)
 	if err != nil {
 		return TreeResult{}, nil, err
@@ -113,7 +124,27 @@ func truncate(s string, n int) string {
 // (`--force`, `--restart`), freeing its ports as stopTree does.
 func Replace(r store.Record, opt Options) (TreeResult, error) {
 	res, _, err := stopTree(r, opt.timeout(), opt.say)
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	return res, RemoveContainer(r, opt)
+}
+
+// RemoveContainer removes the stopped container that the docker record r
+// created (found by its --name or its bgrun.name label, and nothing else),
+// so that starting `docker run --name x` again meets no name conflict.
+func RemoveContainer(r store.Record, opt Options) error {
+	if !docker.IsDocker(r.Command) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := docker.Remove(ctx, ps.DockerRecord(r))
+	if errors.Is(err, docker.ErrUnavailable) {
+		opt.say("Warning: %s: %v", r.Name, err)
+		return nil
+	}
+	return err
 }
 
 // PortHolder describes a process that listens on a port.

@@ -74,11 +74,11 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 			}
 		}
 	}
-	t, err := ps.Snapshot()
+	procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
 	if err != nil {
 		return res, err
 	}
-	res.WasRunning = len(t.Members(r.PID, r.StartTicks)) > 0
+	res.WasRunning = procs[0].Running || len(procs[0].PIDs) > 0
 	if res.WasRunning {
 		if res.Tree, _, err = stopTree(r, opt.timeout(), opt.say); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
@@ -125,6 +125,9 @@ func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	}
 	r, err := db.Get(name)
 	if err != nil {
+		return res, err
+	}
+	if err := RemoveContainer(r, opt); err != nil {
 		return res, err
 	}
 	if err := db.Delete(name); err != nil {
