@@ -30,6 +30,7 @@ import (
 	"bgrun/run"
 	"bgrun/stop"
 	"bgrun/store"
+	"bgrun/watch"
 )
 
 // version is bgrun's version; release builds may set it with -ldflags.
@@ -230,6 +231,7 @@ var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
 	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
+	"history": cmdHistory,
 }
 
 // env is what every command works with.
@@ -327,6 +329,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdEnv(c.pos, e)
 	case b["_serve"]:
 		return serveDashboard(e)
+	case c.has("_supervise"):
+		return watch.Supervise(context.Background(), e.c.vals["db"], c.vals["_supervise"])
 	case b["dashboard"]:
 		return launchDashboard(e)
 	case b["restart-all"]:
@@ -361,6 +365,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdRestart(names, e)
 	case b["logs"] || b["log-stdout"] || b["log-stderr"]:
 		return cmdLogs(names, e)
+	case (b["guard"] || b["guard-off"]) && !c.has("command") && !startFlagGiven(c):
+		return guard(names, e)
 	case c.has("command"):
 		if name == "" {
 			return usagef("--command needs --name (or start it as: bgrun -- CMD ARGS...)")
@@ -378,12 +384,45 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 // without --command (`bgrun --name api --force` restarts api as stored).
 func startFlagGiven(c *cmdline) bool {
 	for _, f := range []string{"force", "fetch", "directory", "config", "no-config", "env-file", "set",
-		"stdout", "stderr", "logs-dir"} {
+		"stdout", "stderr", "logs-dir", "watch", "hot", "ignore", "max-restarts"} {
 		if c.has(f) {
 			return true
 		}
 	}
 	return false
+}
+
+// guard is `bgrun NAME --guard` and `bgrun NAME --guard-off`.
+func guard(names []string, e *env) error {
+	on := e.c.bools["guard"]
+	if on && e.c.bools["guard-off"] {
+		return usagef("--guard and --guard-off contradict each other")
+	}
+	flag := map[bool]string{true: "--guard", false: "--guard-off"}[on]
+	if err := needName(names, flag); err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	res, err := watch.SetGuard(db, names[0], on)
+	if err != nil {
+		return err
+	}
+	switch {
+	case on && res.Changed:
+		e.say("Guard enabled for %s: it is restarted when it crashes.", names[0])
+	case on && res.Attached:
+		e.say("Guard is active for %s; a new supervisor is attached to it.", names[0])
+	case on:
+		e.say("Guard is already active for %s.", names[0])
+	case res.Changed:
+		e.say("Guard disabled for %s.", names[0])
+	default:
+		e.say("Guard is already off for %s.", names[0])
+	}
+	return nil
 }
 
 func cmdVersion(_ []string, e *env) error {
@@ -803,6 +842,57 @@ func cmdInline(args []string, stdout io.Writer) error {
 	return exitError{code}
 }
 
+// cmdHistory is `bgrun history [NAME] [--lines N] [--json]`: the events of
+// one process or of all, newest first.
+func cmdHistory(args []string, e *env) error {
+	if len(args) > 1 {
+		return usagef("history takes at most one process name")
+	}
+	limit := 50
+	if v, ok := e.c.vals["lines"]; ok {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 {
+			return usagef("--lines wants a positive number, got %q", v)
+		}
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	name := ""
+	if len(args) == 1 {
+		name = args[0]
+	}
+	evs, err := db.Events(name, limit)
+	if err != nil {
+		return err
+	}
+	if e.c.bools["json"] {
+		type event struct {
+			Name   string         `json:"process_name"`
+			Event  string         `json:"event"`
+			PID    int            `json:"pid"`
+			At     time.Time      `json:"timestamp"`
+			Detail map[string]any `json:"metadata"`
+		}
+		out := make([]event, len(evs))
+		for i, ev := range evs {
+			out[i] = event{ev.Name, ev.Event, ev.PID, ev.At, ev.Detail}
+		}
+		return writeJSON(e.stdout, out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, ev := range evs {
+		detail := ""
+		if len(ev.Detail) > 0 {
+			b, _ := json.Marshal(ev.Detail)
+			detail = string(b)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\tpid %d\t%s\n", ev.At.Local().Format(time.RFC3339), ev.Name, ev.Event, ev.PID, detail)
+	}
+	return tw.Flush()
+}
+
 // cmdPorts is `bgrun ports [NAME] [--json]`: which managed process listens
 // where.
 func cmdPorts(args []string, e *env) error {
@@ -1014,6 +1104,13 @@ func start(e *env, o run.Options) error {
 		o.Env = os.Environ()
 	}
 	o.Home, o.StopTimeout, o.Out = home, so.Timeout, e.stdout
+	o.Watch = c.bools["watch"] || c.bools["hot"]
+	o.Guard, o.Ignore, o.Spawn = c.bools["guard"], c.lists["ignore"], watch.Spawn
+	if v, ok := c.vals["max-restarts"]; ok {
+		if o.MaxRestarts, err = strconv.Atoi(v); err != nil || o.MaxRestarts < 1 {
+			return usagef("--max-restarts wants a positive number, got %q", v)
+		}
+	}
 	if o.Grace, err = graceFromEnv(); err != nil {
 		return err
 	}
@@ -1027,6 +1124,16 @@ func start(e *env, o run.Options) error {
 	}
 	for _, f := range res.Loaded {
 		e.say("Loaded %s", f)
+	}
+	if r := res.Record; r.Watch || r.Guard {
+		var modes []string
+		if r.Watch {
+			modes = append(modes, "watching "+r.Dir+" for changes")
+		}
+		if r.Guard {
+			modes = append(modes, "restarting it when it crashes")
+		}
+		defer e.say("Supervisor: %s.", strings.Join(modes, ", "))
 	}
 	verb := "Started"
 	if o.Restart || res.Replaced {
@@ -1074,7 +1181,8 @@ Usage:
   bgrun inline [--config P] -- CMD ARGS   Run CMD in this terminal with the config's environment
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
-version, help.
+history, env, inline, version, help.
+  bgrun history [NAME] [--json]           Starts, stops, exits and restarts, newest first
   bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
   bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
 A process named like a subcommand is shown with: bgrun show NAME.
@@ -1096,6 +1204,15 @@ Start options:
 Environment of a process, later wins: the caller's environment at start (kept
 for restarts), the config file, the .env files, --set, then BGR_PROCESS_NAME
 (and BGR_PARENT_NAME when started from inside another managed process).
+
+Supervision (a detached bgrun supervisor owns the process):
+  --watch, -w            Restart when a file in the directory changes (polling; ignores .git,
+                         node_modules, the logs, and patterns in .bgrunignore)
+  --hot                  Same as --watch
+  --ignore PATTERNS      More watch ignore patterns, gitignore style, comma-separated (repeatable)
+  --guard                Restart it when it crashes, with backoff
+  --max-restarts N       Guard: give up after N restarts in a row
+  bgrun NAME --guard     Guard a process that runs; --guard-off stops guarding (the process runs on)
 
 Other options:
   --json, -j             Print JSON (list, show)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -229,6 +230,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 //	waitfor count PATH TEXT N  the file contains TEXT at least N times
 //	waitfor gone PIDFILE       the process is gone
 //	waitfor free PORTFILE      nothing listens on the port in the file
+//	waitfor json NAME KEY VAL  `bgrun NAME --json` has KEY equal to VAL
 func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: waitfor file|contains|gone|free ARGS")
@@ -249,6 +251,8 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 			pid, ticks := readPidFile(ts, args[1])
 			p, ok := ps.Read(pid)
 			return !ok || p.State == 'Z' || p.StartTicks != ticks
+		case "json":
+			return jsonField(ts, args[1], args[2]) == args[3]
 		case "free":
 			port := strings.TrimSpace(ts.ReadFile(args[1]))
 			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
@@ -297,6 +301,19 @@ func cmdEnviron(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s has %s=%q, want %q", args[0], k, got, v)
 		}
 	}
+}
+
+// jsonField returns one field of `bgrun NAME --json`, formatted with %v.
+func jsonField(ts *testscript.TestScript, name, key string) string {
+	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
+	ts.Check(err)
+	defer db.Close()
+	p, err := ps.Get(db, name)
+	ts.Check(err)
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return fmt.Sprint(m[key])
 }
 
 // cmdSetpid points a record at the process in a pid file, as if that pid had

@@ -306,7 +306,7 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 		if p.Watched {
 			modes = append(modes, "watched")
 		}
-		if !p.Supervised && (p.Guarded || p.Watched) {
+		if !p.Supervised && p.Running && (p.Guarded || p.Watched) {
 			modes = append(modes, "supervisor not running")
 		}
 		if p.GaveUp {

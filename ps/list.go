@@ -43,11 +43,13 @@ type Process struct {
 	Guarded    bool      `json:"guarded"`
 	Watched    bool      `json:"watched"`
 	Supervised bool      `json:"supervised"`
-	Restarts   int       `json:"restarts"`
-	Backoff    string    `json:"backoff,omitempty"`
-	GaveUp     bool      `json:"gave_up,omitempty"`
-	LastExit   *Exit     `json:"last_exit"`
-	Docker     bool      `json:"docker"`
+	// SupervisorPID is the pid of the supervisor, 0 when none runs.
+	SupervisorPID int    `json:"supervisor_pid"`
+	Restarts      int    `json:"restarts"`
+	Backoff       string `json:"backoff,omitempty"`
+	GaveUp        bool   `json:"gave_up,omitempty"`
+	LastExit      *Exit  `json:"last_exit"`
+	Docker        bool   `json:"docker"`
 }
 
 // Exit describes how a process last ended.
@@ -111,6 +113,10 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 	}
 	for i, r := range recs {
 		p := fromRecord(r)
+		p.Supervised = t.Alive(r.SupervisorPID, r.SupervisorTicks)
+		if p.Supervised {
+			p.SupervisorPID = r.SupervisorPID
+		}
 		p.PIDs = t.Members(r.PID, r.StartTicks)
 		p.Running = len(p.PIDs) > 0
 		if p.Running {
@@ -123,7 +129,9 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 			}
 		} else {
 			p.PID = 0
-			if r.Status != store.StatusFailed {
+			switch {
+			case r.Status == store.StatusStarting && p.Supervised:
+			case r.Status != store.StatusFailed:
 				p.Status = store.StatusStopped
 			}
 		}

@@ -53,6 +53,20 @@ type Options struct {
 	Fetch bool
 	Grace time.Duration // startup window; DefaultGrace when zero, none when negative
 
+	// Watch and Guard hand the process to a supervisor (package watch):
+	// restart on file changes, restart on crash. An explicit start (with a
+	// command) sets them as given; a restart keeps the stored ones and adds
+	// what is given.
+	Watch, Guard bool
+	Ignore       []string // extra watch ignore patterns
+	MaxRestarts  int      // guard: give up after this many restarts in a row
+	// Spawn starts a supervised record (Watch or Guard) through its
+	// supervisor instead of directly. It is given the record, saved with
+	// status starting, and returns once the supervisor has started the child
+	// (or failed to), with rec as the supervisor wrote it. Nil starts every
+	// record directly.
+	Spawn func(db *store.DB, rec *store.Record) error
+
 	Home        string        // bgrun's folder, for default log paths
 	StopTimeout time.Duration // for replacing a running process
 	Out         io.Writer     // progress lines; nil for none
@@ -138,6 +152,12 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Loaded = loaded
+	if exists {
+		// The old supervisor goes first, or it would restart what we stop.
+		if err := stop.Supervisor(old, stop.Options{Timeout: o.StopTimeout}); err != nil {
+			return res, err
+		}
+	}
 	if running {
 		if _, err := stop.Replace(old, stop.Options{Timeout: o.StopTimeout, Out: o.Out}); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
@@ -152,6 +172,17 @@ func Start(db *store.DB, o Options) (Result, error) {
 		}
 	}
 	warnDeclaredPort(env, &o)
+	res.Record = rec
+	if (rec.Watch || rec.Guard) && o.Spawn != nil {
+		rec.Status, rec.PID, rec.StartTicks, rec.SupervisorPID = store.StatusStarting, 0, 0, 0
+		rec.Restarts, rec.GaveUp, rec.Backoff = 0, false, ""
+		if err := db.Put(&rec); err != nil {
+			return res, err
+		}
+		err := o.Spawn(db, &rec)
+		res.Record = rec
+		return res, err
+	}
 	cmd, err := Launch(&rec, env)
 	if err != nil {
 		rec.Status = store.StatusFailed
@@ -238,6 +269,17 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 	}
 	if o.EnvFiles != nil {
 		rec.EnvFiles = o.EnvFiles
+	}
+	if o.Command != "" && !o.Restart {
+		rec.Watch, rec.Guard, rec.WatchIgnore, rec.MaxRestarts = o.Watch, o.Guard, o.Ignore, o.MaxRestarts
+	} else {
+		rec.Watch, rec.Guard = rec.Watch || o.Watch, rec.Guard || o.Guard
+		if o.Ignore != nil {
+			rec.WatchIgnore = o.Ignore
+		}
+		if o.MaxRestarts != 0 {
+			rec.MaxRestarts = o.MaxRestarts
+		}
 	}
 	var err error
 	if rec.StdoutPath, err = logPath(o.Stdout, o.LogsDir, rec.StdoutPath, o, "out"); err != nil {

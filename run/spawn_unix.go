@@ -51,3 +51,7 @@ func signalNumber(st *os.ProcessState) int {
 	}
 	return 0
 }
+
+// Detach puts cmd in a new session: no controlling terminal, its own process
+// group, and out of reach of the terminal's hangup. The supervisor uses it.
+func Detach(cmd *exec.Cmd) { detach(cmd) }

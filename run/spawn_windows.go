@@ -37,3 +37,6 @@ var forwardSignals = []os.Signal{os.Interrupt}
 
 // signalNumber is 0 on Windows, where no signal ends a process.
 func signalNumber(*os.ProcessState) int { return 0 }
+
+// Detach starts cmd without a console and in its own process group.
+func Detach(cmd *exec.Cmd) { detach(cmd) }

@@ -106,15 +106,36 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 	return res, nil
 }
 
-// stopSupervisor ends the supervisor of r, if one runs. It is a single
-// process (the child is in a session of its own), so it gets SIGTERM and, if
-// it lingers, SIGKILL.
+// stopSupervisor ends the supervisor of r, if one runs.
 func stopSupervisor(r store.Record, opt Options) error {
-	if r.SupervisorPID == 0 {
+	return Supervisor(r, opt)
+}
+
+// Supervisor ends the supervisor of r, if one runs, and leaves r's process
+// alone: it is in a session of its own, and `--guard-off` keeps it running.
+// The supervisor is one process: SIGTERM, then SIGKILL after the timeout.
+func Supervisor(r store.Record, opt Options) error {
+	pid, ticks := r.SupervisorPID, r.SupervisorTicks
+	if pid == 0 {
 		return nil
 	}
-	_, err := Tree(r.SupervisorPID, r.SupervisorTicks, opt.timeout())
-	return err
+	if err := signal(pid, ticks, sigTerm); err != nil {
+		return fmt.Errorf("stop supervisor of %q: %w", r.Name, err)
+	}
+	deadline, killed := time.Now().Add(opt.timeout()), false
+	for {
+		p, ok := ps.Read(pid)
+		if !ok || p.StartTicks != ticks || p.State == 'Z' {
+			return nil
+		}
+		if !killed && time.Now().After(deadline) {
+			killed = true
+			if err := signal(pid, ticks, sigKill); err != nil {
+				return fmt.Errorf("stop supervisor of %q: %w", r.Name, err)
+			}
+		}
+		time.Sleep(pollEvery)
+	}
 }
 
 // Delete stops the record named name, then removes it and its log files.

@@ -29,6 +29,7 @@ CREATE TABLE process (
 	supervisor_pid   INTEGER NOT NULL DEFAULT 0,
 	supervisor_ticks INTEGER NOT NULL DEFAULT 0,
 	restarts         INTEGER NOT NULL DEFAULT 0,
+	max_restarts     INTEGER NOT NULL DEFAULT 0,
 	backoff          TEXT    NOT NULL DEFAULT '',
 	gave_up          INTEGER NOT NULL DEFAULT 0,
 	created_at       TEXT    NOT NULL,

@@ -32,6 +32,8 @@ const (
 	StatusStopped = "stopped" // stopped on purpose
 	StatusFailed  = "failed"  // ended during its startup window
 	StatusExited  = "exited"  // ended on its own after starting
+	// StatusStarting marks a record whose supervisor is starting it.
+	StatusStarting = "starting"
 )
 
 // Record is one managed process, one row per name. Its ID stays the same
@@ -81,6 +83,7 @@ type Record struct {
 	SupervisorPID   int
 	SupervisorTicks uint64
 	Restarts        int
+	MaxRestarts     int // the guard gives up after this many restarts in a row; 0 never
 	// Backoff is the supervisor's current restart delay, "" when none.
 	Backoff string
 	GaveUp  bool
@@ -236,7 +239,8 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
-	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, backoff, gave_up, created_at, updated_at`
+	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
+	created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -248,7 +252,7 @@ func scanRecord(s scanner) (Record, error) {
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.Backoff, &r.GaveUp, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -317,7 +321,8 @@ func (db *DB) List() ([]Record, error) {
 var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "backoff", "gave_up", "created_at", "updated_at"}
+	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "created_at",
+	"updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -331,8 +336,8 @@ func values(r *Record) []any {
 	return []any{r.Name, r.PID, r.PGID, int64(r.StartTicks), r.Command, r.Dir, jsonList(r.Env), jsonList(r.Set),
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
-		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.Backoff, r.GaveUp,
-		formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
+		r.GaveUp, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row
