@@ -1115,10 +1115,6 @@ func start(e *env, o run.Options) error {
 		return err
 	}
 	res, err := run.Start(db, o)
-	var se *run.StartupError
-	if errors.As(err, &se) {
-		return err
-	}
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,12 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 		if p.Restarts > 0 {
 			status += fmt.Sprintf(" ↻%d", p.Restarts)
 		}
+		switch {
+		case p.GaveUp:
+			status += " gave up"
+		case p.Backoff != "" && !p.Running:
+			status += " backoff " + p.Backoff
+		}
 		vals := map[string][2]string{
 			"ID":        {strconv.FormatInt(p.ID, 10), blue},
 			"PID":       {pid, yellow},

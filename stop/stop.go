@@ -56,7 +56,7 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 	if err != nil {
 		return res, err
 	}
-	if err := stopSupervisor(r, opt); err != nil {
+	if err := Supervisor(r, opt); err != nil {
 		return res, err
 	}
 	all, err := db.List()
@@ -104,11 +104,6 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 		}
 	}
 	return res, nil
-}
-
-// stopSupervisor ends the supervisor of r, if one runs.
-func stopSupervisor(r store.Record, opt Options) error {
-	return Supervisor(r, opt)
 }
 
 // Supervisor ends the supervisor of r, if one runs, and leaves r's process

@@ -31,7 +31,6 @@ const (
 	StatusRunning = "running" // started and not known to have ended
 	StatusStopped = "stopped" // stopped on purpose
 	StatusFailed  = "failed"  // ended during its startup window
-	StatusExited  = "exited"  // ended on its own after starting
 	// StatusStarting marks a record whose supervisor is starting it.
 	StatusStarting = "starting"
 )
