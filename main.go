@@ -105,6 +105,11 @@ var flags = map[string]flagKind{
 	"_supervise": valueFlag, "_serve": boolFlag,
 }
 
+// nameFlags are actions on one process whose name may follow them as a
+// value (--stop=api) as well as an argument (--stop api, api --stop).
+var nameFlags = map[string]bool{"stop": true, "restart": true, "delete": true, "logs": true,
+	"guard": true, "guard-off": true}
+
 var shortFlags = map[string]string{
 	"n": "name", "c": "command", "d": "directory", "f": "force", "w": "watch", "j": "json",
 	"l": "logs", "v": "version", "h": "help",
@@ -161,6 +166,12 @@ func parse(args []string, short map[string]string, kinds map[string]flagKind) (*
 			return nil, usagef("unknown flag --%s", name)
 		}
 		if kind == boolFlag {
+			if hasVal && nameFlags[name] {
+				// --stop=api, as the README writes --stop <name>.
+				c.bools[name] = true
+				c.pos = append(c.pos, val)
+				continue
+			}
 			if hasVal {
 				b, err := strconv.ParseBool(val)
 				if err != nil {
@@ -350,7 +361,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		name = c.pos[0]
 	}
 	if len(c.pos) > 1 {
-		return usagef("unexpected argument %q; quote the command: --command \"...\"", c.pos[1])
+		return usagef("unexpected argument %q; to start a command give it with --command \"...\" or after --: bgrun -- %s",
+			c.pos[1], strings.Join(c.pos, " "))
 	}
 	names := []string{}
 	if name != "" {
