@@ -293,6 +293,19 @@ func (e *env) style() ps.Style {
 	return st
 }
 
+// lines reads --lines, a positive number, def when absent.
+func (e *env) lines(def int) (int, error) {
+	v, ok := e.c.vals["lines"]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, usagef("--lines wants a positive number, got %q", v)
+	}
+	return n, nil
+}
+
 func (e *env) say(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
 
 func dispatch(args []string, stdout, stderr io.Writer) error {
@@ -520,12 +533,9 @@ func cmdLogs(names []string, e *env) error {
 	if len(names) > 1 {
 		return usagef("logs shows one process at a time")
 	}
-	n := 0
-	if v, ok := e.c.vals["lines"]; ok {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-			return usagef("--lines wants a positive number, got %q", v)
-		}
+	n, err := e.lines(0)
+	if err != nil {
+		return err
 	}
 	db, err := e.open()
 	if err != nil {
@@ -860,12 +870,9 @@ func cmdHistory(args []string, e *env) error {
 	if len(args) > 1 {
 		return usagef("history takes at most one process name")
 	}
-	limit := 50
-	if v, ok := e.c.vals["lines"]; ok {
-		var err error
-		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 {
-			return usagef("--lines wants a positive number, got %q", v)
-		}
+	limit, err := e.lines(50)
+	if err != nil {
+		return err
 	}
 	db, err := e.open()
 	if err != nil {
@@ -880,18 +887,10 @@ func cmdHistory(args []string, e *env) error {
 		return err
 	}
 	if e.c.bools["json"] {
-		type event struct {
-			Name   string         `json:"process_name"`
-			Event  string         `json:"event"`
-			PID    int            `json:"pid"`
-			At     time.Time      `json:"timestamp"`
-			Detail map[string]any `json:"metadata"`
+		if evs == nil {
+			evs = []store.Event{}
 		}
-		out := make([]event, len(evs))
-		for i, ev := range evs {
-			out[i] = event{ev.Name, ev.Event, ev.PID, ev.At, ev.Detail}
-		}
-		return writeJSON(e.stdout, out)
+		return writeJSON(e.stdout, evs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, ev := range evs {

@@ -91,14 +91,15 @@ type Record struct {
 	UpdatedAt time.Time
 }
 
-// Event is one entry of a record's history.
+// Event is one entry of a record's history. Its JSON form is what `bgrun
+// history --json` and the dashboard's /api/history print.
 type Event struct {
-	ID     int64
-	Name   string
-	Event  string // start, stop, restart, exit, delete, failed, guard_on, ...
-	PID    int
-	At     time.Time
-	Detail map[string]any
+	ID     int64          `json:"id"`
+	Name   string         `json:"process_name"`
+	Event  string         `json:"event"` // start, stop, restart, exit, delete, failed, guard_on, ...
+	PID    int            `json:"pid"`
+	At     time.Time      `json:"timestamp"`
+	Detail map[string]any `json:"metadata"`
 }
 
 // DB is an open store.
