@@ -887,9 +887,6 @@ func cmdHistory(args []string, e *env) error {
 		return err
 	}
 	if e.c.bools["json"] {
-		if evs == nil {
-			evs = []store.Event{}
-		}
 		return writeJSON(e.stdout, evs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)

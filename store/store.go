@@ -484,7 +484,13 @@ func (db *DB) Events(name string, limit int) ([]Event, error) {
 		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
 			e.Detail = map[string]any{"raw": detail}
 		}
+		if e.Detail == nil {
+			e.Detail = map[string]any{}
+		}
 		out = append(out, e)
+	}
+	if out == nil {
+		out = []Event{} // an empty history is [] in JSON, not null
 	}
 	return out, cleanErr(rows.Err())
 }

@@ -1,0 +1,6 @@
+//go:build windows
+
+package dash
+
+// execPrefix is empty: cmd /c has no exec.
+const execPrefix = ""
