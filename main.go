@@ -1183,6 +1183,9 @@ Usage:
   bgrun --env [--shell S] [--config P]    Print the config as shell exports: eval "$(bgrun --env)"
                                           (S: sh, bash, zsh, fish, powershell, cmd, json)
   bgrun inline [--config P] -- CMD ARGS   Run CMD in this terminal with the config's environment
+  bgrun --dashboard [--port N]            Start the web dashboard as the process bgr-dashboard
+        [--host ADDR] [--token T]         (port 3000 or the next free one; --port/BUN_PORT: exactly N;
+        [--force]                         a token is needed off localhost; --force restarts it)
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
 history, env, inline, version, help.
