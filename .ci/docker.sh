@@ -54,6 +54,26 @@ docker_ci_wait() {
 	done
 }
 
+# docker_ci_clear_stale ends a dockerd or containerd that no longer answers and removes
+# the pid files a killed daemon leaves behind.
+docker_ci_clear_stale() {
+	local f pid
+	for f in /var/run/docker.pid /run/docker.pid /var/run/docker/containerd/containerd.pid \
+		/run/docker/containerd/containerd.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null)
+		# The pid may have been reused by an unrelated program: end it only if it
+		# is a docker daemon.
+		case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
+		dockerd | containerd)
+			docker_ci_log "ending unresponsive daemon pid $pid ($f)"
+			kill -9 "$pid" 2>/dev/null || true
+			;;
+		esac
+		rm -f "$f"
+	done
+}
+
 # docker_ci_start starts dockerd in the background unless a daemon already answers.
 docker_ci_start() {
 	if docker info >/dev/null 2>&1; then
@@ -65,6 +85,11 @@ docker_ci_start() {
 	# dockerd leaves this nsfs mount behind when it stops; a stale one makes the next
 	# start fail, so clear it first.
 	umount /run/docker/netns/default 2>/dev/null || true
+	# A daemon that was killed (CI ends whatever a session left running) leaves its pid
+	# files behind, and a new dockerd or containerd refuses to start while they exist.
+	# No daemon answers at this point, so any left-over dockerd or containerd is dead
+	# weight: end it and clear its pid files.
+	docker_ci_clear_stale
 	dockerd >"$DOCKERD_DIR/dockerd.log" 2>&1 &
 	DOCKERD_PID=$!
 	export DOCKERD_PID
