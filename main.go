@@ -631,12 +631,10 @@ func plural(n int, suffix string) string {
 	return suffix
 }
 
-func stopAll(e *env) error {
+// eachRecord runs fn on every record, reporting each failure on stderr and
+// going on; it fails if any did.
+func eachRecord(e *env, verb string, fn func(db *store.DB, r store.Record) error) error {
 	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	opt, err := e.stopOptions()
 	if err != nil {
 		return err
 	}
@@ -650,14 +648,9 @@ func stopAll(e *env) error {
 	}
 	failed := 0
 	for _, r := range recs {
-		res, err := stop.Stop(db, r.Name, opt)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
+		if err := fn(db, r); err != nil && !errors.Is(err, store.ErrNotFound) {
 			failed++
-			fmt.Fprintf(e.stderr, "bgrun: stop %s: %v\n", r.Name, err)
-		case res.WasRunning:
-			e.say("Stopped %s.", r.Name)
+			fmt.Fprintf(e.stderr, "bgrun: %s %s: %v\n", verb, r.Name, err)
 		}
 	}
 	if failed > 0 {
@@ -666,30 +659,24 @@ func stopAll(e *env) error {
 	return nil
 }
 
-func restartAll(e *env) error {
-	db, err := e.open()
+func stopAll(e *env) error {
+	opt, err := e.stopOptions()
 	if err != nil {
 		return err
 	}
-	recs, err := db.List()
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		e.say("No processes registered.")
-		return nil
-	}
-	failed := 0
-	for _, r := range recs {
-		if err := start(e, run.Options{Name: r.Name, Restart: true}); err != nil {
-			failed++
-			fmt.Fprintf(e.stderr, "bgrun: restart %s: %v\n", r.Name, err)
+	return eachRecord(e, "stop", func(db *store.DB, r store.Record) error {
+		res, err := stop.Stop(db, r.Name, opt)
+		if err == nil && res.WasRunning {
+			e.say("Stopped %s.", r.Name)
 		}
-	}
-	if failed > 0 {
-		return exitError{1}
-	}
-	return nil
+		return err
+	})
+}
+
+func restartAll(e *env) error {
+	return eachRecord(e, "restart", func(_ *store.DB, r store.Record) error {
+		return start(e, run.Options{Name: r.Name, Restart: true})
+	})
 }
 
 func cmdRestart(names []string, e *env) error {

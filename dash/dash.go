@@ -78,7 +78,7 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 			fmt.Fprintf(out, "Dashboard already running (pid %d), not listening yet; see: bgrun %s --logs\n", cur.PID, Name)
 			return nil
 		}
-		u := dashURL(hostOf(rec.Command), cur.Ports[0], lookupEnv(rec.Set, TokenEnv))
+		u := dashURL(hostOf(rec.Command), cur.Ports[0], token(rec))
 		fmt.Fprintf(out, "Dashboard already running at %s (pid %d)\n", u, cur.PID)
 		fmt.Fprintf(out, "Restart it with: bgrun --dashboard --force\n")
 		return nil
@@ -199,13 +199,9 @@ func hostOf(command string) string {
 	return DefaultHost
 }
 
-func lookupEnv(env []string, key string) string {
-	v := ""
-	for _, kv := range env {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+// token returns the token a dashboard record was started with, "" for none.
+func token(rec store.Record) string {
+	v, _ := run.LookupEnvVar(run.EnvFromList(rec.Set), TokenEnv)
 	return v
 }
 
