@@ -153,10 +153,12 @@ func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	return res, db.AddEvent(store.Event{Name: name, Event: "delete", PID: r.PID})
 }
 
-// removeLogs deletes a record's log files; a missing file is fine.
+// removeLogs deletes a record's log files and its supervisor's; a missing
+// file is fine. It returns how many it removed.
 func removeLogs(r store.Record) int {
 	n := 0
-	for _, p := range []string{r.StdoutPath, r.StderrPath} {
+	sup, _ := store.SupervisorLog(r.Name)
+	for _, p := range []string{r.StdoutPath, r.StderrPath, sup} {
 		if p == "" {
 			continue
 		}

@@ -127,6 +127,16 @@ func Home() (string, error) {
 	return filepath.Join(home, ".bgr"), nil
 }
 
+// SupervisorLog returns where the supervisor of the record named name writes
+// what it does: ~/.bgr/NAME-supervisor.txt.
+func SupervisorLog(name string) (string, error) {
+	home, err := Home()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, name+"-supervisor.txt"), nil
+}
+
 // DefaultPath returns where the store lives when --db is not given:
 // ~/.bgr/<DB_NAME>.sqlite, DB_NAME defaulting to "bgr".
 func DefaultPath() (string, error) {

@@ -25,19 +25,14 @@ const pollRecord = 500 * time.Millisecond
 // its own, so it cannot wait for it) looks whether it still runs.
 const pollForeign = 200 * time.Millisecond
 
-// LogPath is the supervisor's own log for the record named name.
-func LogPath(home, name string) string {
-	return filepath.Join(home, name+"-supervisor.txt")
-}
-
 // Spawn starts the supervisor of rec, which starts the child, and waits
 // until the child is up or failed its start. It is run.Options.Spawn.
 func Spawn(db *store.DB, rec *store.Record) error {
-	home, err := store.Home()
+	logPath, err := store.SupervisorLog(rec.Name)
 	if err != nil {
 		return err
 	}
-	pid, ticks, err := spawnSupervisor(db.Path(), home, rec.Name)
+	pid, ticks, err := spawnSupervisor(db.Path(), logPath, rec.Name)
 	if err != nil {
 		return err
 	}
@@ -59,10 +54,10 @@ func Spawn(db *store.DB, rec *store.Record) error {
 		}
 		p, ok := ps.Read(pid)
 		if !ok || p.StartTicks != ticks || p.State == 'Z' {
-			return fmt.Errorf("the supervisor of %s ended before starting it; see %s", rec.Name, LogPath(home, rec.Name))
+			return fmt.Errorf("the supervisor of %s ended before starting it; see %s", rec.Name, logPath)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the supervisor of %s did not start it in time; see %s", rec.Name, LogPath(home, rec.Name))
+			return fmt.Errorf("the supervisor of %s did not start it in time; see %s", rec.Name, logPath)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -79,16 +74,16 @@ func startupError(r store.Record) error {
 }
 
 // spawnSupervisor starts `bgrun --_supervise NAME --db PATH` detached, in a
-// session of its own, with its output appended to its log.
-func spawnSupervisor(dbPath, home, name string) (int, uint64, error) {
+// session of its own, with its output appended to logPath.
+func spawnSupervisor(dbPath, logPath, name string) (int, uint64, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, 0, fmt.Errorf("find bgrun's executable: %w", err)
 	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return 0, 0, err
 	}
-	logf, err := os.OpenFile(LogPath(home, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, 0, fmt.Errorf("supervisor log: %w", err)
 	}
@@ -154,12 +149,12 @@ func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
 	p := procs[0]
 	switch {
 	case on && !p.Supervised && len(p.PIDs) > 0:
-		home, err := store.Home()
+		logPath, err := store.SupervisorLog(name)
 		if err != nil {
 			return res, err
 		}
 		res.Attached = true
-		_, _, err = spawnSupervisor(db.Path(), home, name)
+		_, _, err = spawnSupervisor(db.Path(), logPath, name)
 		return res, err
 	case !on && !r.Watch && p.Supervised:
 		return res, stop.Supervisor(r, stop.Options{})
@@ -231,8 +226,8 @@ func Supervise(ctx context.Context, dbPath, name string) error {
 }
 
 func (s *supervisor) startWatching(ctx context.Context, r store.Record) error {
-	home, _ := store.Home()
-	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, LogPath(home, r.Name),
+	logPath, _ := store.SupervisorLog(r.Name)
+	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, logPath,
 		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
 	if err != nil {
 		return err
