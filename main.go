@@ -1106,7 +1106,7 @@ func start(e *env, o run.Options) error {
 			return usagef("--max-restarts wants a positive number, got %q", v)
 		}
 	}
-	if o.Grace, err = graceFromEnv(); err != nil {
+	if o.Grace, err = run.GraceFromEnv(); err != nil {
 		return err
 	}
 	res, err := run.Start(db, o)
@@ -1133,23 +1133,6 @@ func start(e *env, o run.Options) error {
 	r := res.Record
 	e.say("%s %s (pid %d). Logs: %s, %s", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
 	return nil
-}
-
-// graceFromEnv reads the startup window from BGR_STARTUP_HEALTH_GRACE_MS,
-// the original's variable: 0 turns the check off.
-func graceFromEnv() (time.Duration, error) {
-	v := os.Getenv("BGR_STARTUP_HEALTH_GRACE_MS")
-	if v == "" {
-		return run.DefaultGrace, nil
-	}
-	ms, err := strconv.Atoi(v)
-	if err != nil || ms < 0 {
-		return 0, fmt.Errorf("BGR_STARTUP_HEALTH_GRACE_MS=%q: want milliseconds", v)
-	}
-	if ms == 0 {
-		return -1, nil
-	}
-	return time.Duration(ms) * time.Millisecond, nil
 }
 
 const helpText = `bgrun - start, list, watch, stop and restart named background processes

@@ -213,6 +213,24 @@ func Start(db *store.DB, o Options) (Result, error) {
 	return res, serr
 }
 
+// GraceFromEnv reads the startup window from BGR_STARTUP_HEALTH_GRACE_MS,
+// the original's variable, in milliseconds: DefaultGrace when unset, and a
+// negative duration (no window) for 0.
+func GraceFromEnv() (time.Duration, error) {
+	v := os.Getenv("BGR_STARTUP_HEALTH_GRACE_MS")
+	if v == "" {
+		return DefaultGrace, nil
+	}
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms < 0 {
+		return 0, fmt.Errorf("BGR_STARTUP_HEALTH_GRACE_MS=%q: want milliseconds", v)
+	}
+	if ms == 0 {
+		return -1, nil
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
 func (o *Options) grace() time.Duration {
 	if o.Grace == 0 {
 		return DefaultGrace

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -177,11 +178,26 @@ func Open(path string) (*DB, error) {
 	// only means something on a connection that stays the same.
 	sdb.SetMaxOpenConns(1)
 	db := &DB{sql: sdb, path: path, now: time.Now}
-	if err := db.migrate(); err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	// Switching a new file to WAL and creating the schema take an exclusive
+	// lock, and SQLite answers "busy" there without waiting when many bgrun
+	// processes open a fresh store at once: try again for a while.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err = db.migrate()
+		if err == nil {
+			return db, nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			sdb.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
 	}
-	return db, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 func (db *DB) migrate() error {

@@ -38,7 +38,7 @@ func Spawn(db *store.DB, rec *store.Record) error {
 	}
 	// The supervisor owns the record from here; wait for it to say how the
 	// start went. Its startup window is the same as the CLI's.
-	deadline := time.Now().Add(graceFromEnv() + 15*time.Second)
+	deadline := time.Now().Add(startupWindow() + 15*time.Second)
 	for {
 		r, err := db.Get(rec.Name)
 		if err != nil {
@@ -69,7 +69,7 @@ func startupError(r store.Record) error {
 		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 		tail = []byte(strings.Join(lines[max(0, len(lines)-10):], "\n"))
 	}
-	return &run.StartupError{Name: r.Name, Code: r.ExitCode, Signal: r.ExitSignal, Window: graceFromEnv(),
+	return &run.StartupError{Name: r.Name, Code: r.ExitCode, Signal: r.ExitSignal, Window: startupWindow(),
 		StderrTail: string(tail), StderrPath: r.StderrPath}
 }
 
@@ -100,13 +100,13 @@ func spawnSupervisor(dbPath, logPath, name string) (int, uint64, error) {
 	return pid, p.StartTicks, nil
 }
 
-// graceFromEnv is the startup window, as main reads it for direct starts.
-func graceFromEnv() time.Duration {
-	var ms int
-	if _, err := fmt.Sscan(os.Getenv("BGR_STARTUP_HEALTH_GRACE_MS"), &ms); err != nil || ms < 0 {
+// startupWindow is the startup window, as the CLI reads it for direct starts.
+func startupWindow() time.Duration {
+	d, err := run.GraceFromEnv()
+	if err != nil {
 		return run.DefaultGrace
 	}
-	return time.Duration(ms) * time.Millisecond
+	return max(d, 0)
 }
 
 // GuardResult says what SetGuard did.
@@ -195,7 +195,7 @@ func Supervise(ctx context.Context, dbPath, name string) error {
 		return err
 	}
 	defer db.Close()
-	s := &supervisor{db: db, name: name, exited: make(chan exit, 1), grace: graceFromEnv(),
+	s := &supervisor{db: db, name: name, exited: make(chan exit, 1), grace: startupWindow(),
 		log: log.New(os.Stderr, "bgrun supervisor "+name+": ", log.LstdFlags)}
 	self, _ := ps.Read(os.Getpid())
 	r, err := db.Update(name, func(r *store.Record) error {
