@@ -195,12 +195,19 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if exists {
 		event = "restart"
 	}
+	// Record it before the startup window, so that a bgrun interrupted
+	// during the window leaves no process that no record knows.
+	if err := db.Put(&rec); err != nil {
+		stop.Tree(rec.PID, rec.StartTicks, time.Second) // unrecorded, it must not run on
+		cmd.Wait()
+		return res, err
+	}
 	serr := waitStartup(cmd, &rec, o.grace())
 	if serr != nil {
 		event = "failed"
-	}
-	if err := db.Put(&rec); err != nil {
-		return res, err
+		if err := db.Put(&rec); err != nil {
+			return res, err
+		}
 	}
 	detail := map[string]any{"command": rec.Command}
 	if serr != nil {
