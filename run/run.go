@@ -119,6 +119,11 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if err := store.ValidateName(o.Name); err != nil {
 		return res, err
 	}
+	unlock, err := lockName(db.Path(), o.Name)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	old, err := db.Get(o.Name)
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
