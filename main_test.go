@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/parser"
+	"io"
 	"go/token"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -131,6 +133,7 @@ func TestScripts(t *testing.T) {
 			"gone":    cmdGone,
 			"setpid":  cmdSetpid,
 			"environ": cmdEnviron,
+			"httpreq": cmdHTTP,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -314,6 +317,34 @@ func jsonField(ts *testscript.TestScript, name, key string) string {
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	return fmt.Sprint(m[key])
+}
+
+// cmdHTTP sends a request to the first port of a record (the dashboard):
+// `httpreq METHOD NAME PATH`; the answer's body becomes stdout, and a status
+// of 400 or more fails unless negated.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: httpreq METHOD NAME PATH")
+	}
+	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
+	ts.Check(err)
+	defer db.Close()
+	p, err := ps.Get(db, args[1])
+	ts.Check(err)
+	if len(p.Ports) == 0 {
+		ts.Fatalf("%s listens on no port", args[1])
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.Ports[0], args[2])
+	req, err := http.NewRequest(args[0], url, nil)
+	ts.Check(err)
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	ts.Stdout().Write(body)
+	if failed := resp.StatusCode >= 400; failed != neg {
+		ts.Fatalf("%s %s: %s", args[0], args[2], resp.Status)
+	}
 }
 
 // cmdSetpid points a record at the process in a pid file, as if that pid had

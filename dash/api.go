@@ -174,7 +174,7 @@ func (s *server) startOptions(req startRequest) (run.Options, error) {
 	sort.Strings(set)
 	return run.Options{
 		Name: req.Name, Command: req.Command, Dir: dir, Force: req.Force,
-		Env: childEnv(), Set: set, Home: s.home, StopTimeout: s.stopTimeout,
+		Env: childEnv(), Set: set, Home: s.home, StopTimeout: s.stopTimeout, Spawn: watch.Spawn,
 	}, nil
 }
 
@@ -226,7 +226,10 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = run.Start(s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout})
+	// A watched or guarded record is restarted through its supervisor, as
+	// the CLI does.
+	_, err = run.Start(s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout,
+		Spawn: watch.Spawn})
 	s.sampler.poke()
 	if err != nil {
 		s.fail(w, r, err)
