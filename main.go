@@ -834,7 +834,7 @@ func cmdInline(args []string, stdout io.Writer) error {
 		argv = argv[1:]
 	}
 	if len(argv) == 0 {
-		return usagef("inline needs a command: bgrun inline -- CMD ARGS...")
+		return usagef("inline needs a command: bgrun inline -- CMD [ARGS]")
 	}
 	dir := c.vals["directory"]
 	if dir == "" {

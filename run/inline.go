@@ -54,7 +54,7 @@ func DefaultShell() string {
 // SIGTERM reach the child, which decides when to end.
 func Inline(dir string, vars []EnvVar, argv []string) (int, error) {
 	if len(argv) == 0 {
-		return 0, errors.New("inline needs a command: bgrun inline -- CMD ARGS...")
+		return 0, errors.New("inline needs a command: bgrun inline -- CMD [ARGS]")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
