@@ -205,19 +205,23 @@ func (s *server) answerProcess(w http.ResponseWriter, r *http.Request, name stri
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "process": s.sampler.decorate(p)})
 }
 
-func (s *server) stop(w http.ResponseWriter, r *http.Request) {
-	name, err := pathName(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// ending answers POST /api/stop/{name} and DELETE /api/processes/{name}:
+// op (stop.Stop or stop.Delete) on the named process.
+func (s *server) ending(op func(*store.DB, string, stop.Options) (stop.Result, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, err := pathName(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		res, err := op(s.db, name, stop.Options{Timeout: s.stopTimeout})
+		s.sampler.poke()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "was_running": res.WasRunning})
 	}
-	res, err := stop.Stop(s.db, name, stop.Options{Timeout: s.stopTimeout})
-	s.sampler.poke()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "was_running": res.WasRunning})
 }
 
 func (s *server) restart(w http.ResponseWriter, r *http.Request) {
@@ -236,21 +240,6 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answerProcess(w, r, name)
-}
-
-func (s *server) delete(w http.ResponseWriter, r *http.Request) {
-	name, err := pathName(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := stop.Delete(s.db, name, stop.Options{Timeout: s.stopTimeout})
-	s.sampler.poke()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "was_running": res.WasRunning})
 }
 
 // guardRequest is the body of POST /api/guard.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"bgrun/stop"
 	"bgrun/store"
 )
 
@@ -139,9 +140,9 @@ func (s *server) routes() {
 	m.HandleFunc("GET /api/processes", s.processes)
 	m.HandleFunc("GET /api/events", s.events)
 	m.HandleFunc("POST /api/start", s.start)
-	m.HandleFunc("POST /api/stop/{name}", s.stop)
+	m.HandleFunc("POST /api/stop/{name}", s.ending(stop.Stop))
 	m.HandleFunc("POST /api/restart/{name}", s.restart)
-	m.HandleFunc("DELETE /api/processes/{name}", s.delete)
+	m.HandleFunc("DELETE /api/processes/{name}", s.ending(stop.Delete))
 	m.HandleFunc("POST /api/guard", s.guard)
 	m.HandleFunc("GET /api/logs/{name}", s.logs)
 	m.HandleFunc("GET /api/history", s.history)

@@ -1064,6 +1064,16 @@
     matched: 0,
   };
 
+  // capLogLines keeps the last MAX_LOG_LINES lines of the open log, numbering
+  // on from the lines it drops; it reports whether it dropped any.
+  function capLogLines() {
+    const drop = log.lines.length - MAX_LOG_LINES;
+    if (drop <= 0) return false;
+    log.lines.splice(0, drop);
+    log.firstNo += drop;
+    return true;
+  }
+
   // eslint-disable-next-line no-control-regex
   const ANSI_RE = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
   function stripAnsi(s) {
@@ -1192,10 +1202,7 @@
     for (const t of parts) log.lines.push(t);
     log.partial = newPartial;
 
-    if (log.lines.length > MAX_LOG_LINES) {
-      const drop = log.lines.length - MAX_LOG_LINES;
-      log.lines.splice(0, drop);
-      log.firstNo += drop;
+    if (capLogLines()) {
       renderLogAll();
       return;
     }
@@ -1283,11 +1290,7 @@
       const parts = splitLines(text);
       log.partial = parts.pop();
       log.lines = parts;
-      if (log.lines.length > MAX_LOG_LINES) {
-        const drop = log.lines.length - MAX_LOG_LINES;
-        log.lines.splice(0, drop);
-        log.firstNo += drop;
-      }
+      capLogLines();
       renderLogAll();
       dr.logView.scrollTop = dr.logView.scrollHeight;
     } catch (e) {
