@@ -56,8 +56,7 @@ func Import(ctx context.Context, path string, stdout, stderr io.Writer) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Made by `bgrun import %s`; save it beside that file as %s and run `bgrun up`.\n", filepath.Base(path), StackFile)
-	fmt.Fprintf(&b, "# name = %s  # the group of the processes; the folder's name by default\n",
-		tomlQuote(filepath.Base(filepath.Dir(absOr(path)))))
+	b.WriteString("# name = \"myapp\"  # the group of every process below; the folder's name when not set\n")
 	for _, p := range procs {
 		b.WriteString("\n[process." + quoteKey(p.name) + "]\n")
 		b.WriteString("command = " + tomlQuote(p.command) + "\n")
@@ -102,13 +101,6 @@ func writeList(b *strings.Builder, key string, l []string) {
 		q[i] = tomlQuote(s)
 	}
 	b.WriteString(key + " = [" + strings.Join(q, ", ") + "]\n")
-}
-
-func absOr(path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		return abs
-	}
-	return path
 }
 
 // importKind tells the file's format from its name, then its first byte.
