@@ -113,6 +113,7 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 	}, func(name, because string) {
 		out.say("%s: not started: %s did not start", name, because)
 	})
+	sayInterrupted(out, names(sel), results, "not started")
 	return summary(results, "start")
 }
 
@@ -262,6 +263,7 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	}, func(name, because string) {
 		out.say("%s: not stopped: %s did not stop", name, because)
 	})
+	sayInterrupted(out, names(sel), results, "not stopped")
 	return summary(results, "stop")
 }
 
@@ -304,6 +306,16 @@ func downOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string,
 		return "stopped", nil
 	}
 	return "already stopped", nil
+}
+
+// sayInterrupted prints a line for each process left alone because the
+// command was interrupted (Ctrl-C) before its turn.
+func sayInterrupted(out *lineWriter, order []string, results map[string]error, what string) {
+	for _, n := range order {
+		if err := results[n]; errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			out.say("%s: %s: interrupted", n, what)
+		}
+	}
 }
 
 func names(sel []StackProcess) []string {
