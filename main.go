@@ -242,7 +242,7 @@ var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
 	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
-	"history": cmdHistory,
+	"history": cmdHistory, "up": cmdUp, "down": cmdDown, "import": cmdImport,
 }
 
 // env is what every command works with.
@@ -319,6 +319,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 				// In `bgrun logs`, -f follows and --stdout/--stderr pick a stream.
 				short["f"] = "follow"
 				kinds["stdout"], kinds["stderr"] = boolFlag, boolFlag
+			}
+			if args[0] == "up" || args[0] == "down" {
+				// In `bgrun up` and `bgrun down`, -f names the stack file.
+				short["f"], kinds["file"] = "file", valueFlag
 			}
 			c, err := parse(args[1:], short, kinds)
 			if err != nil {
@@ -888,6 +892,71 @@ func cmdHistory(args []string, e *env) error {
 	return tw.Flush()
 }
 
+// stackOptions adapts the command line of `bgrun up` and `bgrun down`.
+func stackOptions(names []string, e *env) (run.StackOptions, error) {
+	for _, n := range names {
+		if err := store.ValidateName(n); err != nil {
+			return run.StackOptions{}, usageError{err.Error()}
+		}
+	}
+	so, err := e.stopOptions()
+	if err != nil {
+		return run.StackOptions{}, err
+	}
+	home, err := store.Home()
+	if err != nil {
+		return run.StackOptions{}, err
+	}
+	grace, err := run.GraceFromEnv()
+	if err != nil {
+		return run.StackOptions{}, err
+	}
+	return run.StackOptions{File: e.c.vals["file"], Names: names, Delete: e.c.bools["delete"],
+		Env: os.Environ(), Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}, nil
+}
+
+// cmdUp is `bgrun up [-f FILE] [NAME...]`.
+func cmdUp(names []string, e *env) error {
+	if e.c.bools["delete"] {
+		return usagef("--delete goes with bgrun down")
+	}
+	o, err := stackOptions(names, e)
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return run.Up(ctx, db, e.stdout, e.stderr, o)
+}
+
+// cmdDown is `bgrun down [-f FILE] [NAME...] [--delete]`.
+func cmdDown(names []string, e *env) error {
+	o, err := stackOptions(names, e)
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return run.Down(ctx, db, e.stdout, e.stderr, o)
+}
+
+// cmdImport is `bgrun import FILE`: a Procfile or PM2 ecosystem file as a
+// bgrun.toml on stdout.
+func cmdImport(args []string, e *env) error {
+	if len(args) != 1 {
+		return usagef("import takes one file: bgrun import Procfile (or ecosystem.config.js) > bgrun.toml")
+	}
+	return run.Import(context.Background(), args[0], e.stdout, e.stderr)
+}
+
 // cmdPorts is `bgrun ports [NAME] [--json]`: which managed process listens
 // where.
 func cmdPorts(args []string, e *env) error {
@@ -1158,9 +1227,12 @@ Usage:
         [--force]                         a token is needed off localhost; --force restarts it)
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
-history, env, inline, version, help.
+history, env, inline, up, down, import, version, help.
   bgrun history [NAME] [--json]           Starts, stops, exits and restarts, newest first
   bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
+  bgrun up [-f FILE] [NAME...]            Start the stack in bgrun.toml (or FILE) in dependency order
+  bgrun down [-f FILE] [NAME...] [--delete]  Stop it in reverse order (--delete: remove records, logs)
+  bgrun import FILE                       Print a Procfile or PM2 ecosystem file as a bgrun.toml
   bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
 A process named like a subcommand is shown with: bgrun show NAME.
 

@@ -89,6 +89,50 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, strings.Join(os.Args[1:], " "))
 			os.Exit(3)
 		},
+		// slowlisten DELAY PORTFILE waits DELAY (a Go duration), then
+		// listens on a free port of 127.0.0.1 and writes it to PORTFILE: a
+		// server that becomes ready some time after it starts.
+		"slowlisten": func() {
+			d, _ := time.ParseDuration(os.Args[1])
+			time.Sleep(d)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			os.WriteFile(os.Args[2]+".tmp", []byte(strconv.Itoa(port)), 0o644)
+			os.Rename(os.Args[2]+".tmp", os.Args[2])
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					os.Exit(1)
+				}
+				go func() { fmt.Fprintln(c, "hello"); bufio.NewReader(c).ReadString('\n') }()
+			}
+		},
+		// dialer PORTFILE PIDFILE waits up to 10s for the port in PORTFILE to
+		// accept a connection, then writes its pid file and stays connected:
+		// a client of a server it depends on. It exits 1 if it never could.
+		"dialer": func() {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				b, _ := os.ReadFile(os.Args[1])
+				if port := strings.TrimSpace(string(b)); port != "" {
+					if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+						defer c.Close()
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					fmt.Fprintln(os.Stderr, "dialer: nothing to connect to")
+					os.Exit(1)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			writePidFile(os.Args[2:])
+			select {}
+		},
 		// listen ADDR PORTFILE listens on ADDR (host:port, port 0 for any),
 		// writes the port to PORTFILE and serves "hello" to every client.
 		"listen": func() {

@@ -285,7 +285,7 @@
 
   // entries: name -> { row, card, refs..., last: {...} }
   const entries = new Map();
-  // groups: directory -> { row, card, refs }
+  // groups: group or directory (bucketOf) -> { row, card, refs }
   const groupEls = new Map();
 
   function actionButtons() {
@@ -591,17 +591,36 @@
     e.card.classList.toggle('selected', selected);
   }
 
+  // bucketOf is the heading a process is listed under: its group (BGR_GROUP;
+  // a stack from bgrun.toml is one group) when it has one, else its
+  // working directory. Group keys cannot clash with directories, which are
+  // absolute paths.
+  function bucketOf(p) {
+    return p.group ? GROUP_KEY + p.group : p.directory;
+  }
+  const GROUP_KEY = 'group:';
+  function isGroupKey(key) {
+    return key.startsWith(GROUP_KEY);
+  }
+  function bucketLabel(key) {
+    return isGroupKey(key) ? key.slice(GROUP_KEY.length) : dirLabel(key);
+  }
+  function bucketTitle(key) {
+    return isGroupKey(key) ? `group ${key.slice(GROUP_KEY.length)}` : key || '(no directory)';
+  }
+
   function createGroup(dir) {
     const g = { dir };
-    g.pathEl = h('span', { class: 'group-path', text: dirLabel(dir) });
+    const kind = () => (isGroupKey(dir) ? h('span', { class: 'group-kind', text: 'group' }) : null);
+    g.pathEl = h('span', { class: 'group-path', text: bucketLabel(dir) });
     g.countEl = h('span', { class: 'group-count' });
-    const rowHead = h('div', { class: 'group-head' }, icon('chev'), g.pathEl, g.countEl);
-    g.row = h('tr', { class: 'group-row', 'data-dir': dir, title: dir || '(no directory)', 'aria-expanded': 'true' },
+    const rowHead = h('div', { class: 'group-head' }, icon('chev'), kind(), g.pathEl, g.countEl);
+    g.row = h('tr', { class: 'group-row', 'data-dir': dir, title: bucketTitle(dir), 'aria-expanded': 'true' },
       h('td', { colspan: '9' }, rowHead));
-    g.cPathEl = h('span', { class: 'group-path', text: dirLabel(dir) });
+    g.cPathEl = h('span', { class: 'group-path', text: bucketLabel(dir) });
     g.cCountEl = h('span', { class: 'group-count' });
-    g.card = h('div', { class: 'card-group', 'data-dir': dir, title: dir || '(no directory)', 'aria-expanded': 'true' },
-      icon('chev'), g.cPathEl, g.cCountEl);
+    g.card = h('div', { class: 'card-group', 'data-dir': dir, title: bucketTitle(dir), 'aria-expanded': 'true' },
+      icon('chev'), kind(), g.cPathEl, g.cCountEl);
     return g;
   }
 
@@ -671,17 +690,19 @@
       entries.delete(name);
     }
 
-    // Bucket by directory.
+    // Bucket by group (a stack), else by directory; groups come first.
     const byDir = new Map();
     let shown = 0;
     for (const p of procs) {
       if (!matches(p, q)) continue;
       shown++;
-      let list = byDir.get(p.directory);
-      if (!list) byDir.set(p.directory, (list = []));
+      const key = bucketOf(p);
+      let list = byDir.get(key);
+      if (!list) byDir.set(key, (list = []));
       list.push(p);
     }
-    const dirs = [...byDir.keys()].sort(collator.compare);
+    const dirs = [...byDir.keys()].sort(
+      (a, b) => isGroupKey(b) - isGroupKey(a) || collator.compare(bucketLabel(a), bucketLabel(b)) || collator.compare(a, b));
 
     const rowNodes = [];
     const cardNodes = [];
