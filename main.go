@@ -242,7 +242,7 @@ var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
 	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
-	"history": cmdHistory,
+	"history": cmdHistory, "resurrect": cmdResurrect,
 }
 
 // env is what every command works with.
@@ -1133,6 +1133,34 @@ func start(e *env, o run.Options) error {
 	r := res.Record
 	e.say("%s %s (pid %d). Logs: %s, %s", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
 	return nil
+}
+
+// cmdResurrect is `bgrun resurrect [--filter GROUP]`: start every wanted
+// process that does not run.
+func cmdResurrect(args []string, e *env) error {
+	if len(args) > 0 {
+		return usagef("resurrect takes no argument (got %q); limit it with --filter GROUP", args[0])
+	}
+	home, err := store.Home()
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	so, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	grace, err := run.GraceFromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return run.Resurrect(ctx, db, e.stdout, run.ResurrectOptions{Group: e.c.vals["filter"],
+		Start: run.Options{Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
 }
 
 const helpText = `bgrun - start, list, watch, stop and restart named background processes

@@ -309,7 +309,9 @@ func TestFollowWriteError(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	ready := make(chan struct{})
-	go func() { done <- follow(ctx, errWriter{}, []Source{{Label: "stdout", Path: path}}, func() { close(ready) }) }()
+	go func() {
+		done <- follow(ctx, errWriter{}, []Source{{Label: "stdout", Path: path}}, func() { close(ready) })
+	}()
 	select {
 	case <-ready:
 	case err := <-done:

@@ -54,4 +54,3 @@ func MarksIn(marks []Mark, offset, size int64) []Mark {
 	}
 	return out
 }
-
