@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,7 +103,7 @@ var flags = map[string]flagKind{
 	"stop-all": boolFlag, "restart-all": boolFlag, "version": boolFlag, "help": boolFlag,
 	"no-config": boolFlag, "env": boolFlag, "dashboard": boolFlag, "guard": boolFlag,
 	"guard-off": boolFlag, "follow": boolFlag, "all": boolFlag, "debug": boolFlag,
-	"_supervise": valueFlag, "_serve": boolFlag,
+	"_supervise": valueFlag, "_serve": boolFlag, "install": boolFlag,
 }
 
 // nameFlags are actions on one process whose name may follow them as a
@@ -242,7 +243,7 @@ var subcommands = map[string]func(args []string, e *env) error{
 	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
 	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
-	"history": cmdHistory, "resurrect": cmdResurrect,
+	"history": cmdHistory, "resurrect": cmdResurrect, "startup": cmdStartup, "unstartup": cmdStartup,
 }
 
 // env is what every command works with.
@@ -251,6 +252,7 @@ type env struct {
 	stdout, stderr io.Writer
 	dbPath         string
 	db             *store.DB
+	sub            string // the subcommand word, "" for the flag forms
 }
 
 func (e *env) open() (*store.DB, error) {
@@ -324,7 +326,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			e := &env{c: c, stdout: stdout, stderr: stderr}
+			e := &env{c: c, stdout: stdout, stderr: stderr, sub: args[0]}
 			defer e.close()
 			return sub(c.pos, e)
 		}
@@ -1161,6 +1163,52 @@ func cmdResurrect(args []string, e *env) error {
 	defer cancel()
 	return run.Resurrect(ctx, db, e.stdout, run.ResurrectOptions{Group: e.c.vals["filter"],
 		Start: run.Options{Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
+}
+
+// cmdStartup is `bgrun startup [systemd|launchd] [--install]` and `bgrun
+// unstartup [systemd|launchd]`: a unit that runs `bgrun resurrect` at boot
+// for this user and this store.
+func cmdStartup(args []string, e *env) error {
+	if len(args) > 1 {
+		return usagef("%s takes one init system (%s), got %q", e.sub, strings.Join(run.InitSystems, " or "), args[1])
+	}
+	o := run.StartupOptions{Install: e.c.bools["install"], Notes: e.stderr}
+	if len(args) == 1 {
+		if !slices.Contains(run.InitSystems, args[0]) {
+			return usagef("unknown init system %q; give %s", args[0], strings.Join(run.InitSystems, " or "))
+		}
+		o.Init = args[0]
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find bgrun's executable: %w", err)
+	}
+	if o.Binary, err = filepath.Abs(exe); err != nil {
+		return err
+	}
+	if o.DBPath = e.c.vals["db"]; o.DBPath == "" {
+		if o.DBPath, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	if o.DBPath, err = filepath.Abs(o.DBPath); err != nil {
+		return err
+	}
+	if o.Home, err = store.Home(); err != nil {
+		return err
+	}
+	if o.Home, err = filepath.Abs(o.Home); err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if e.sub == "unstartup" {
+		if o.Install {
+			return usagef("unstartup takes no --install")
+		}
+		return run.Unstartup(ctx, e.stdout, o)
+	}
+	return run.Startup(ctx, e.stdout, o)
 }
 
 const helpText = `bgrun - start, list, watch, stop and restart named background processes
