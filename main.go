@@ -529,11 +529,11 @@ func cmdShow(names []string, e *env) error {
 }
 
 func cmdLogs(names []string, e *env) error {
+	if len(names) != 1 {
+		return logsOfMany(names, e)
+	}
 	if err := needName(names, "--logs"); err != nil {
 		return err
-	}
-	if len(names) > 1 {
-		return usagef("logs shows one process at a time")
 	}
 	n, err := e.lines(0)
 	if err != nil {
@@ -570,6 +570,17 @@ func cmdLogs(names []string, e *env) error {
 	if errs || !out {
 		srcs = append(srcs, logs.Source{Label: "stderr", Path: r.StderrPath})
 	}
+	// Separators between runs; one stream piped elsewhere stays exactly
+	// the bytes of the file.
+	if len(srcs) > 1 || e.isTerminal() {
+		mout, merr, err := run.LogMarks(db, r)
+		if err != nil {
+			return err
+		}
+		for i := range srcs {
+			srcs[i].Marks = map[string][]logs.Mark{"stdout": mout, "stderr": merr}[srcs[i].Label]
+		}
+	}
 	if err := logs.Show(e.stdout, srcs, n); err != nil {
 		return err
 	}
@@ -579,6 +590,39 @@ func cmdLogs(names []string, e *env) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	return logs.Follow(ctx, e.stdout, srcs)
+}
+
+// isTerminal reports whether stdout is a terminal.
+func (e *env) isTerminal() bool {
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return false
+	}
+	_, tty := ps.TerminalWidth(f)
+	return tty
+}
+
+// logsOfMany is `bgrun logs` with no name or several: the last --lines lines
+// (20 by default) of each process, prefixed by its name; -f follows them all.
+func logsOfMany(names []string, e *env) error {
+	if err := needName(names, "logs"); len(names) > 0 && err != nil {
+		return err
+	}
+	n, err := e.lines(20)
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	c := e.c
+	out := c.bools["log-stdout"] || c.bools["stdout"]
+	errs := c.bools["log-stderr"] || c.bools["stderr"]
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return logs.All(ctx, e.stdout, logs.AllOptions{Lines: n, Follow: c.bools["follow"], Color: e.style().Color,
+		List: run.LogStreams(db, names, c.vals["filter"], out, errs)})
 }
 
 func (e *env) stopOptions() (stop.Options, error) {

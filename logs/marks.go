@@ -20,7 +20,7 @@ func withMarks(b []byte, start int64, marks []Mark) []byte {
 	end := start + int64(len(b))
 	var in []Mark
 	for _, m := range marks {
-		if m.Offset >= start && m.Offset <= end && m.Offset > 0 {
+		if m.Offset >= start && m.Offset <= end {
 			in = append(in, m)
 		}
 	}
@@ -48,7 +48,7 @@ func withMarks(b []byte, start int64, marks []Mark) []byte {
 func MarksIn(marks []Mark, offset, size int64) []Mark {
 	out := []Mark{}
 	for _, m := range marks {
-		if m.Offset > 0 && m.Offset >= offset && m.Offset <= size {
+		if m.Offset >= offset && m.Offset <= size {
 			out = append(out, m)
 		}
 	}

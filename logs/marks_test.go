@@ -10,7 +10,7 @@ func TestShowMarksRuns(t *testing.T) {
 	t.Parallel()
 	// Three runs: "a\nb\n" (0-4), "c" without a newline (4-5), "d\n" (5-7).
 	path := writeFile(t, "a\nb\ncd\n")
-	marks := []Mark{{Offset: 0, Text: "never shown"}, {Offset: 4, Text: "── run 2 ──"}, {Offset: 5, Text: "── run 3 ──"}}
+	marks := []Mark{{Offset: 4, Text: "── run 2 ──"}, {Offset: 5, Text: "── run 3 ──"}}
 	for _, tt := range []struct {
 		n    int
 		want string
@@ -43,7 +43,7 @@ func TestShowMarksRuns(t *testing.T) {
 }
 
 func TestMarksIn(t *testing.T) {
-	marks := []Mark{{Offset: 0}, {Offset: 10}, {Offset: 20}, {Offset: 30}}
+	marks := []Mark{{Offset: 5}, {Offset: 10}, {Offset: 20}, {Offset: 30}}
 	got := MarksIn(marks, 10, 25)
 	if len(got) != 2 || got[0].Offset != 10 || got[1].Offset != 20 {
 		t.Errorf("MarksIn = %v, want offsets 10 and 20", got)

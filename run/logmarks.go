@@ -36,7 +36,8 @@ var startEvents = map[string]string{"start": "started", "restart": "restarted", 
 const markHistory = 5000
 
 // LogMarks returns, for the stdout and the stderr file of rec, a separator
-// line at the offset where each run after the first begins, such as
+// line at the offset where each run after the first begins (the last of
+// several that wrote nothing to it), such as
 // `── restarted 2026-11-29 12:07:44 (previous run exited 7) ──`. They come from
 // the history (StartDetail), never from the log files, which hold only what
 // the process wrote.
@@ -64,9 +65,6 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 		out, okOut := number(e.Detail["stdout_size"])
 		errSize, okErr := number(e.Detail["stderr_size"])
 		if okOut && okErr {
-			if runs == 0 {
-				verb = "started"
-			}
 			text := "── " + verb + " " + e.At.Local().Format(time.DateTime)
 			if prev != "" {
 				text += " (" + prev + ")"
@@ -80,8 +78,10 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 			if errSize < lastErr {
 				stderr = nil
 			}
-			stdout = append(stdout, logs.Mark{Offset: out, Text: text})
-			stderr = append(stderr, logs.Mark{Offset: errSize, Text: text})
+			if runs > 0 {
+				stdout = addMark(stdout, logs.Mark{Offset: out, Text: text})
+				stderr = addMark(stderr, logs.Mark{Offset: errSize, Text: text})
+			}
 			lastOut, lastErr = out, errSize
 		}
 		runs++
@@ -91,6 +91,16 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 		}
 	}
 	return stdout, stderr, nil
+}
+
+// addMark appends m; of several runs that began at the same offset (none of
+// them wrote to this file) only the last is marked.
+func addMark(marks []logs.Mark, m logs.Mark) []logs.Mark {
+	if n := len(marks); n > 0 && marks[n-1].Offset == m.Offset {
+		marks[n-1] = m
+		return marks
+	}
+	return append(marks, m)
 }
 
 // howEnded describes an exit event's detail: "exited 7", "killed by SIGKILL".
