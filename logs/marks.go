@@ -7,8 +7,8 @@ import "sort"
 // log files hold only what the processes wrote; marks are added when they
 // are shown.
 type Mark struct {
-	Offset int64  // where the run begins in the file
-	Text   string // the line, without a newline
+	Offset int64  `json:"offset"` // where the run begins in the file
+	Text   string `json:"text"`   // the line, without a newline
 }
 
 // withMarks returns b, read from offset start of a file, with the line of
@@ -42,13 +42,14 @@ func withMarks(b []byte, start int64, marks []Mark) []byte {
 	return append(out, b[last:]...)
 }
 
-// MarksIn returns the marks that fall in the bytes from offset to size of a
-// log, with their offsets, for a reader that places them itself (the
-// dashboard).
+// MarksIn returns the marks that fall in the bytes from offset up to (not
+// including) size of a log, for a reader that places them itself (the
+// dashboard): a reader that goes on from size later gets a mark at size then,
+// once, with the output that follows it.
 func MarksIn(marks []Mark, offset, size int64) []Mark {
 	out := []Mark{}
 	for _, m := range marks {
-		if m.Offset >= offset && m.Offset <= size {
+		if m.Offset >= offset && m.Offset < size {
 			out = append(out, m)
 		}
 	}
