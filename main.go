@@ -1278,9 +1278,14 @@ Usage:
         [--force]                         a token is needed off localhost; --force restarts it)
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
-history, env, inline, version, help.
+history, env, inline, resurrect, startup, unstartup, version, help.
   bgrun history [NAME] [--json]           Starts, stops, exits and restarts, newest first
   bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
+  bgrun logs [NAME...] [-f]               No name: the last 20 lines (--lines) of every process, prefixed
+                                          with its name; -f follows all (--filter, --stdout, --stderr)
+  bgrun resurrect [--filter GROUP]        Start every process you left running (after a reboot)
+  bgrun startup [systemd|launchd]         Print (--install: install) a unit running resurrect at boot;
+                                          bgrun unstartup removes it
   bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
 A process named like a subcommand is shown with: bgrun show NAME.
 
