@@ -18,7 +18,7 @@ type ResurrectOptions struct {
 	// Start is the template of every start: Home, StopTimeout, Grace and
 	// Spawn (for guarded and watched records) are taken from it.
 	Start Options
-	// Workers bounds how many starts run at once; 4 when zero.
+	// Workers bounds how many starts run at once; 8 when zero.
 	Workers int
 }
 
@@ -59,7 +59,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 	failed := make([]bool, len(wanted))
 	workers := o.Workers
 	if workers <= 0 {
-		workers = 4
+		workers = 8
 	}
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
