@@ -581,14 +581,16 @@ func cmdLogs(names []string, e *env) error {
 			srcs[i].Marks = map[string][]logs.Mark{"stdout": mout, "stderr": merr}[srcs[i].Label]
 		}
 	}
+	// Catch Ctrl-C before the first line is out: a reader who saw it may
+	// interrupt at once.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	if err := logs.Show(e.stdout, srcs, n); err != nil {
 		return err
 	}
 	if !c.bools["follow"] {
 		return nil
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 	return logs.Follow(ctx, e.stdout, srcs)
 }
 
