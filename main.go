@@ -1218,33 +1218,12 @@ func cmdStartup(args []string, e *env) error {
 	if len(args) > 1 {
 		return usagef("%s takes one init system (%s), got %q", e.sub, strings.Join(run.InitSystems, " or "), args[1])
 	}
-	o := run.StartupOptions{Install: e.c.bools["install"], Notes: e.stderr}
+	o := run.StartupOptions{Install: e.c.bools["install"], DBPath: e.c.vals["db"], Notes: e.stderr}
 	if len(args) == 1 {
 		if !slices.Contains(run.InitSystems, args[0]) {
 			return usagef("unknown init system %q; give %s", args[0], strings.Join(run.InitSystems, " or "))
 		}
 		o.Init = args[0]
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find bgrun's executable: %w", err)
-	}
-	if o.Binary, err = filepath.Abs(exe); err != nil {
-		return err
-	}
-	if o.DBPath = e.c.vals["db"]; o.DBPath == "" {
-		if o.DBPath, err = store.DefaultPath(); err != nil {
-			return err
-		}
-	}
-	if o.DBPath, err = filepath.Abs(o.DBPath); err != nil {
-		return err
-	}
-	if o.Home, err = store.Home(); err != nil {
-		return err
-	}
-	if o.Home, err = filepath.Abs(o.Home); err != nil {
-		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"bgrun/store"
 )
 
 // InitSystems are the init systems `bgrun startup` writes for.
@@ -31,8 +33,10 @@ type StartupOptions struct {
 	Init string
 	// Install writes the unit where the init system reads it and enables it.
 	Install bool
-	// Binary is the absolute path of bgrun; DBPath the absolute path of the
-	// store in use; Home bgrun's folder (BGR_HOME, when set, is carried).
+	// Binary is the path of bgrun (this executable when ""); DBPath the
+	// store in use (the default store when ""); Home bgrun's folder
+	// (store.Home when ""; BGR_HOME, when set, is carried). All are made
+	// absolute.
 	Binary, DBPath, Home string
 	// Notes receives how to install a printed unit by hand (stderr), so
 	// that the unit alone can be redirected to a file; nil for none.
@@ -107,6 +111,32 @@ var launchdPlist = template.Must(template.New("launchd").Parse(`<?xml version="1
 </dict>
 </plist>
 `))
+
+// resolve fills in the paths o leaves empty and makes them absolute.
+func (o *StartupOptions) resolve() error {
+	var err error
+	if o.Binary == "" {
+		if o.Binary, err = os.Executable(); err != nil {
+			return fmt.Errorf("find bgrun's executable: %w", err)
+		}
+	}
+	if o.DBPath == "" {
+		if o.DBPath, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	if o.Home == "" {
+		if o.Home, err = store.Home(); err != nil {
+			return err
+		}
+	}
+	for _, p := range []*string{&o.Binary, &o.DBPath, &o.Home} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // newUnit fills in the unit for o: the user running bgrun, and a name that
 // tells stores apart (bgrun for the default store, bgrun-NAME for
@@ -189,6 +219,9 @@ func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	}
 	if o.Init == "" {
 		return fmt.Errorf("bgrun startup knows %s; this system has neither", strings.Join(InitSystems, " and "))
+	}
+	if err := o.resolve(); err != nil {
+		return err
 	}
 	text, path, err := StartupUnit(o)
 	if err != nil {
@@ -313,6 +346,9 @@ func command(ctx context.Context, w io.Writer, name string, args ...string) erro
 func Unstartup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	if o.Init == "" {
 		o.Init = DefaultInit
+	}
+	if err := o.resolve(); err != nil {
+		return err
 	}
 	_, path, err := StartupUnit(o)
 	if err != nil {
