@@ -38,4 +38,12 @@ func TestLogMarks(t *testing.T) {
 	if len(c.Marks) != 0 {
 		t.Errorf("empty stderr: marks = %+v", c.Marks)
 	}
+	// The dashboard's restart wants it running; its stop does not.
+	if r, _ := e.db.Get("mk"); !r.Wanted {
+		t.Error("restarted from the dashboard, yet not wanted")
+	}
+	e.must(200, "POST", "/api/stop/mk", nil, nil)
+	if r, _ := e.db.Get("mk"); r.Wanted {
+		t.Error("stopped from the dashboard, yet still wanted")
+	}
 }
