@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,7 +103,7 @@ var flags = map[string]flagKind{
 	"stop-all": boolFlag, "restart-all": boolFlag, "version": boolFlag, "help": boolFlag,
 	"no-config": boolFlag, "env": boolFlag, "dashboard": boolFlag, "guard": boolFlag,
 	"guard-off": boolFlag, "follow": boolFlag, "all": boolFlag, "debug": boolFlag,
-	"_supervise": valueFlag, "_serve": boolFlag,
+	"_supervise": valueFlag, "_serve": boolFlag, "install": boolFlag,
 }
 
 // nameFlags are actions on one process whose name may follow them as a
@@ -243,6 +244,7 @@ var subcommands = map[string]func(args []string, e *env) error{
 	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
 	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
 	"history": cmdHistory, "up": cmdUp, "down": cmdDown, "import": cmdImport,
+	"resurrect": cmdResurrect, "startup": cmdStartup, "unstartup": cmdStartup,
 }
 
 // env is what every command works with.
@@ -251,6 +253,7 @@ type env struct {
 	stdout, stderr io.Writer
 	dbPath         string
 	db             *store.DB
+	sub            string // the subcommand word, "" for the flag forms
 }
 
 func (e *env) open() (*store.DB, error) {
@@ -328,7 +331,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			e := &env{c: c, stdout: stdout, stderr: stderr}
+			e := &env{c: c, stdout: stdout, stderr: stderr, sub: args[0]}
 			defer e.close()
 			return sub(c.pos, e)
 		}
@@ -531,11 +534,11 @@ func cmdShow(names []string, e *env) error {
 }
 
 func cmdLogs(names []string, e *env) error {
+	if len(names) != 1 {
+		return logsOfMany(names, e)
+	}
 	if err := needName(names, "--logs"); err != nil {
 		return err
-	}
-	if len(names) > 1 {
-		return usagef("logs shows one process at a time")
 	}
 	n, err := e.lines(0)
 	if err != nil {
@@ -572,15 +575,61 @@ func cmdLogs(names []string, e *env) error {
 	if errs || !out {
 		srcs = append(srcs, logs.Source{Label: "stderr", Path: r.StderrPath})
 	}
+	// Separators between runs; one stream piped elsewhere stays exactly
+	// the bytes of the file.
+	if len(srcs) > 1 || e.isTerminal() {
+		mout, merr, err := run.LogMarks(db, r)
+		if err != nil {
+			return err
+		}
+		for i := range srcs {
+			srcs[i].Marks = map[string][]logs.Mark{"stdout": mout, "stderr": merr}[srcs[i].Label]
+		}
+	}
+	// Catch Ctrl-C before the first line is out: a reader who saw it may
+	// interrupt at once.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	if err := logs.Show(e.stdout, srcs, n); err != nil {
 		return err
 	}
 	if !c.bools["follow"] {
 		return nil
 	}
+	return logs.Follow(ctx, e.stdout, srcs)
+}
+
+// isTerminal reports whether stdout is a terminal.
+func (e *env) isTerminal() bool {
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return false
+	}
+	_, tty := ps.TerminalWidth(f)
+	return tty
+}
+
+// logsOfMany is `bgrun logs` with no name or several: the last --lines lines
+// (20 by default) of each process, prefixed by its name; -f follows them all.
+func logsOfMany(names []string, e *env) error {
+	if err := needName(names, "logs"); len(names) > 0 && err != nil {
+		return err
+	}
+	n, err := e.lines(20)
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	c := e.c
+	out := c.bools["log-stdout"] || c.bools["stdout"]
+	errs := c.bools["log-stderr"] || c.bools["stderr"]
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	return logs.Follow(ctx, e.stdout, srcs)
+	return logs.All(ctx, e.stdout, logs.AllOptions{Lines: n, Follow: c.bools["follow"], Color: e.style().Color,
+		List: run.LogStreams(db, names, c.vals["filter"], out, errs)})
 }
 
 func (e *env) stopOptions() (stop.Options, error) {
@@ -1204,6 +1253,59 @@ func start(e *env, o run.Options) error {
 	return nil
 }
 
+// cmdResurrect is `bgrun resurrect [--filter GROUP]`: start every wanted
+// process that does not run.
+func cmdResurrect(args []string, e *env) error {
+	if len(args) > 0 {
+		return usagef("resurrect takes no argument (got %q); limit it with --filter GROUP", args[0])
+	}
+	home, err := store.Home()
+	if err != nil {
+		return err
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	so, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	grace, err := run.GraceFromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return run.Resurrect(ctx, db, e.stdout, run.ResurrectOptions{Group: e.c.vals["filter"],
+		Start: run.Options{Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
+}
+
+// cmdStartup is `bgrun startup [systemd|launchd] [--install]` and `bgrun
+// unstartup [systemd|launchd]`: a unit that runs `bgrun resurrect` at boot
+// for this user and this store.
+func cmdStartup(args []string, e *env) error {
+	if len(args) > 1 {
+		return usagef("%s takes one init system (%s), got %q", e.sub, strings.Join(run.InitSystems, " or "), args[1])
+	}
+	o := run.StartupOptions{Install: e.c.bools["install"], DBPath: e.c.vals["db"], Notes: e.stderr}
+	if len(args) == 1 {
+		if !slices.Contains(run.InitSystems, args[0]) {
+			return usagef("unknown init system %q; give %s", args[0], strings.Join(run.InitSystems, " or "))
+		}
+		o.Init = args[0]
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if e.sub == "unstartup" {
+		if o.Install {
+			return usagef("unstartup takes no --install")
+		}
+		return run.Unstartup(ctx, e.stdout, o)
+	}
+	return run.Startup(ctx, e.stdout, o)
+}
+
 const helpText = `bgrun - start, list, watch, stop and restart named background processes
 
 Usage:
@@ -1227,12 +1329,17 @@ Usage:
         [--force]                         a token is needed off localhost; --force restarts it)
 
 Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
-history, env, inline, up, down, import, version, help.
+history, env, inline, up, down, import, resurrect, startup, unstartup, version, help.
   bgrun history [NAME] [--json]           Starts, stops, exits and restarts, newest first
   bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
   bgrun up [-f FILE] [NAME...]            Start the stack in bgrun.toml (or FILE) in dependency order
   bgrun down [-f FILE] [NAME...] [--delete]  Stop it in reverse order (--delete: remove records, logs)
   bgrun import FILE                       Print a Procfile or PM2 ecosystem file as a bgrun.toml
+  bgrun logs [NAME...] [-f]               No name: the last 20 lines (--lines) of every process, prefixed
+                                          with its name; -f follows all (--filter, --stdout, --stderr)
+  bgrun resurrect [--filter GROUP]        Start every process you left running (after a reboot)
+  bgrun startup [systemd|launchd]         Print (--install: install) a unit running resurrect at boot;
+                                          bgrun unstartup removes it
   bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
 A process named like a subcommand is shown with: bgrun show NAME.
 

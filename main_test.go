@@ -178,6 +178,7 @@ func TestScripts(t *testing.T) {
 			"setpid":  cmdSetpid,
 			"environ": cmdEnviron,
 			"httpreq": cmdHTTP,
+			"reboot":  cmdReboot,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -185,6 +186,8 @@ func TestScripts(t *testing.T) {
 				return os.Geteuid() == 0, nil
 			case "docker":
 				return dockerAvailable(), nil
+			case "systemd":
+				return systemdRunning(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/run"
 	"bgrun/stop"
@@ -318,6 +319,15 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	marks, errMarks, err := run.LogMarks(s.db, rec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if tab == "stderr" {
+		marks = errMarks
+	}
+	chunk.Marks = logs.MarksIn(marks, chunk.Offset, chunk.Size)
 	writeJSON(w, http.StatusOK, chunk)
 }
 

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"bgrun/logs"
 )
 
 // logWindow is the most of a log one request returns: the first read of a
@@ -22,6 +24,9 @@ type logChunk struct {
 	Offset int64      `json:"offset"`
 	MTime  *time.Time `json:"mtime"`
 	Path   string     `json:"path"`
+	// Marks are the separators between runs that fall in the text, by
+	// offset in the file; the drawer shows them as lines of their own.
+	Marks []logs.Mark `json:"marks"`
 }
 
 // readLog reads path from offset to its current end. When that is more than

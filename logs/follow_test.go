@@ -124,7 +124,7 @@ func appendTo(t *testing.T, path, s string) {
 func TestFollowAppends(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "old line, shown by Show\n")
-	f := startFollow(t, Source{"stdout", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path})
 
 	appendTo(t, path, "one\n")
 	f.waitOutput(t, "one\n")
@@ -145,7 +145,7 @@ func TestFollowTwoSourcesPrefixesWholeLines(t *testing.T) {
 	out, errPath := filepath.Join(dir, "api-out.txt"), filepath.Join(dir, "api-err.txt")
 	appendTo(t, out, "before\n")
 	appendTo(t, errPath, "")
-	f := startFollow(t, Source{"stdout", out}, Source{"stderr", errPath})
+	f := startFollow(t, Source{Label: "stdout", Path: out}, Source{Label: "stderr", Path: errPath})
 
 	appendTo(t, out, "o1\no2\n")
 	f.waitOutput(t, "stdout | o1\nstdout | o2\n")
@@ -168,7 +168,7 @@ func TestFollowFlushesUnfinishedLineOnCancel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out, errPath := filepath.Join(dir, "out.txt"), filepath.Join(dir, "err.txt")
-	f := startFollow(t, Source{"stdout", out}, Source{"stderr", errPath})
+	f := startFollow(t, Source{Label: "stdout", Path: out}, Source{Label: "stderr", Path: errPath})
 
 	appendTo(t, errPath, "no newline yet")
 	// Follow polls stdout before stderr in each round; once a stdout line
@@ -189,7 +189,7 @@ func TestFollowFlushesUnfinishedLineOnCancel(t *testing.T) {
 func TestFollowTruncation(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "first run, line 1\nfirst run, line 2\n")
-	f := startFollow(t, Source{"stdout", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path})
 
 	appendTo(t, path, "first run, line 3\n")
 	f.waitOutput(t, "first run, line 3\n")
@@ -206,7 +206,7 @@ func TestFollowTruncation(t *testing.T) {
 func TestFollowRewriteLongerThanBefore(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "short\n")
-	f := startFollow(t, Source{"stdout", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path})
 
 	// Overwrite the file in place with more than it held, so its size never
 	// drops below the offset: only the remembered bytes show the rewrite.
@@ -226,7 +226,7 @@ func TestFollowRewriteLongerThanBefore(t *testing.T) {
 func TestFollowFileCreatedLater(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "later.txt")
-	f := startFollow(t, Source{"stdout", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path})
 
 	appendTo(t, path, "hello\n")
 	f.waitOutput(t, "hello\n")
@@ -247,7 +247,7 @@ func TestFollowReplacedFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
 	appendTo(t, path, "old content\n")
-	f := startFollow(t, Source{"stdout", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path})
 
 	// A rotation: a new file is renamed over the followed one.
 	tmp := filepath.Join(dir, "new.txt")
@@ -261,7 +261,7 @@ func TestFollowReplacedFile(t *testing.T) {
 func TestFollowCancelEndsPromptly(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "x\n")
-	f := startFollow(t, Source{"stdout", path}, Source{"stderr", path})
+	f := startFollow(t, Source{Label: "stdout", Path: path}, Source{Label: "stderr", Path: path})
 	appendTo(t, path, "y\n")
 	f.waitOutput(t, "stdout | y\nstderr | y\n")
 	// stop fails the test unless follow returns within 2s of the cancel.
@@ -275,7 +275,7 @@ func TestFollowCanceledBeforeStart(t *testing.T) {
 	path := writeFile(t, "x\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, &syncBuffer{}, []Source{{"stdout", path}}) }()
+	go func() { done <- Follow(ctx, &syncBuffer{}, []Source{{Label: "stdout", Path: path}}) }()
 	cancel()
 	select {
 	case err := <-done:
@@ -294,7 +294,7 @@ func TestFollowErrors(t *testing.T) {
 	if err := Follow(ctx, &syncBuffer{}, nil); err == nil {
 		t.Error("Follow with no sources: no error")
 	}
-	if err := Follow(ctx, &syncBuffer{}, []Source{{"stdout", t.TempDir()}}); err == nil {
+	if err := Follow(ctx, &syncBuffer{}, []Source{{Label: "stdout", Path: t.TempDir()}}); err == nil {
 		t.Error("Follow of a directory: no error")
 	}
 	if ctx.Err() != nil {
@@ -309,7 +309,9 @@ func TestFollowWriteError(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	ready := make(chan struct{})
-	go func() { done <- follow(ctx, errWriter{}, []Source{{"stdout", path}}, func() { close(ready) }) }()
+	go func() {
+		done <- follow(ctx, errWriter{}, []Source{{Label: "stdout", Path: path}}, func() { close(ready) })
+	}()
 	select {
 	case <-ready:
 	case err := <-done:

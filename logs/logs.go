@@ -20,6 +20,9 @@ type Source struct {
 	Label string
 	// Path is the log file of the stream.
 	Path string
+	// Marks are lines Show adds at offsets of the file: where each run of
+	// the process begins.
+	Marks []Mark
 }
 
 // Markers that Show prints instead of content. They are in parentheses so
@@ -37,13 +40,22 @@ func header(s Source) string {
 	return fmt.Sprintf("==> %s: %s <==\n", s.Label, s.Path)
 }
 
+// tail returns the last n lines of s with its marks among them.
+func (s Source) tail(n int) ([]byte, error) {
+	b, start, err := tailFrom(s.Path, n, firstBlock, maxBlock)
+	if err != nil {
+		return nil, err
+	}
+	return withMarks(b, start, s.Marks), nil
+}
+
 // Show writes the sources the way the CLI shows them: for each source a
 // header line `==> stdout: /path <==`, then its last n lines (n <= 0: all),
 // "(empty)" for an empty file and "(no log file)" for a missing one, with a
 // blank line between sources.
 //
 // Show writes one source without a header and without markers, exactly the
-// bytes of its last n lines, so that `bgrun logs api --stdout | grep x` and
+// bytes of its last n lines (and the lines of its marks, if any were given), so that `bgrun logs api --stdout | grep x` and
 // `> copy.txt` see only what the process wrote. A missing file is then an
 // error matching os.ErrNotExist (like `tail`), because there is no header
 // under which to say so. An empty file writes nothing.
@@ -52,7 +64,7 @@ func header(s Source) string {
 // and the others are still shown; the errors are returned together.
 func Show(w io.Writer, srcs []Source, n int) error {
 	if len(srcs) == 1 {
-		b, err := Tail(srcs[0].Path, n)
+		b, err := srcs[0].tail(n)
 		if err != nil {
 			return fmt.Errorf("show %s log: %w", srcs[0].Label, err)
 		}
@@ -69,7 +81,7 @@ func Show(w io.Writer, srcs []Source, n int) error {
 			out = append(out, '\n')
 		}
 		out = append(out, header(s)...)
-		b, err := Tail(s.Path, n)
+		b, err := s.tail(n)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			out = append(out, missingMarker+"\n"...)

@@ -32,12 +32,20 @@ var errShrank = errors.New("file shrank while reading")
 // \r\n: the bytes are returned exactly as stored, so \r\n stays \r\n. A
 // missing file returns an error matching os.ErrNotExist.
 func Tail(path string, n int) ([]byte, error) {
-	return tail(path, n, firstBlock, maxBlock)
+	b, _, err := tailFrom(path, n, firstBlock, maxBlock)
+	return b, err
 }
 
 // tail is Tail with the first and the largest block size as parameters, so
 // that tests can put block boundaries anywhere in small files.
 func tail(path string, n, block, limit int) ([]byte, error) {
+	b, _, err := tailFrom(path, n, block, limit)
+	return b, err
+}
+
+// tailFrom is tail that also returns the file offset of the first byte
+// returned, so that marks given by offset can be placed in the text.
+func tailFrom(path string, n, block, limit int) ([]byte, int64, error) {
 	if block <= 0 {
 		block = firstBlock
 	}
@@ -47,33 +55,33 @@ func tail(path string, n, block, limit int) ([]byte, error) {
 	// better reported than waited on.
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("tail log: %w", err)
+		return nil, 0, fmt.Errorf("tail log: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("tail log %s: not a regular file", path)
+		return nil, 0, fmt.Errorf("tail log %s: not a regular file", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tail log: %w", err)
+		return nil, 0, fmt.Errorf("tail log: %w", err)
 	}
 	defer f.Close()
 
 	if n <= 0 {
 		b, err := io.ReadAll(f)
 		if err != nil {
-			return nil, fmt.Errorf("tail log %s: %w", path, err)
+			return nil, 0, fmt.Errorf("tail log %s: %w", path, err)
 		}
-		return b, nil
+		return b, 0, nil
 	}
 	for attempt := 1; ; attempt++ {
-		b, err := tailOpen(f, n, block, limit)
+		b, from, err := tailOpen(f, n, block, limit)
 		if errors.Is(err, errShrank) && attempt < maxTailAttempts {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tail log %s: %w", path, err)
+			return nil, 0, fmt.Errorf("tail log %s: %w", path, err)
 		}
-		return b, nil
+		return b, from, nil
 	}
 }
 
@@ -87,14 +95,14 @@ type chunk struct {
 // blocks backwards from the size the file has now, so that data appended
 // meanwhile is ignored rather than returned half-written. The blocks start
 // at block bytes and double up to limit.
-func tailOpen(f *os.File, n, block, limit int) ([]byte, error) {
+func tailOpen(f *os.File, n, block, limit int) ([]byte, int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	size := fi.Size()
 	if size == 0 {
-		return []byte{}, nil
+		return []byte{}, size, nil
 	}
 
 	var chunks []chunk
@@ -105,7 +113,7 @@ func tailOpen(f *os.File, n, block, limit int) ([]byte, error) {
 		off := max(end-int64(block), 0)
 		buf := make([]byte, end-off)
 		if err := readFullAt(f, buf, off); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		scan := buf
 		if end == size && buf[len(buf)-1] == '\n' {
@@ -142,7 +150,7 @@ func tailOpen(f *os.File, n, block, limit int) ([]byte, error) {
 		}
 		out = append(out, b...)
 	}
-	return out, nil
+	return out, start, nil
 }
 
 // readFullAt fills buf from offset off, and reports errShrank when the file

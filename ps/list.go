@@ -50,6 +50,10 @@ type Process struct {
 	GaveUp        bool   `json:"gave_up,omitempty"`
 	LastExit      *Exit  `json:"last_exit"`
 	Docker        bool   `json:"docker"`
+
+	// Wanted says the user wants it running (a start set it, no stop since):
+	// what `bgrun resurrect` starts after a reboot.
+	Wanted bool `json:"wanted"`
 }
 
 // Exit describes how a process last ended.
@@ -149,6 +153,7 @@ func fromRecord(r store.Record) Process {
 		StderrPath: r.StderrPath, ConfigPath: r.ConfigPath, Guarded: r.Guard, Watched: r.Watch,
 		Restarts: r.Restarts, Backoff: r.Backoff, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
 	}
+	p.Wanted = r.Wanted
 	if !r.ExitedAt.IsZero() {
 		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt}
 	}

@@ -214,7 +214,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 			return res, err
 		}
 	}
-	detail := map[string]any{"command": rec.Command}
+	detail := StartDetail(rec)
 	if serr != nil {
 		detail["code"], detail["signal"] = rec.ExitCode, rec.ExitSignal
 	}
@@ -258,6 +258,7 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		rec = old
 		rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
 	}
+	rec.Wanted = true
 	if o.Command != "" {
 		// A container started without --name gets a label naming the
 		// record, so bgrun can always find it.
@@ -444,6 +445,8 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 		}
 		defer errf.Close()
 	}
+	rec.StdoutSize, rec.StderrSize = fileSize(outf), fileSize(errf)
+	rec.Wanted = true
 	cmd := shellCommand(rec.Command)
 	cmd.Dir = rec.Dir
 	cmd.Env = env

@@ -51,6 +51,7 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 		if r.Status == store.StatusRunning {
 			r.Status = store.StatusStopped
 		}
+		r.Wanted = false // a deliberate stop: resurrect leaves it alone
 		return nil
 	})
 	if err != nil {

@@ -87,6 +87,14 @@ type Record struct {
 	// Backoff is the supervisor's current restart delay, "" when none.
 	Backoff string
 	GaveUp  bool
+	// Wanted says the user wants it running: set by every start or restart,
+	// cleared only by a deliberate stop. A crash, a reboot or a killed
+	// process leave it as it is, so `bgrun resurrect` knows what to start.
+	Wanted bool
+	// StdoutSize and StderrSize are the sizes of the log files just before
+	// the last spawn (run.Launch); they are not stored in the record but in
+	// the history event of that start, where they mark where each run begins.
+	StdoutSize, StderrSize int64
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -113,8 +121,18 @@ type DB struct {
 //go:embed schema.sql
 var schema string
 
-// schemaVersion is written to PRAGMA user_version once schema.sql is applied.
-const schemaVersion = 1
+// migrations bring a store from version i (PRAGMA user_version) to i+1:
+// schema.sql creates version 1 and each later step changes an existing store
+// in place, so old stores keep working.
+var migrations = []string{
+	schema,
+	// 2: wanted. A record that was not stopped on purpose is taken as wanted.
+	`ALTER TABLE process ADD COLUMN wanted INTEGER NOT NULL DEFAULT 0;
+	UPDATE process SET wanted = (status != 'stopped');`,
+}
+
+// schemaVersion is the version the migrations end at.
+var schemaVersion = len(migrations)
 
 // Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
 func Home() (string, error) {
@@ -222,8 +240,10 @@ func (db *DB) migrate() error {
 	if v == schemaVersion { // another process migrated while we waited
 		return nil
 	}
-	if _, err := tx.Exec(schema); err != nil {
-		return fmt.Errorf("create schema: %w", cleanErr(err))
+	for i := v; i < schemaVersion; i++ {
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			return fmt.Errorf("migrate store to version %d: %w", i+1, cleanErr(err))
+		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return cleanErr(err)
@@ -266,7 +286,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	created_at, updated_at`
+	wanted, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -278,7 +298,7 @@ func scanRecord(s scanner) (Record, error) {
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -347,8 +367,8 @@ func (db *DB) List() ([]Record, error) {
 var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "created_at",
-	"updated_at"}
+	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "wanted",
+	"created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -363,7 +383,7 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.Wanted, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -150,5 +151,59 @@ func TestSchemaVersion(t *testing.T) {
 	// Reopening an up-to-date store migrates nothing.
 	if err := db.migrate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateV1KeepsRecordsAndSetsWanted opens a store written by a bgrun
+// before `wanted` existed: its records survive, and those not stopped on
+// purpose count as wanted.
+func TestMigrateV1KeepsRecordsAndSetsWanted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.sqlite")
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, q := range []string{schema, "PRAGMA user_version = 1"} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, row := range [][2]string{{"up", StatusRunning}, {"down", StatusStopped}, {"broke", StatusFailed}} {
+		_, err := old.Exec(`INSERT INTO process (name, command, workdir, stdout_path, stderr_path, status, created_at, updated_at)
+			VALUES (?, 'sleep 1', '/tmp', 'o', 'e', ?, ?, ?)`, row[0], row[1], now, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := map[string]bool{"up": true, "down": false, "broke": true}
+	recs, err := db.List()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("List = %d records, %v; want 3", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Wanted != want[r.Name] {
+			t.Errorf("%s: wanted = %v, want %v", r.Name, r.Wanted, want[r.Name])
+		}
+	}
+	var v int
+	db.sql.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != schemaVersion {
+		t.Errorf("user_version = %d, want %d", v, schemaVersion)
+	}
+	r := recs[0]
+	r.Wanted = !r.Wanted
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get(r.Name); got.Wanted != r.Wanted {
+		t.Errorf("after Put, wanted = %v, want %v", got.Wanted, r.Wanted)
 	}
 }

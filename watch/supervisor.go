@@ -305,7 +305,7 @@ func (s *supervisor) start(r store.Record, event string) error {
 		if event != "start" {
 			rec.Restarts++
 		}
-	}, event, r.PID, map[string]any{"command": r.Command})
+	}, event, r.PID, run.StartDetail(r))
 	return nil
 }
 

@@ -1159,7 +1159,33 @@
     return !q || stripAnsi(text).toLowerCase().includes(q);
   }
 
+  // SEP starts a line that withMarks inserted: a separator between two runs
+  // of the process, which is not in the log file.
+  const SEP = '\u0001';
+
+  // withMarks puts the run separators of an answer (byte offsets into the
+  // file; the text starts at byte base) into text, each on a line of its own.
+  function withMarks(text, base, marks) {
+    if (!Array.isArray(marks) || marks.length === 0) return text;
+    const bytes = new TextEncoder().encode(text);
+    const dec = new TextDecoder();
+    let out = '';
+    let last = 0;
+    for (const m of marks) {
+      const at = Number(m.offset) - base;
+      if (!(at >= last && at <= bytes.length)) continue;
+      out += dec.decode(bytes.subarray(last, at));
+      last = at;
+      const open = out ? !out.endsWith('\n') : log.partial !== '';
+      out += (open ? '\n' : '') + SEP + String(m.text || '') + '\n';
+    }
+    return out + dec.decode(bytes.subarray(last));
+  }
+
   function lineEl(no, text, partial) {
+    if (text.charAt(0) === SEP) {
+      return h('div', { class: 'log-line log-sep' }, h('span', { class: 'ln', text: '' }), h('span', { class: 'lt', text: text.slice(1) }));
+    }
     const lt = h('span', { class: 'lt' });
     if (log.query) appendHighlighted(lt, text, log.query);
     else if (text.indexOf('\x1b') !== -1) appendAnsi(lt, text);
@@ -1307,7 +1333,7 @@
       if (!r || typeof r !== 'object') throw new Error('unexpected answer from the server');
       takeMeta(r);
       log.offset = Number(r.offset) || 0;
-      const text = typeof r.text === 'string' ? r.text : '';
+      const text = withMarks(typeof r.text === 'string' ? r.text : '', log.offset, r.marks);
       const parts = splitLines(text);
       log.partial = parts.pop();
       log.lines = parts;
@@ -1345,7 +1371,7 @@
       if (!r || typeof r !== 'object') throw new Error('unexpected answer from the server');
       const size = Number(r.size) || 0;
       const offset = Number(r.offset ?? from);
-      const text = typeof r.text === 'string' ? r.text : '';
+      const text = withMarks(typeof r.text === 'string' ? r.text : '', offset, r.marks);
       if (size < from || offset !== from) {
         // The file was truncated, rotated or replaced: read it afresh.
         loadLog();

@@ -1,0 +1,128 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"bgrun/logs"
+	"bgrun/store"
+)
+
+// fileSize returns the size of an open log file, 0 when it cannot be read.
+func fileSize(f *os.File) int64 {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// StartDetail is the history detail of a start of rec, which Launch has just
+// spawned: its command and the sizes its log files had before the spawn,
+// where this run's output begins. Every caller that records a start (the
+// CLI, the dashboard, the supervisor) uses it, so that `bgrun logs` can mark
+// every run.
+func StartDetail(rec store.Record) map[string]any {
+	return map[string]any{"command": rec.Command, "stdout_size": rec.StdoutSize, "stderr_size": rec.StderrSize}
+}
+
+// startEvents are the history events of a spawn, which carry log sizes.
+var startEvents = map[string]string{"start": "started", "restart": "restarted", "guard_restart": "restarted",
+	"failed": "restarted"}
+
+// markHistory is how many history events LogMarks reads: enough for the
+// runs of any log that has not been rotated away.
+const markHistory = 5000
+
+// LogMarks returns, for the stdout and the stderr file of rec, a separator
+// line at the offset where each run after the first begins (the last of
+// several that wrote nothing to it), such as
+// `── restarted 2026-11-29 12:07:44 (previous run exited 7) ──`. They come from
+// the history (StartDetail), never from the log files, which hold only what
+// the process wrote.
+func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err error) {
+	evs, err := db.Events(rec.Name, markHistory)
+	if err != nil {
+		return nil, nil, err
+	}
+	var lastOut, lastErr int64 = -1, -1
+	prev, runs := "", 0
+	for i := len(evs) - 1; i >= 0; i-- { // oldest first
+		e := evs[i]
+		switch e.Event {
+		case "delete":
+			stdout, stderr, lastOut, lastErr, runs = nil, nil, -1, -1, 0
+		case "exit":
+			prev = "previous run " + howEnded(e.Detail)
+		case "stop":
+			prev = "previous run stopped"
+		}
+		verb, ok := startEvents[e.Event]
+		if !ok {
+			continue
+		}
+		out, okOut := number(e.Detail["stdout_size"])
+		errSize, okErr := number(e.Detail["stderr_size"])
+		if okOut && okErr {
+			text := "── " + verb + " " + e.At.Local().Format(time.DateTime)
+			if prev != "" {
+				text += " (" + prev + ")"
+			}
+			text += " ──"
+			// A file smaller than at the last start was rotated or
+			// truncated since: the older marks point into what is gone.
+			if out < lastOut {
+				stdout = nil
+			}
+			if errSize < lastErr {
+				stderr = nil
+			}
+			if runs > 0 {
+				stdout = addMark(stdout, logs.Mark{Offset: out, Text: text})
+				stderr = addMark(stderr, logs.Mark{Offset: errSize, Text: text})
+			}
+			lastOut, lastErr = out, errSize
+		}
+		runs++
+		prev = ""
+		if e.Event == "failed" {
+			prev = "previous run failed at startup, " + howEnded(e.Detail)
+		}
+	}
+	return stdout, stderr, nil
+}
+
+// addMark appends m; of several runs that began at the same offset (none of
+// them wrote to this file) only the last is marked.
+func addMark(marks []logs.Mark, m logs.Mark) []logs.Mark {
+	if n := len(marks); n > 0 && marks[n-1].Offset == m.Offset {
+		marks[n-1] = m
+		return marks
+	}
+	return append(marks, m)
+}
+
+// howEnded describes an exit event's detail: "exited 7", "killed by SIGKILL".
+func howEnded(d map[string]any) string {
+	if s, _ := d["signal"].(string); s != "" {
+		return "killed by " + s
+	}
+	if c, ok := number(d["code"]); ok {
+		return fmt.Sprintf("exited %d", c)
+	}
+	return "ended"
+}
+
+// number reads an integer from decoded JSON.
+func number(v any) (int64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return int64(n), true
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	}
+	return 0, false
+}

@@ -1,0 +1,4 @@
+package run
+
+// DefaultInit is the init system `bgrun startup` writes for when none is named.
+const DefaultInit = "launchd"
