@@ -66,6 +66,10 @@ type Record struct {
 
 	StdoutPath string
 	StderrPath string
+	// StdoutOwned and StderrOwned say that bgrun created the log file at
+	// that path; only such files are ever deleted.
+	StdoutOwned bool
+	StderrOwned bool
 
 	Status    string
 	StartedAt time.Time
@@ -113,8 +117,9 @@ type DB struct {
 //go:embed schema.sql
 var schema string
 
-// schemaVersion is written to PRAGMA user_version once schema.sql is applied.
-const schemaVersion = 1
+// schemaVersion is written to PRAGMA user_version once every migration
+// (migrate.go) is applied.
+var schemaVersion = len(migrations)
 
 // Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
 func Home() (string, error) {
@@ -128,18 +133,10 @@ func Home() (string, error) {
 	return filepath.Join(home, ".bgr"), nil
 }
 
-// SupervisorLog returns where the supervisor of the record named name writes
-// what it does: ~/.bgr/NAME-supervisor.txt.
-func SupervisorLog(name string) (string, error) {
-	home, err := Home()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, name+"-supervisor.txt"), nil
-}
-
 // DefaultPath returns where the store lives when --db is not given:
-// ~/.bgr/<DB_NAME>.sqlite, DB_NAME defaulting to "bgr".
+// ~/.bgr/bgr.sqlite, or ~/.bgr/NAME/NAME.sqlite for DB_NAME=NAME, in a folder
+// of its own with its files (a store made by an older bgrun as
+// ~/.bgr/NAME.sqlite stays where it is).
 func DefaultPath() (string, error) {
 	home, err := Home()
 	if err != nil {
@@ -155,13 +152,30 @@ func DefaultPath() (string, error) {
 	if !strings.HasSuffix(name, ".sqlite") {
 		name += ".sqlite"
 	}
-	return filepath.Join(home, name), nil
+	if name == DefaultName {
+		return filepath.Join(home, name), nil
+	}
+	if old := filepath.Join(home, name); fileExists(old) {
+		return old, nil
+	}
+	return filepath.Join(home, strings.TrimSuffix(name, ".sqlite"), name), nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Open opens (creating if needed) the store at path and brings its schema up
 // to date.
 func Open(path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The store holds environments (secrets): its folder and files are its
+	// owner's alone. SQLite gives the -wal and -shm files the mode of the
+	// store file, so creating that one 0600 first covers all three.
+	if err := MkdirPrivate(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	q := url.Values{}
@@ -185,6 +199,7 @@ func Open(path string) (*DB, error) {
 	for {
 		err = db.migrate()
 		if err == nil {
+			tightenStore(path)
 			return db, nil
 		}
 		if !isBusy(err) || time.Now().After(deadline) {
@@ -222,8 +237,10 @@ func (db *DB) migrate() error {
 	if v == schemaVersion { // another process migrated while we waited
 		return nil
 	}
-	if _, err := tx.Exec(schema); err != nil {
-		return fmt.Errorf("create schema: %w", cleanErr(err))
+	for i := v; i < schemaVersion; i++ {
+		if err := migrations[i](tx, db.Dir()); err != nil {
+			return fmt.Errorf("migrate the store to version %d: %w", i+1, cleanErr(err))
+		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return cleanErr(err)
@@ -266,7 +283,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	created_at, updated_at`
+	stdout_owned, stderr_owned, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -278,7 +295,7 @@ func scanRecord(s scanner) (Record, error) {
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.StdoutOwned, &r.StderrOwned, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -347,8 +364,8 @@ func (db *DB) List() ([]Record, error) {
 var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "created_at",
-	"updated_at"}
+	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "stdout_owned",
+	"stderr_owned", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -363,7 +380,7 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.StdoutOwned, r.StderrOwned, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row
