@@ -703,6 +703,7 @@ func cmdDelete(names []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	opt.Out = e.stdout // names the files it keeps
 	for _, n := range names {
 		res, err := stop.Delete(db, n, opt)
 		if err != nil {
@@ -725,7 +726,12 @@ func cmdClean(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	n, files, err := stop.Clean(db)
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	opt.Out = e.stdout // names the files it keeps
+	n, files, err := stop.Clean(db, opt)
 	if err != nil {
 		return err
 	}
@@ -749,6 +755,7 @@ func cmdNuke(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	opt.Out = e.stdout // names the files it keeps
 	n, running, err := stop.Nuke(db, opt)
 	if err != nil {
 		return err
@@ -981,16 +988,12 @@ func launchDashboard(e *env) error {
 	if err != nil {
 		return err
 	}
-	home, err := store.Home()
-	if err != nil {
-		return err
-	}
 	so, err := e.stopOptions()
 	if err != nil {
 		return err
 	}
 	return dash.Launch(db, e.dbPath, dash.LaunchOptions{Port: port, PortExplicit: explicit,
-		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: home,
+		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: db.Dir(),
 		StopTimeout: so.Timeout, Out: e.stdout})
 }
 
@@ -1074,10 +1077,6 @@ func start(e *env, o run.Options) error {
 	if v, ok := c.vals["directory"]; ok && v == "" {
 		return usagef("--directory is empty")
 	}
-	home, err := store.Home()
-	if err != nil {
-		return err
-	}
 	db, err := e.open()
 	if err != nil {
 		return err
@@ -1098,7 +1097,7 @@ func start(e *env, o run.Options) error {
 	if !o.Restart {
 		o.Env = os.Environ()
 	}
-	o.Home, o.StopTimeout, o.Out = home, so.Timeout, e.stdout
+	o.Home, o.StopTimeout, o.Out = db.Dir(), so.Timeout, e.stdout
 	o.Watch = c.bools["watch"] || c.bools["hot"]
 	o.Guard, o.Ignore, o.Spawn = c.bools["guard"], c.lists["ignore"], watch.Spawn
 	if v, ok := c.vals["max-restarts"]; ok {
