@@ -27,6 +27,14 @@ const pollForeign = 200 * time.Millisecond
 // Spawn starts the supervisor of rec, which starts the child, and waits
 // until the child is up or failed its start. It is run.Options.Spawn.
 func Spawn(db *store.DB, rec *store.Record) error {
+	if rec.Watch {
+		// A bad .bgrunignore fails the start here, at once, not in the
+		// supervisor's log.
+		if _, err := NewIgnore(rec.Dir, rec.WatchIgnore, nil); err != nil {
+			db.Update(rec.Name, func(r *store.Record) error { r.Status = store.StatusFailed; return nil })
+			return err
+		}
+	}
 	logPath := store.SupervisorLog(db.Dir(), rec.Name)
 	pid, ticks, err := spawnSupervisor(db.Path(), logPath, rec.Name)
 	if err != nil {
