@@ -1198,12 +1198,12 @@ Other options:
   --log-stderr           Logs: stderr only
   --follow, -f           bgrun logs: keep printing new lines
   --timeout DURATION     How long stop waits after SIGTERM before SIGKILL (default 5s)
-  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name.sqlite)
+  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name/name.sqlite)
   --version, -v          Print the version
   --help, -h             Print this help
 
 Environment variables:
-  DB_NAME                       Store file name under ~/.bgr (default bgr)
+  DB_NAME                       Store ~/.bgr/NAME/NAME.sqlite, its logs beside it (default ~/.bgr/bgr.sqlite)
   BGR_HOME                      bgrun's folder (default ~/.bgr)
   BGR_GROUP                     Group of the processes started
   BGR_STARTUP_HEALTH_GRACE_MS   Startup window in ms: a process that exits in it failed (default 500, 0 = off)
