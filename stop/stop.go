@@ -134,7 +134,8 @@ func Supervisor(r store.Record, opt Options) error {
 	}
 }
 
-// Delete stops the record named name, then removes it and its log files.
+// Delete stops the record named name, then removes it with the log files
+// bgrun created for it (see removeLogs).
 func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	res, err := Stop(db, name, opt)
 	if err != nil {
