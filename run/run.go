@@ -471,11 +471,8 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 
 // openLog opens a log for appending; one that bgrun creates is 0600.
 func openLog(path string) (*os.File, error) {
-	f, _, err := store.OpenPrivate(path, os.O_WRONLY|os.O_APPEND)
-	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
-	}
-	return f, nil
+	f, _, err := createLog(path)
+	return f, err
 }
 
 // waitStartup stays the parent of cmd for the startup window. A process that
