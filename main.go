@@ -756,6 +756,7 @@ func cmdDelete(names []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	opt.Out = e.stdout // names the files it keeps
 	for _, n := range names {
 		res, err := stop.Delete(db, n, opt)
 		if err != nil {
@@ -778,7 +779,12 @@ func cmdClean(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	n, files, err := stop.Clean(db)
+	opt, err := e.stopOptions()
+	if err != nil {
+		return err
+	}
+	opt.Out = e.stdout // names the files it keeps
+	n, files, err := stop.Clean(db, opt)
 	if err != nil {
 		return err
 	}
@@ -802,6 +808,7 @@ func cmdNuke(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	opt.Out = e.stdout // names the files it keeps
 	n, running, err := stop.Nuke(db, opt)
 	if err != nil {
 		return err
@@ -952,16 +959,12 @@ func stackOptions(names []string, e *env) (run.StackOptions, error) {
 	if err != nil {
 		return run.StackOptions{}, err
 	}
-	home, err := store.Home()
-	if err != nil {
-		return run.StackOptions{}, err
-	}
 	grace, err := run.GraceFromEnv()
 	if err != nil {
 		return run.StackOptions{}, err
 	}
 	return run.StackOptions{File: e.c.vals["file"], Names: names, Delete: e.c.bools["delete"],
-		Env: os.Environ(), Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}, nil
+		Env: os.Environ(), StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}, nil
 }
 
 // cmdUp is `bgrun up [-f FILE] [NAME...]`.
@@ -1099,16 +1102,12 @@ func launchDashboard(e *env) error {
 	if err != nil {
 		return err
 	}
-	home, err := store.Home()
-	if err != nil {
-		return err
-	}
 	so, err := e.stopOptions()
 	if err != nil {
 		return err
 	}
 	return dash.Launch(db, e.dbPath, dash.LaunchOptions{Port: port, PortExplicit: explicit,
-		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: home,
+		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: db.Dir(),
 		StopTimeout: so.Timeout, Out: e.stdout})
 }
 
@@ -1192,10 +1191,6 @@ func start(e *env, o run.Options) error {
 	if v, ok := c.vals["directory"]; ok && v == "" {
 		return usagef("--directory is empty")
 	}
-	home, err := store.Home()
-	if err != nil {
-		return err
-	}
 	db, err := e.open()
 	if err != nil {
 		return err
@@ -1216,7 +1211,7 @@ func start(e *env, o run.Options) error {
 	if !o.Restart {
 		o.Env = os.Environ()
 	}
-	o.Home, o.StopTimeout, o.Out = home, so.Timeout, e.stdout
+	o.Home, o.StopTimeout, o.Out = db.Dir(), so.Timeout, e.stdout
 	o.Watch = c.bools["watch"] || c.bools["hot"]
 	o.Guard, o.Ignore, o.Spawn = c.bools["guard"], c.lists["ignore"], watch.Spawn
 	if v, ok := c.vals["max-restarts"]; ok {
@@ -1259,10 +1254,6 @@ func cmdResurrect(args []string, e *env) error {
 	if len(args) > 0 {
 		return usagef("resurrect takes no argument (got %q); limit it with --filter GROUP", args[0])
 	}
-	home, err := store.Home()
-	if err != nil {
-		return err
-	}
 	db, err := e.open()
 	if err != nil {
 		return err
@@ -1278,7 +1269,7 @@ func cmdResurrect(args []string, e *env) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	return run.Resurrect(ctx, db, e.stdout, run.ResurrectOptions{Group: e.c.vals["filter"],
-		Start: run.Options{Home: home, StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
+		Start: run.Options{StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
 }
 
 // cmdStartup is `bgrun startup [systemd|launchd] [--install]` and `bgrun
@@ -1378,12 +1369,12 @@ Other options:
   --log-stderr           Logs: stderr only
   --follow, -f           bgrun logs: keep printing new lines
   --timeout DURATION     How long stop waits after SIGTERM before SIGKILL (default 5s)
-  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name.sqlite)
+  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name/name.sqlite)
   --version, -v          Print the version
   --help, -h             Print this help
 
 Environment variables:
-  DB_NAME                       Store file name under ~/.bgr (default bgr)
+  DB_NAME                       Store ~/.bgr/NAME/NAME.sqlite, its logs beside it (default ~/.bgr/bgr.sqlite)
   BGR_HOME                      bgrun's folder (default ~/.bgr)
   BGR_GROUP                     Group of the processes started
   BGR_STARTUP_HEALTH_GRACE_MS   Startup window in ms: a process that exits in it failed (default 500, 0 = off)

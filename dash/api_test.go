@@ -1,13 +1,16 @@
 package dash
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +53,7 @@ func TestVersionAndHeaders(t *testing.T) {
 func TestPageAndAssets(t *testing.T) {
 	e := newEnv(t, "")
 	code, b := e.do("GET", "/", nil)
-	if code != 200 || !bytes.Contains(b, []byte(`<meta name="bgrun-token" content="">`)) ||
+	if code != 200 || bytes.Contains(b, []byte(`token`)) ||
 		!bytes.Contains(b, []byte("1.2.3-test")) || !bytes.Contains(b, []byte(`src="/assets/app.js"`)) {
 		t.Fatalf("GET /: %d %s", code, b)
 	}
@@ -75,15 +78,44 @@ func TestPageAndAssets(t *testing.T) {
 	}
 }
 
-func TestPageEscapesToken(t *testing.T) {
+// TestLoginCookie opens the page with the login link's token: the answer
+// sets an HttpOnly, SameSite=Strict cookie that then opens every route, and
+// the page itself never holds the token.
+func TestLoginCookie(t *testing.T) {
 	tok := `"><script>alert(1)</script>`
 	e := newEnv(t, tok)
-	b := e.must(200, "GET", "/?token="+url.QueryEscape(tok), nil, nil)
-	if bytes.Contains(b, []byte("<script>alert")) {
-		t.Fatalf("token not escaped: %s", b)
+	e.srv.ownerUID = -1 // the token alone
+	res, err := http.Get(e.ts.URL + "/?token=" + url.QueryEscape(tok))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !bytes.Contains(b, []byte(`content="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`)) {
-		t.Errorf("escaped token not found in %s", b)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || bytes.Contains(b, []byte("<script>alert")) || bytes.Contains(b, []byte("alert(1)")) {
+		t.Fatalf("GET /?token=: %d %s", res.StatusCode, b)
+	}
+	var c *http.Cookie
+	for _, k := range res.Cookies() {
+		if k.Name == cookieName {
+			c = k
+		}
+	}
+	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
+		t.Fatalf("login cookie = %+v", c)
+	}
+	for _, path := range []string{"/", "/api/processes", "/api/logs/x?tab=stdout", "/assets/app.js"} {
+		code, _ := e.do("GET", path, nil, "Cookie", cookieName+"="+c.Value)
+		if code == 401 || code == 403 {
+			t.Errorf("GET %s with the cookie: %d", path, code)
+		}
+		code, _ = e.do("GET", path, nil, "Cookie", cookieName+"=wrong")
+		if code != 401 {
+			t.Errorf("GET %s with a wrong cookie: %d", path, code)
+		}
+	}
+	// The token in the query opens the page only, not the API.
+	if code, _ := e.do("GET", "/api/processes?token="+url.QueryEscape(tok), nil); code != 401 {
+		t.Errorf("API with ?token=: %d", code)
 	}
 }
 
@@ -309,8 +341,9 @@ func TestGuard(t *testing.T) {
 }
 
 func TestOriginChecks(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, "tok")
 	e.start("o", "exec sleep 60")
+	auth := []string{"Authorization", "Bearer tok"}
 	host := strings.TrimPrefix(e.ts.URL, "http://")
 	for _, c := range []struct {
 		name string
@@ -327,7 +360,7 @@ func TestOriginChecks(t *testing.T) {
 		{"same-origin fetch", []string{"Sec-Fetch-Site", "same-origin", "Origin", e.ts.URL}, 200},
 		{"no browser headers (curl)", nil, 200},
 	} {
-		code, b := e.do("POST", "/api/stop/o", nil, c.hdr...)
+		code, b := e.do("POST", "/api/stop/o", nil, append(c.hdr, auth...)...)
 		if code != c.want {
 			t.Errorf("%s: POST %d %s, want %d", c.name, code, b, c.want)
 		}
@@ -336,18 +369,19 @@ func TestOriginChecks(t *testing.T) {
 		}
 	}
 	for _, m := range []string{"DELETE", "PUT"} {
-		if code, _ := e.do(m, "/api/processes/o", nil, "Origin", "http://evil.example"); code != 403 {
+		if code, _ := e.do(m, "/api/processes/o", nil, "Origin", "http://evil.example", "Authorization", "Bearer tok"); code != 403 {
 			t.Errorf("cross-origin %s: %d", m, code)
 		}
 	}
 	// Reading is allowed from anywhere (the browser keeps the answer from
 	// the other origin: no CORS headers are sent).
-	code, _ := e.do("GET", "/api/processes", nil, "Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site")
+	code, _ := e.do("GET", "/api/processes", nil, "Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site", "Authorization", "Bearer tok")
 	if code != 200 {
 		t.Errorf("cross-origin GET: %d", code)
 	}
 	// Without a token, only names of this machine are answered: a DNS
 	// rebinding page (evil.example resolving to 127.0.0.1) gets nothing.
+	e = newEnv(t, "")
 	for _, h := range []string{"evil.example", "evil.example:" + strings.Split(host, ":")[1], "10.0.0.1"} {
 		code, b := e.do("GET", "/api/processes", nil, "Host", h)
 		if code != 403 || !strings.Contains(errorOf(t, b), "token") {
@@ -409,6 +443,7 @@ func TestBehindProxy(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	e := newEnv(t, "s3cret")
+	e.srv.ownerUID = -1 // the token alone
 	for _, c := range []struct {
 		path string
 		hdr  []string
@@ -419,12 +454,15 @@ func TestToken(t *testing.T) {
 		{"/api/version?token=s3cre", nil, 401},
 		{"/api/version?token=s3cret0", nil, 401},
 		{"/api/version", []string{"X-Bgrun-Token", "s3cret"}, 200},
-		{"/api/version?token=s3cret", nil, 200},
+		{"/api/version?token=s3cret", nil, 401}, // the query opens the page only
+		{"/api/version", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"/api/version", []string{"Authorization", "Bearer wrong"}, 401},
+		{"/api/logs/x", nil, 401},
 		{"/api/processes", []string{"X-Bgrun-Token", "s3cret"}, 200},
 		{"/api/events", nil, 401},
 		{"/", nil, 401},
 		{"/?token=s3cret", nil, 200},
-		{"/assets/app.js", nil, 200}, // public files: a <script src> carries no header
+		{"/assets/app.js", nil, 401},
 		// With a token, any Host is fine: the token is the protection.
 		{"/api/version", []string{"X-Bgrun-Token", "s3cret", "Host", "bgrun.example.com"}, 200},
 	} {
@@ -432,7 +470,7 @@ func TestToken(t *testing.T) {
 		if code != c.want {
 			t.Errorf("GET %s %v: %d %s, want %d", c.path, c.hdr, code, b, c.want)
 		}
-		if code == 401 && strings.TrimSpace(string(b)) != `{"error":"missing or wrong token"}` {
+		if code == 401 && !strings.Contains(errorOf(t, b), "missing or wrong token: open the link") {
 			t.Errorf("401 body %s", b)
 		}
 	}
@@ -443,10 +481,17 @@ func TestToken(t *testing.T) {
 		t.Errorf("POST with token: %d", code)
 	}
 	b := e.must(200, "GET", "/?token=s3cret", nil, nil)
-	if !bytes.Contains(b, []byte(`<meta name="bgrun-token" content="s3cret">`)) {
-		t.Errorf("page lacks the token: %s", b)
+	if bytes.Contains(b, []byte(`s3cret`)) {
+		t.Errorf("the page holds the token: %s", b)
 	}
-	r := e.events("?token=s3cret")
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/events", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := &sseReader{res: res, br: bufio.NewReader(res.Body)}
 	if list, err := r.next(); err != nil || list == nil {
 		t.Errorf("events with token: %v %v", list, err)
 	}
@@ -620,5 +665,54 @@ func TestHelpers(t *testing.T) {
 	}
 	if got := dashURL("::1", 3000, "a b"); got != "http://[::1]:3000/?token=a+b" {
 		t.Errorf("dashURL = %q", got)
+	}
+}
+
+// TestPeerUser checks the way in without a token: a script of the owner's
+// user on this machine (Linux only), and nobody else, no browser, no proxy.
+func TestPeerUser(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the owner of a local connection is read from /proc/net/tcp")
+	}
+	e := newEnv(t, "tok")
+	for _, c := range []struct {
+		name string
+		hdr  []string
+		want int
+	}{
+		{"script of the owner", nil, 200},
+		{"browser", []string{"Sec-Fetch-Site", "none"}, 401},
+		{"page of another site", []string{"Origin", "http://evil.example"}, 401},
+		{"through a proxy", []string{"X-Forwarded-For", "203.0.113.9"}, 401},
+		{"rebinding", []string{"Host", "evil.example"}, 401},
+	} {
+		if code, b := e.do("GET", "/api/processes", nil, c.hdr...); code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, b, c.want)
+		}
+	}
+	e.srv.ownerUID = os.Geteuid() + 1 // as if the dashboard were another user's
+	if code, _ := e.do("GET", "/api/processes", nil); code != 401 {
+		t.Errorf("a user that is not the owner: %d", code)
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	a, err := LoadToken(dir)
+	if err != nil || len(a) != 32 {
+		t.Fatalf("LoadToken = %q, %v", a, err)
+	}
+	if b, err := LoadToken(dir); err != nil || b != a {
+		t.Fatalf("second LoadToken = %q, %v; want %q", b, err, a)
+	}
+	fi, err := os.Stat(store.TokenFile(dir))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi.Mode(), err)
+	}
+	if err := SaveToken(dir, "given"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := LoadToken(dir); b != "given" {
+		t.Fatalf("after SaveToken: %q", b)
 	}
 }

@@ -32,15 +32,26 @@ func pageOK(t *testing.T, b *browser) {
 	}
 }
 
+// browserToken is the dashboard's token in browser tests: the browser logs
+// in with the link `bgrun --dashboard` prints, as a user does.
+const browserToken = "browser-login-token"
+
 // TestBrowserStopAndLiveUpdates clicks Stop in the page and checks the
 // process is really gone and the row says so without a reload; then a
 // process started from outside appears by itself.
 func TestBrowserStopAndLiveUpdates(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	rec := e.start("web", "exec sleep 60")
 	b := newBrowser(t, browserOptions{width: 1280, height: 900})
-	b.open(e.ts.URL + "/")
+	b.open(e.ts.URL + "/?token=" + browserToken)
 	b.until("web running", func() bool { return b.textOf(rowCSS("web")+" .status") == "Running" })
+	// Logged in: the token left the address bar, and the cookie that holds
+	// it is out of the page's reach.
+	var where string
+	b.js(&where, `return location.href + ' ' + document.cookie;`)
+	if strings.Contains(where, browserToken) || !strings.HasSuffix(strings.TrimSpace(where), "/") {
+		t.Errorf("after login the page shows %q", where)
+	}
 	var marker bool
 	b.js(&marker, `window.__noReload = true; return true;`)
 
@@ -69,14 +80,14 @@ func TestBrowserStopAndLiveUpdates(t *testing.T) {
 // TestBrowserDrawerLogs opens a process's drawer, reads its log, filters it,
 // and checks that markup in a log line stays text.
 func TestBrowserDrawerLogs(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	rec := e.start("logger", `printf 'alpha one\nbeta two\n<script>window.__xss=1</script>\n<img src=x onerror="window.__xss=2">\n'; exec sleep 60`)
 	waitFor(t, 5*time.Second, "the log", func() bool {
 		b, _ := os.ReadFile(rec.StdoutPath)
 		return strings.Count(string(b), "\n") == 4
 	})
 	b := newBrowser(t, browserOptions{width: 1280, height: 900})
-	b.open(e.ts.URL + "/")
+	b.open(e.ts.URL + "/?token=" + browserToken)
 	b.click(b.wait(rowCSS("logger") + " td.name-cell"))
 	b.until("the drawer", func() bool {
 		var open bool
@@ -113,11 +124,11 @@ func TestBrowserDrawerLogs(t *testing.T) {
 // TestBrowserFailedRestart checks that a failed action is reported in the
 // page with the real reason, not as a success.
 func TestBrowserFailedRestart(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	os.WriteFile(filepath.Join(e.dir, "flag"), nil, 0o644)
 	e.start("flaky", `if [ -e flag ]; then rm flag; exec sleep 60; fi; echo no-database-here >&2; exit 7`)
 	b := newBrowser(t, browserOptions{width: 1280, height: 900})
-	b.open(e.ts.URL + "/")
+	b.open(e.ts.URL + "/?token=" + browserToken)
 	b.click(b.wait(rowCSS("flaky") + " button.act-restart"))
 	b.until("an error toast", func() bool { return len(b.findAll("#toasts .toast.error")) > 0 })
 	if msg := b.textOf("#toasts .toast.error"); !strings.Contains(msg, "no-database-here") {
@@ -164,7 +175,7 @@ func demo(t *testing.T, e *env) {
 // TestBrowserScreenshots shows the desktop table and the phone cards, and
 // saves both as PNGs (under testdata/ with BGRUN_UPDATE_SCREENSHOT=1).
 func TestBrowserScreenshots(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	demo(t, e)
 	// A few seconds of samples, so the sparklines have a shape.
 	waitFor(t, 10*time.Second, "samples", func() bool {
@@ -177,7 +188,7 @@ func TestBrowserScreenshots(t *testing.T) {
 
 	t.Run("desktop", func(t *testing.T) {
 		b := newBrowser(t, browserOptions{width: 1280, height: 900})
-		b.open(e.ts.URL + "/")
+		b.open(e.ts.URL + "/?token=" + browserToken)
 		b.until("all rows", func() bool { return len(b.findAll("tr.proc-row[data-name]")) == 6 })
 		b.until("the api port", func() bool { return strings.TrimSpace(b.textOf(rowCSS("api")+" td.ports")) != "–" })
 		var shown bool
@@ -191,7 +202,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	})
 	t.Run("phone", func(t *testing.T) {
 		b := newBrowser(t, browserOptions{width: 390, height: 844, phone: true})
-		b.open(e.ts.URL + "/")
+		b.open(e.ts.URL + "/?token=" + browserToken)
 		b.until("all cards", func() bool { return len(b.findAll(".proc-card[data-name]")) == 6 })
 		var layout string
 		b.js(&layout, `return window.innerWidth + ' ' +

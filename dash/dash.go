@@ -52,8 +52,8 @@ type LaunchOptions struct {
 	PortExplicit bool // --port or BUN_PORT: use exactly this port or fail
 	Host         string
 	Token        string
-	Force        bool // restart a running dashboard
-	Home         string
+	Force        bool   // restart a running dashboard
+	Home         string // the store's folder: logs and token; db.Dir() when ""
 	StopTimeout  time.Duration
 	Out          io.Writer
 }
@@ -88,14 +88,23 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 	if host == "" {
 		host = DefaultHost
 	}
+	if o.Home == "" {
+		o.Home = db.Dir()
+	}
+	// The login token: --token (or BGR_DASH_TOKEN) becomes the store's
+	// token; else the one kept in the store's folder, made the first time,
+	// so every launch prints the same link.
 	token := o.Token
 	if token == "" {
 		token = os.Getenv(TokenEnv)
 	}
-	if token == "" && !isLoopbackHost(host) {
-		if token, err = newToken(); err != nil {
-			return err
-		}
+	if token != "" {
+		err = SaveToken(o.Home, token)
+	} else {
+		token, err = LoadToken(o.Home)
+	}
+	if err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -120,16 +129,8 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 		}
 		env = append(env, kv)
 	}
-	set := []string{} // not nil: a token from an earlier launch must not stay
-	if token != "" {
-		set = append(set, TokenEnv+"="+token)
-	}
-	if o.Home == "" {
-		if o.Home, err = store.Home(); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(o.Home, 0o755); err != nil {
+	set := []string{TokenEnv + "=" + token}
+	if err := store.MkdirPrivate(o.Home); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	res, err := run.Start(db, run.Options{

@@ -3,7 +3,6 @@ package dash
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,12 +38,15 @@ const csp = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ance
 // connection, and the sampler with a second one, so that the sampler's
 // PRAGMA data_version also sees the API's own writes.
 type server struct {
-	db          *store.DB
-	home        string
-	version     string
-	tokenSum    [sha256.Size]byte
-	hasToken    bool
-	token       string
+	db       *store.DB
+	home     string
+	version  string
+	tokenSum [sha256.Size]byte
+	hasToken bool
+	token    string
+	// ownerUID is the user whose local scripts need no token; -1 for none
+	// (off loopback, or not Linux).
+	ownerUID    int
 	stopTimeout time.Duration
 	sampler     *sampler
 	cop         *http.CrossOriginProtection
@@ -60,10 +61,7 @@ type server struct {
 // newServer opens the store twice (API and sampler) and starts the sampler,
 // which stays idle until someone watches.
 func newServer(o ServeOptions) (*server, error) {
-	home, err := store.Home()
-	if err != nil {
-		return nil, err
-	}
+	home := store.Folder(o.DBPath)
 	db, err := store.Open(o.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
@@ -76,11 +74,14 @@ func newServer(o ServeOptions) (*server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{
 		db: db, home: home, version: o.Version, token: o.Token, hasToken: o.Token != "",
-		stopTimeout: o.StopTimeout, cop: http.NewCrossOriginProtection(),
+		stopTimeout: o.StopTimeout, cop: http.NewCrossOriginProtection(), ownerUID: -1,
 		log:  log.New(os.Stderr, "", log.LstdFlags),
 		done: make(chan struct{}), cancel: cancel,
 	}
 	s.tokenSum = sha256.Sum256([]byte(o.Token))
+	if isLoopbackHost(o.Host) || o.Host == "" {
+		s.ownerUID = os.Geteuid()
+	}
 	s.sampler = newSampler(sdb, s.log)
 	go s.sampler.run(ctx)
 	s.routes()
@@ -154,51 +155,33 @@ func (s *server) routes() {
 }
 
 // ServeHTTP applies the checks every request goes through, then routes it:
-// security headers; with no token, a Host that names this machine (against
-// DNS rebinding); with a token, the token; for requests that change
-// anything, the same origin.
+// security headers; proof that the request comes from the dashboard's owner
+// (auth.go): the token, or a script of the owner's user on this machine;
+// for requests that change anything, the same origin.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	if !s.hasToken {
-		if host := hostOnly(r.Host); !isLoopbackHost(host) {
+	cred := s.authenticate(r)
+	if cred == noCredential {
+		if host := hostOnly(r.Host); !s.hasToken && !isLoopbackHost(host) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("host %q is not allowed: without a token this dashboard "+
 				"answers only to localhost; start it with --token to reach it by another name or through a proxy", host))
 			return
 		}
-	} else if !isAsset(r) && !s.tokenOK(r) {
-		writeError(w, http.StatusUnauthorized, "missing or wrong token")
+		writeError(w, http.StatusUnauthorized, fmt.Sprintf(loginHelp, store.TokenFile(s.home)))
 		return
 	}
 	if err := s.sameOrigin(r); err != nil {
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
+	if cred == byPageToken {
+		s.setLoginCookie(w, r)
+	}
 	s.mux.ServeHTTP(w, r)
-}
-
-// isAsset reports a request for a static file: the script and style sheet
-// are public (they ship in the binary), and a <script src> cannot carry the
-// token header.
-func isAsset(r *http.Request) bool {
-	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/assets/")
-}
-
-// tokenOK compares the request's token with ours in constant time (hashes
-// of equal length, so not even the length leaks).
-func (s *server) tokenOK(r *http.Request) bool {
-	t := r.Header.Get("X-Bgrun-Token")
-	if t == "" {
-		t = r.URL.Query().Get("token")
-	}
-	if t == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(t))
-	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
 }
 
 // sameOrigin refuses a request that changes something when it comes from
@@ -230,12 +213,12 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-// index renders the page shell with the version and the token (the page
-// sends it back on every request).
+// index renders the page shell with the version. The token is never in the
+// page: the page's requests carry the login cookie.
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	err := indexTmpl.Execute(w, struct{ Version, Token string }{s.version, s.token})
+	err := indexTmpl.Execute(w, struct{ Version string }{s.version})
 	if err != nil {
 		s.log.Printf("render page: %v", err)
 	}

@@ -251,14 +251,25 @@ func TestServeToken(t *testing.T) {
 		t.Errorf("the token stays in the environment, where started processes would inherit it")
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d/api/version", port)
-	for q, want := range map[string]int{"": 401, "?token=from-env": 200} {
-		res, err := http.Get(base + q)
+	for _, c := range []struct {
+		hdr  []string
+		want int
+	}{
+		{[]string{"Sec-Fetch-Site", "none"}, 401}, // a browser without the cookie
+		{[]string{"Sec-Fetch-Site", "none", "Authorization", "Bearer from-env"}, 200},
+		{[]string{"Authorization", "Bearer nope", "Origin", "http://x"}, 401},
+	} {
+		req, _ := http.NewRequest("GET", base, nil)
+		for i := 0; i < len(c.hdr); i += 2 {
+			req.Header.Set(c.hdr[i], c.hdr[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode != want {
-			t.Errorf("GET %s: %d, want %d", q, res.StatusCode, want)
+		if res.StatusCode != c.want {
+			t.Errorf("GET %v: %d, want %d", c.hdr, res.StatusCode, c.want)
 		}
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"bgrun/store"
 )
 
 // EnvVar is one environment variable. Configuration is kept as an ordered
@@ -72,7 +73,7 @@ func FlattenTOML(data []byte) ([]EnvVar, error) {
 // editors and terminals can jump to it; it unwraps to the toml.ParseError. A missing file gives an error that matches
 // os.ErrNotExist, so callers can skip an absent default `.config.toml`.
 func LoadConfig(path string) ([]EnvVar, error) {
-	data, err := os.ReadFile(path)
+	data, err := store.ReadSmall(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}

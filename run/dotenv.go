@@ -2,8 +2,9 @@ package run
 
 import (
 	"fmt"
-	"os"
 	"strings"
+
+	"bgrun/store"
 )
 
 // ParseDotenv parses the text of a .env file into variables in file order;
@@ -54,7 +55,7 @@ func ParseDotenv(name string, data []byte) ([]EnvVar, error) {
 // LoadDotenv reads the .env file at path and parses it with ParseDotenv. A
 // missing file gives an error that matches os.ErrNotExist.
 func LoadDotenv(path string) ([]EnvVar, error) {
-	data, err := os.ReadFile(path)
+	data, err := store.ReadSmall(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("load dotenv: %w", err)
 	}

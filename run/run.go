@@ -67,7 +67,7 @@ type Options struct {
 	// record directly.
 	Spawn func(db *store.DB, rec *store.Record) error
 
-	Home        string        // bgrun's folder, for default log paths
+	Home        string        // the store's folder, for default log paths; db.Dir() when ""
 	StopTimeout time.Duration // for replacing a running process
 	Out         io.Writer     // progress lines; nil for none
 }
@@ -132,6 +132,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if o.Restart && !exists {
 		return res, err
 	}
+	if o.Home == "" {
+		o.Home = db.Dir()
+	}
 	rec, err := prepare(old, exists, &o)
 	if err != nil {
 		return res, err
@@ -177,6 +180,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		}
 	}
 	warnDeclaredPort(env, &o)
+	if err := claimLogs(&rec, old, exists); err != nil {
+		return res, err
+	}
 	res.Record = rec
 	if (rec.Watch || rec.Guard) && o.Spawn != nil {
 		rec.Status, rec.PID, rec.StartTicks, rec.SupervisorPID = store.StatusStarting, 0, 0, 0
@@ -323,7 +329,7 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 }
 
 // logPath picks a log file: the explicit path, else the logs folder, else the
-// stored path, else ~/.bgr/NAME-out.txt.
+// stored path, else NAME-out.txt in the store's folder.
 func logPath(explicit, dir, stored string, o *Options, kind string) (string, error) {
 	p := explicit
 	switch {
@@ -333,7 +339,7 @@ func logPath(explicit, dir, stored string, o *Options, kind string) (string, err
 	case stored != "":
 		p = stored
 	default:
-		p = filepath.Join(o.Home, o.Name+"-"+kind+".txt")
+		p = store.LogPath(o.Home, o.Name, kind)
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -466,15 +472,10 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
+// openLog opens a log for appending; one that bgrun creates is 0600.
 func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create log folder: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
-	}
-	return f, nil
+	f, _, err := createLog(path)
+	return f, err
 }
 
 // waitStartup stays the parent of cmd for the startup window. A process that

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -134,7 +135,8 @@ func Supervisor(r store.Record, opt Options) error {
 	}
 }
 
-// Delete stops the record named name, then removes it and its log files.
+// Delete stops the record named name, then removes it with the log files
+// bgrun created for it (see removeLogs).
 func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	res, err := Stop(db, name, opt)
 	if err != nil {
@@ -150,29 +152,64 @@ func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	if err := db.Delete(name); err != nil {
 		return res, err
 	}
-	removeLogs(r)
+	removeLogs(db, r, opt)
 	return res, db.AddEvent(store.Event{Name: name, Event: "delete", PID: r.PID})
 }
 
-// removeLogs deletes a record's log files and its supervisor's; a missing
-// file is fine. It returns how many it removed.
-func removeLogs(r store.Record) int {
+// removeLogs deletes the log files of a removed record that bgrun created,
+// and its supervisor's log; it names every other file it leaves (one line
+// each, through opt.Out). It returns how many files it removed.
+func removeLogs(db *store.DB, r store.Record, opt Options) int {
 	n := 0
-	sup, _ := store.SupervisorLog(r.Name)
-	for _, p := range []string{r.StdoutPath, r.StderrPath, sup} {
-		if p == "" {
+	files := []struct {
+		path  string
+		owned bool
+	}{{r.StdoutPath, r.StdoutOwned}, {r.StderrPath, r.StderrOwned}, {store.SupervisorLog(db.Dir(), r.Name), true}}
+	if r.StderrPath == r.StdoutPath {
+		files[1].path = ""
+	}
+	for _, f := range files {
+		if f.path == "" {
 			continue
 		}
-		if err := os.Remove(p); err == nil {
+		removed, why := removeOwned(f.path, f.owned)
+		if removed {
 			n++
+		} else if why != "" {
+			opt.say("kept %s: %s", f.path, why)
 		}
 	}
 	return n
 }
 
-// Clean removes every record that does not run, with its log files. It
-// returns how many records and files it removed.
-func Clean(db *store.DB) (records, files int, err error) {
+// removeOwned removes the file at path if bgrun created it (owned) and it
+// is still a regular file: never a symbolic link (nor what it points to), a
+// device, a FIFO or a folder. why says why an existing file was kept; a
+// missing file gives "".
+func removeOwned(path string, owned bool) (removed bool, why string) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, ""
+	case err != nil:
+		return false, err.Error()
+	case !owned:
+		return false, "not created by bgrun"
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return false, "a symbolic link"
+	case !fi.Mode().IsRegular():
+		return false, "not a regular file"
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err.Error()
+	}
+	return true, ""
+}
+
+// Clean removes every record that does not run, with the log files bgrun
+// created for it; opt.Out hears of the files it keeps. It returns how many
+// records and files it removed.
+func Clean(db *store.DB, opt Options) (records, files int, err error) {
 	procs, err := ps.List(db, ps.Options{})
 	if err != nil {
 		return 0, 0, err
@@ -189,7 +226,7 @@ func Clean(db *store.DB) (records, files int, err error) {
 			return records, files, err
 		}
 		records++
-		files += removeLogs(r)
+		files += removeLogs(db, r, opt)
 	}
 	return records, files, nil
 }

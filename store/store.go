@@ -66,6 +66,10 @@ type Record struct {
 
 	StdoutPath string
 	StderrPath string
+	// StdoutOwned and StderrOwned say that bgrun created the log file at
+	// that path; only such files are ever deleted.
+	StdoutOwned bool
+	StderrOwned bool
 
 	Status    string
 	StartedAt time.Time
@@ -121,17 +125,8 @@ type DB struct {
 //go:embed schema.sql
 var schema string
 
-// migrations bring a store from version i (PRAGMA user_version) to i+1:
-// schema.sql creates version 1 and each later step changes an existing store
-// in place, so old stores keep working.
-var migrations = []string{
-	schema,
-	// 2: wanted. A record that was not stopped on purpose is taken as wanted.
-	`ALTER TABLE process ADD COLUMN wanted INTEGER NOT NULL DEFAULT 0;
-	UPDATE process SET wanted = (status != 'stopped');`,
-}
-
-// schemaVersion is the version the migrations end at.
+// schemaVersion is written to PRAGMA user_version once every migration
+// (migrate.go) is applied.
 var schemaVersion = len(migrations)
 
 // Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
@@ -146,18 +141,10 @@ func Home() (string, error) {
 	return filepath.Join(home, ".bgr"), nil
 }
 
-// SupervisorLog returns where the supervisor of the record named name writes
-// what it does: ~/.bgr/NAME-supervisor.txt.
-func SupervisorLog(name string) (string, error) {
-	home, err := Home()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, name+"-supervisor.txt"), nil
-}
-
 // DefaultPath returns where the store lives when --db is not given:
-// ~/.bgr/<DB_NAME>.sqlite, DB_NAME defaulting to "bgr".
+// ~/.bgr/bgr.sqlite, or ~/.bgr/NAME/NAME.sqlite for DB_NAME=NAME, in a folder
+// of its own with its files (a store made by an older bgrun as
+// ~/.bgr/NAME.sqlite stays where it is).
 func DefaultPath() (string, error) {
 	home, err := Home()
 	if err != nil {
@@ -173,13 +160,30 @@ func DefaultPath() (string, error) {
 	if !strings.HasSuffix(name, ".sqlite") {
 		name += ".sqlite"
 	}
-	return filepath.Join(home, name), nil
+	if name == DefaultName {
+		return filepath.Join(home, name), nil
+	}
+	if old := filepath.Join(home, name); fileExists(old) {
+		return old, nil
+	}
+	return filepath.Join(home, strings.TrimSuffix(name, ".sqlite"), name), nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Open opens (creating if needed) the store at path and brings its schema up
 // to date.
 func Open(path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The store holds environments (secrets): its folder and files are its
+	// owner's alone. SQLite gives the -wal and -shm files the mode of the
+	// store file, so creating that one 0600 first covers all three.
+	if err := MkdirPrivate(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	q := url.Values{}
@@ -203,6 +207,7 @@ func Open(path string) (*DB, error) {
 	for {
 		err = db.migrate()
 		if err == nil {
+			tightenStore(path)
 			return db, nil
 		}
 		if !isBusy(err) || time.Now().After(deadline) {
@@ -241,8 +246,8 @@ func (db *DB) migrate() error {
 		return nil
 	}
 	for i := v; i < schemaVersion; i++ {
-		if _, err := tx.Exec(migrations[i]); err != nil {
-			return fmt.Errorf("migrate store to version %d: %w", i+1, cleanErr(err))
+		if err := migrations[i](tx, db.Dir()); err != nil {
+			return fmt.Errorf("migrate the store to version %d: %w", i+1, cleanErr(err))
 		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
@@ -286,7 +291,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	wanted, created_at, updated_at`
+	wanted, stdout_owned, stderr_owned, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -298,7 +303,8 @@ func scanRecord(s scanner) (Record, error) {
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &r.StdoutOwned,
+		&r.StderrOwned, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -368,7 +374,7 @@ var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdi
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
 	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "wanted",
-	"created_at", "updated_at"}
+	"stdout_owned", "stderr_owned", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -383,7 +389,7 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, r.Wanted, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"bgrun/run"
+	"bgrun/store"
 )
 
 // IgnoreFile is the name of the optional pattern file in the watched root. It holds one
@@ -60,7 +62,7 @@ func NewIgnore(root string, patterns []string, exactFiles []string) (*Ignore, er
 	ig := &Ignore{exact: make(map[string]struct{})}
 	if root != "" {
 		name := filepath.Join(root, IgnoreFile)
-		data, err := os.ReadFile(name)
+		data, err := store.ReadSmall(name, run.MaxFileSize)
 		switch {
 		case err == nil:
 			for i, line := range strings.Split(string(data), "\n") {

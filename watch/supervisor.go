@@ -7,7 +7,6 @@ import (
 	"log"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,10 +27,15 @@ const pollForeign = 200 * time.Millisecond
 // Spawn starts the supervisor of rec, which starts the child, and waits
 // until the child is up or failed its start. It is run.Options.Spawn.
 func Spawn(db *store.DB, rec *store.Record) error {
-	logPath, err := store.SupervisorLog(rec.Name)
-	if err != nil {
-		return err
+	if rec.Watch {
+		// A bad .bgrunignore fails the start here, at once, not in the
+		// supervisor's log.
+		if _, err := NewIgnore(rec.Dir, rec.WatchIgnore, nil); err != nil {
+			db.Update(rec.Name, func(r *store.Record) error { r.Status = store.StatusFailed; return nil })
+			return err
+		}
 	}
+	logPath := store.SupervisorLog(db.Dir(), rec.Name)
 	pid, ticks, err := spawnSupervisor(db.Path(), logPath, rec.Name)
 	if err != nil {
 		return err
@@ -80,10 +84,7 @@ func spawnSupervisor(dbPath, logPath, name string) (int, uint64, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("find bgrun's executable: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return 0, 0, err
-	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	logf, _, err := store.OpenPrivate(logPath, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return 0, 0, fmt.Errorf("supervisor log: %w", err)
 	}
@@ -149,12 +150,8 @@ func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
 	p := procs[0]
 	switch {
 	case on && !p.Supervised && len(p.PIDs) > 0:
-		logPath, err := store.SupervisorLog(name)
-		if err != nil {
-			return res, err
-		}
 		res.Attached = true
-		_, _, err = spawnSupervisor(db.Path(), logPath, name)
+		_, _, err = spawnSupervisor(db.Path(), store.SupervisorLog(db.Dir(), name), name)
 		return res, err
 	case !on && !r.Watch && p.Supervised:
 		return res, stop.Supervisor(r, stop.Options{})
@@ -226,7 +223,7 @@ func Supervise(ctx context.Context, dbPath, name string) error {
 }
 
 func (s *supervisor) startWatching(ctx context.Context, r store.Record) error {
-	logPath, _ := store.SupervisorLog(r.Name)
+	logPath := store.SupervisorLog(s.db.Dir(), r.Name)
 	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, logPath,
 		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
 	if err != nil {

@@ -10,7 +10,11 @@
   // ---------------------------------------------------------------- basics
 
   const $ = (sel, root = document) => root.querySelector(sel);
-  const TOKEN = ($('meta[name="bgrun-token"]') || {}).content || '';
+  // The login link's token has become an HttpOnly cookie (the server set it
+  // with this page): drop it from the address bar, the history and bookmarks.
+  if (new URLSearchParams(location.search).has('token')) {
+    history.replaceState(null, '', location.pathname + location.hash);
+  }
 
   const LS_COLLAPSED = 'bgrun.collapsedGroups';
   const LS_FOLLOW = 'bgrun.logFollow';
@@ -188,7 +192,6 @@
 
   async function api(method, path, body) {
     const headers = { Accept: 'application/json' };
-    if (TOKEN) headers['X-Bgrun-Token'] = TOKEN;
     const init = { method, headers, cache: 'no-store' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -1666,8 +1669,7 @@
       es.onopen = es.onmessage = es.onerror = null;
       es.close();
     }
-    const url = '/api/events' + (TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : '');
-    const src = new EventSource(url);
+    const src = new EventSource('/api/events');
     es = src;
     src.onopen = () => {
       if (src !== es) return;
@@ -1718,7 +1720,7 @@
       } catch (e) {
         if ((e.status === 401 || e.status === 403) && !authWarned) {
           authWarned = true;
-          toast(`The server rejected this page's token (${e.message}). Reload the page.`, 'error');
+          toast(`The server refused this page (${e.message}). Open the link that bgrun --dashboard prints.`, 'error');
         }
       }
       connect();

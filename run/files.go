@@ -1,0 +1,58 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"bgrun/store"
+)
+
+// MaxFileSize bounds the config, .env and .bgrunignore files bgrun reads:
+// they must be regular files of at most 1 MiB, so that /dev/zero or a FIFO
+// named by mistake fails at once instead of filling the memory or hanging.
+const MaxFileSize = 1 << 20
+
+// createLog opens the log at path for appending, creating it (and its
+// folder) private when missing; created says whether it did.
+func createLog(path string) (f *os.File, created bool, err error) {
+	if err := store.MkdirPrivate(filepath.Dir(path)); err != nil {
+		return nil, false, fmt.Errorf("create log folder: %w", err)
+	}
+	f, created, err = store.OpenPrivate(path, os.O_WRONLY|os.O_APPEND)
+	if err != nil {
+		return nil, false, fmt.Errorf("open log: %w", err)
+	}
+	return f, created, nil
+}
+
+// claimLogs creates rec's log files that do not exist yet, 0600, and
+// records which of them bgrun created: only those are ever deleted with the
+// record. A log path that changed since the last start starts out as the
+// user's. old is the stored record, if any.
+func claimLogs(rec *store.Record, old store.Record, exists bool) error {
+	if !exists || rec.StdoutPath != old.StdoutPath {
+		rec.StdoutOwned = false
+	}
+	if !exists || rec.StderrPath != old.StderrPath {
+		rec.StderrOwned = false
+	}
+	for _, l := range []struct {
+		path  string
+		owned *bool
+	}{{rec.StdoutPath, &rec.StdoutOwned}, {rec.StderrPath, &rec.StderrOwned}} {
+		f, created, err := createLog(l.path)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		if created {
+			*l.owned = true
+		}
+	}
+	if rec.StdoutPath == rec.StderrPath {
+		rec.StderrOwned = rec.StdoutOwned || rec.StderrOwned
+		rec.StdoutOwned = rec.StderrOwned
+	}
+	return nil
+}
