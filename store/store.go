@@ -32,8 +32,15 @@ const (
 	StatusRunning = "running" // started and not known to have ended
 	StatusStopped = "stopped" // stopped on purpose
 	StatusFailed  = "failed"  // ended during its startup window
-	// StatusStarting marks a record whose supervisor is starting it.
+	// StatusStarting marks a record being started: written, with its
+	// instance marker, before the process is spawned.
 	StatusStarting = "starting"
+)
+
+// Leader values: what the pid of a record is.
+const (
+	LeaderProgram = "program" // a simple command run with exec: the pid is the program's
+	LeaderShell   = "shell"   // a compound command: the pid is the shell's
 )
 
 // Record is one managed process, one row per name. Its ID stays the same
@@ -88,6 +95,14 @@ type Record struct {
 	Backoff string
 	GaveUp  bool
 
+	// Instance is the marker of the last start, BGR_INSTANCE in the
+	// environment of every process of that start; Leader says whether the
+	// pid is the program or its shell; StderrOffset is the stderr log's size
+	// at that spawn, so a failed start shows only its own lines.
+	Instance     string
+	Leader       string
+	StderrOffset int64
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -113,8 +128,16 @@ type DB struct {
 //go:embed schema.sql
 var schema string
 
-// schemaVersion is written to PRAGMA user_version once schema.sql is applied.
-const schemaVersion = 1
+// schemaVersion is written to PRAGMA user_version once schema.sql and the
+// migrations up to it are applied.
+const schemaVersion = 2
+
+// migrations[v] brings a store from version v-1 to v; schema.sql is version 1.
+var migrations = map[int]string{
+	2: `ALTER TABLE process ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+ALTER TABLE process ADD COLUMN leader TEXT NOT NULL DEFAULT '';
+ALTER TABLE process ADD COLUMN stderr_offset INTEGER NOT NULL DEFAULT 0;`,
+}
 
 // Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
 func Home() (string, error) {
@@ -222,8 +245,16 @@ func (db *DB) migrate() error {
 	if v == schemaVersion { // another process migrated while we waited
 		return nil
 	}
-	if _, err := tx.Exec(schema); err != nil {
-		return fmt.Errorf("create schema: %w", cleanErr(err))
+	if v == 0 {
+		if _, err := tx.Exec(schema); err != nil {
+			return fmt.Errorf("create schema: %w", cleanErr(err))
+		}
+		v = 1
+	}
+	for v++; v <= schemaVersion; v++ {
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			return fmt.Errorf("migrate store to version %d: %w", v, cleanErr(err))
+		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return cleanErr(err)
@@ -266,7 +297,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	created_at, updated_at`
+	instance, leader, stderr_offset, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -278,7 +309,8 @@ func scanRecord(s scanner) (Record, error) {
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp,
+		&r.Instance, &r.Leader, &r.StderrOffset, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -347,8 +379,8 @@ func (db *DB) List() ([]Record, error) {
 var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "created_at",
-	"updated_at"}
+	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "instance",
+	"leader", "stderr_offset", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -363,7 +395,7 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.Instance, r.Leader, r.StderrOffset, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row

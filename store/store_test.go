@@ -152,3 +152,41 @@ func TestSchemaVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMigrateFromVersion1 opens a store written by a bgrun of schema
+// version 1: its records stay, and the columns of version 2 read as empty.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.sqlite")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rebuild the file as version 1 had it.
+	for _, q := range []string{"DROP TABLE process", "DROP TABLE history", schema, "PRAGMA user_version = 1",
+		`INSERT INTO process (name, command, workdir, stdout_path, stderr_path, status, created_at, updated_at)
+		 VALUES ('old', 'sleep 1', '/tmp', 'o', 'e', 'running', '', '')`} {
+		if _, err := db.sql.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.Get("old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Command != "sleep 1" || r.Instance != "" || r.Leader != "" || r.StderrOffset != 0 {
+		t.Fatalf("migrated record %+v", r)
+	}
+	r.Instance, r.Leader, r.StderrOffset = "1.abc", LeaderProgram, 12
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get("old"); got.Instance != "1.abc" || got.Leader != LeaderProgram || got.StderrOffset != 12 {
+		t.Fatalf("new columns not kept: %+v", got)
+	}
+}
