@@ -751,6 +751,9 @@ func cmdNuke(args []string, e *env) error {
 	}
 	n, running, err := stop.Nuke(db, opt)
 	if err != nil {
+		if n > 0 {
+			e.say("Deleted %d process%s (%d were running).", n, plural(n, "es"), running)
+		}
 		return err
 	}
 	if n == 0 {

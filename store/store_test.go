@@ -190,3 +190,37 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("new columns not kept: %+v", got)
 	}
 }
+
+// TestLock: one holder at a time per name; names do not block each other;
+// the lock is free again once released.
+func TestLock(t *testing.T) {
+	db := MustOpen(t)
+	unlock, err := db.Lock("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok, err := db.TryLock("a"); ok || err != nil {
+		if u != nil {
+			u()
+		}
+		t.Fatalf("TryLock of a held lock: ok=%v err=%v", ok, err)
+	}
+	ub, ok, err := db.TryLock("b")
+	if !ok || err != nil {
+		t.Fatalf("TryLock of another name: ok=%v err=%v", ok, err)
+	}
+	ub()
+	got := make(chan struct{})
+	go func() {
+		u, err := db.Lock("a")
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	unlock()
+	<-got
+	if _, _, err := db.TryLock("../x"); err == nil {
+		t.Fatal("a bad name was locked")
+	}
+}
