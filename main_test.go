@@ -134,6 +134,10 @@ func TestScripts(t *testing.T) {
 			"setpid":  cmdSetpid,
 			"environ": cmdEnviron,
 			"httpreq": cmdHTTP,
+			// Ownership (issue 10).
+			"interrupted": cmdInterrupted,
+			"setsup":      cmdSetsup,
+			"marked":      cmdMarked,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -320,11 +324,12 @@ func jsonField(ts *testscript.TestScript, name, key string) string {
 }
 
 // cmdHTTP sends a request to the first port of a record (the dashboard):
-// `httpreq METHOD NAME PATH`; the answer's body becomes stdout, and a status
-// of 400 or more fails unless negated.
+// `httpreq METHOD NAME PATH [BODYFILE]`; the answer's body becomes stdout,
+// and a status of 400 or more fails unless negated. A BODYFILE is sent as
+// JSON.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 3 {
-		ts.Fatalf("usage: httpreq METHOD NAME PATH")
+	if len(args) != 3 && len(args) != 4 {
+		ts.Fatalf("usage: httpreq METHOD NAME PATH [BODYFILE]")
 	}
 	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
 	ts.Check(err)
@@ -335,13 +340,20 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s listens on no port", args[1])
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.Ports[0], args[2])
-	req, err := http.NewRequest(args[0], url, nil)
+	var body io.Reader
+	if len(args) == 4 {
+		body = strings.NewReader(ts.ReadFile(args[3]))
+	}
+	req, err := http.NewRequest(args[0], url, body)
 	ts.Check(err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	ts.Check(err)
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	ts.Stdout().Write(body)
+	answer, _ := io.ReadAll(resp.Body)
+	ts.Stdout().Write(answer)
 	if failed := resp.StatusCode >= 400; failed != neg {
 		ts.Fatalf("%s %s: %s", args[0], args[2], resp.Status)
 	}
