@@ -238,6 +238,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 //	waitfor gone PIDFILE       the process is gone
 //	waitfor free PORTFILE      nothing listens on the port in the file
 //	waitfor json NAME KEY VAL  `bgrun NAME --json` has KEY equal to VAL
+//	waitfor locked NAME        someone holds the lock of record NAME
 func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: waitfor file|contains|gone|free ARGS")
@@ -260,6 +261,8 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 			return !ok || p.State == 'Z' || p.StartTicks != ticks
 		case "json":
 			return jsonField(ts, args[1], args[2]) == args[3]
+		case "locked":
+			return lockHeld(ts, args[1])
 		case "free":
 			port := strings.TrimSpace(ts.ReadFile(args[1]))
 			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)

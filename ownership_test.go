@@ -88,22 +88,35 @@ func cmdSetsup(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 }
 
-// cmdMarked checks by marker that every live process of this script that
-// carries one belongs to a record of its store, with that record's current
-// marker: `marked` (with ! it wants some that do not). It prints the markers
-// it found, one line "MARKER NAME PIDS" each.
+// cmdMarked checks by marker the live processes of this script that carry
+// one: `marked` wants each to belong to a record of its store, with that
+// record's current marker; `marked none` wants none at all; `marked NAME...`
+// also wants each NAME to have some.
 func cmdMarked(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: marked [none | NAME...]")
+	}
 	db := openScriptDB(ts)
 	defer db.Close()
 	stray, lines := checkMarked(db, ts.Getenv("BGR_TEST_TAG"))
-	for _, l := range lines {
-		fmt.Fprintln(ts.Stdout(), l)
-	}
-	if len(stray) > 0 && !neg {
+	ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+	if len(stray) > 0 {
 		ts.Fatalf("processes no record knows: %s", strings.Join(stray, "; "))
 	}
-	if len(stray) == 0 && neg {
-		ts.Fatalf("every marked process belongs to a record")
+	if len(args) == 1 && args[0] == "none" {
+		if len(lines) > 0 {
+			ts.Fatalf("marked processes still run")
+		}
+		return
+	}
+	for _, name := range args {
+		found := false
+		for _, l := range lines {
+			found = found || strings.Fields(l)[1] == name
+		}
+		if !found {
+			ts.Fatalf("no marked process of %s runs", name)
+		}
 	}
 }
 
@@ -146,4 +159,16 @@ func checkMarked(db *store.DB, tag string) (stray, lines []string) {
 	}
 	sort.Strings(lines)
 	return stray, lines
+}
+
+// lockHeld reports whether some process holds the lock of record name.
+func lockHeld(ts *testscript.TestScript, name string) bool {
+	db := openScriptDB(ts)
+	defer db.Close()
+	unlock, ok, err := db.TryLock(name)
+	ts.Check(err)
+	if ok {
+		unlock()
+	}
+	return !ok
 }
