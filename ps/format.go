@@ -224,7 +224,7 @@ func colorStatus(s string, st Style) string {
 	switch {
 	case strings.HasPrefix(s, "●"):
 		return st.paint(green+bold, s)
-	case strings.HasPrefix(s, "?"):
+	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "◌"):
 		return st.paint(yellow+bold, s)
 	}
 	return st.paint(red+bold, s)
