@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -31,6 +32,11 @@ func TestOwnershipStress(t *testing.T) {
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("markers are read from /proc")
+	}
+	// Built with -race, each of its ~350 bgrun runs is several times slower,
+	// and the package no longer fits go test's default 10 minutes.
+	if to, _ := flag.Lookup("test.timeout").Value.(flag.Getter).Get().(time.Duration); raceDetector && to > 0 && to < 20*time.Minute {
+		t.Skip("with -race this test needs -timeout 20m or more (it takes about 5 minutes on 2 cores)")
 	}
 	home := t.TempDir()
 	tag := fmt.Sprintf("stress-%d-%d", os.Getpid(), time.Now().UnixNano())
