@@ -36,6 +36,7 @@ func OwnerOf(r store.Record) Owner {
 // listings need the marker of no process, or of a few.
 type markers struct {
 	read  func(pid int) string // the platform's reader; "" when none or unreadable
+	mine  func(pid int) bool   // the process runs as bgrun's user
 	of    map[int]string
 	index map[string][]int // marker -> processes carrying it, candidates only
 }
@@ -118,7 +119,7 @@ func (t Table) MembersOf(o Owner, scan bool) []int {
 	}
 	if scan && o.Instance != "" {
 		for _, pid := range t.markedIndex()[o.Instance] {
-			if t.procs[pid].StartTicks >= o.Ticks && t.sameUser(pid) {
+			if t.procs[pid].StartTicks >= o.Ticks && t.marks.mine(pid) {
 				add(pid)
 			}
 		}
@@ -154,7 +155,7 @@ func (t Table) Leader(instance string) (Proc, bool) {
 	found := false
 	for _, pid := range t.markedIndex()[instance] {
 		p := t.procs[pid]
-		if p.SID != p.PID || !t.sameUser(pid) {
+		if p.SID != p.PID || !t.marks.mine(pid) {
 			continue
 		}
 		if !found || p.StartTicks < best.StartTicks || (p.StartTicks == best.StartTicks && p.PID < best.PID) {

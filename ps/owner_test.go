@@ -9,6 +9,7 @@ import (
 func tableWith(procs []Proc, marks map[int]string) Table {
 	t := NewTable(procs)
 	t.marks.read = func(pid int) string { return marks[pid] }
+	t.marks.mine = func(int) bool { return true }
 	return t
 }
 

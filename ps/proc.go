@@ -26,7 +26,7 @@ type Table struct {
 // NewTable indexes procs.
 func NewTable(procs []Proc) Table {
 	t := Table{procs: make(map[int]Proc, len(procs)), sessions: map[int][]int{}, children: map[int][]int{},
-		marks: &markers{read: readMarker, of: map[int]string{}}}
+		marks: &markers{read: readMarker, mine: sameUser, of: map[int]string{}}}
 	for _, p := range procs {
 		t.procs[p.PID] = p
 		if p.State == 'Z' {

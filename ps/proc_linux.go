@@ -145,7 +145,7 @@ func readMarker(pid int) string {
 
 // sameUser reports whether pid runs as the user bgrun runs as: a marker scan
 // claims only the user's own processes.
-func (t Table) sameUser(pid int) bool {
+func sameUser(pid int) bool {
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/"+strconv.Itoa(pid), &st); err != nil {
 		return false
