@@ -109,12 +109,18 @@ func TestOwnershipStress(t *testing.T) {
 				}
 				o := op{args: args}
 				if rng.IntN(3) == 0 {
-					o.kill = time.Duration(1+rng.IntN(60)) * time.Millisecond
+					o.kill = time.Duration(1+rng.IntN(250)) * time.Millisecond
 				}
 				plan[w] = append(plan[w], o)
 			}
 		}
 		var wg sync.WaitGroup
+		if hold := rng.IntN(2) == 0; hold {
+			// Another writer holds the store for a while, as the dashboard
+			// or a supervisor may: a start must not have spawned anything
+			// it cannot record yet.
+			wg.Go(func() { holdStore(t, dbPath, 3, 60*time.Millisecond) })
+		}
 		for _, ops := range plan {
 			wg.Go(func() {
 				for _, o := range ops {
@@ -140,6 +146,32 @@ func TestOwnershipStress(t *testing.T) {
 	t.Logf("counts:%s", b.String())
 	if counts["killed"] == 0 || counts["marked"] == 0 {
 		t.Errorf("the stress killed no CLI or saw no marked process: %v", counts)
+	}
+}
+
+// holdStore holds the store's write lock n times for d each, through a
+// record of its own that owns no process.
+func holdStore(t *testing.T, dbPath string, n int, d time.Duration) {
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer db.Close()
+	for range n {
+		// Its log paths are bgrun's own: deleting the record removes them.
+		logs := filepath.Join(filepath.Dir(dbPath), "holder.txt")
+		r := store.Record{Name: "holder", Command: "true", Dir: "/", Status: store.StatusStopped,
+			StdoutPath: logs, StderrPath: logs}
+		if err := db.Put(&r); err != nil {
+			t.Error(err)
+			return
+		}
+		db.Update("holder", func(*store.Record) error {
+			time.Sleep(d)
+			return nil
+		})
+		time.Sleep(d / 2)
 	}
 }
 
