@@ -84,6 +84,10 @@ func TestMain(m *testing.M) {
 			writePidFile(os.Args[2:])
 			select {}
 		},
+		// holdstore DB READYFILE MS holds the store's write lock for MS
+		// milliseconds, as another writer may, and writes READYFILE once it
+		// holds it.
+		"holdstore": holdStoreMain,
 		// failfast writes its arguments to stderr and exits with status 3.
 		"failfast": func() {
 			fmt.Fprintln(os.Stderr, strings.Join(os.Args[1:], " "))

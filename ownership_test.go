@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -171,4 +172,26 @@ func lockHeld(ts *testscript.TestScript, name string) bool {
 		unlock()
 	}
 	return !ok
+}
+
+// holdStoreMain is the helper program holdstore (see TestMain).
+func holdStoreMain() {
+	db, err := store.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ms, _ := strconv.Atoi(os.Args[3])
+	r := store.Record{Name: "holder", Command: "true", Dir: "/", Status: store.StatusStopped,
+		StdoutPath: os.Args[2] + ".log", StderrPath: os.Args[2] + ".log"}
+	if err := db.Put(&r); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db.Update("holder", func(*store.Record) error {
+		os.WriteFile(os.Args[2], []byte("held\n"), 0o644)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return nil
+	})
+	os.Exit(0)
 }
