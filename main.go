@@ -811,6 +811,9 @@ func cmdNuke(args []string, e *env) error {
 	opt.Out = e.stdout // names the files it keeps
 	n, running, err := stop.Nuke(db, opt)
 	if err != nil {
+		if n > 0 {
+			e.say("Deleted %d process%s (%d were running).", n, plural(n, "es"), running)
+		}
 		return err
 	}
 	if n == 0 {

@@ -84,6 +84,10 @@ func TestMain(m *testing.M) {
 			writePidFile(os.Args[2:])
 			select {}
 		},
+		// holdstore DB READYFILE MS holds the store's write lock for MS
+		// milliseconds, as another writer may, and writes READYFILE once it
+		// holds it.
+		"holdstore": holdStoreMain,
 		// failfast writes its arguments to stderr and exits with status 3.
 		"failfast": func() {
 			fmt.Fprintln(os.Stderr, strings.Join(os.Args[1:], " "))
@@ -179,6 +183,10 @@ func TestScripts(t *testing.T) {
 			"environ": cmdEnviron,
 			"httpreq": cmdHTTP,
 			"reboot":  cmdReboot,
+			// Ownership (issue 10).
+			"interrupted": cmdInterrupted,
+			"setsup":      cmdSetsup,
+			"marked":      cmdMarked,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -281,6 +289,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 //	waitfor gone PIDFILE       the process is gone
 //	waitfor free PORTFILE      nothing listens on the port in the file
 //	waitfor json NAME KEY VAL  `bgrun NAME --json` has KEY equal to VAL
+//	waitfor locked NAME        someone holds the lock of record NAME
 func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: waitfor file|contains|gone|free ARGS")
@@ -303,6 +312,8 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 			return !ok || p.State == 'Z' || p.StartTicks != ticks
 		case "json":
 			return jsonField(ts, args[1], args[2]) == args[3]
+		case "locked":
+			return lockHeld(ts, args[1])
 		case "free":
 			port := strings.TrimSpace(ts.ReadFile(args[1]))
 			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 200*time.Millisecond)
@@ -367,11 +378,12 @@ func jsonField(ts *testscript.TestScript, name, key string) string {
 }
 
 // cmdHTTP sends a request to the first port of a record (the dashboard):
-// `httpreq METHOD NAME PATH`; the answer's body becomes stdout, and a status
-// of 400 or more fails unless negated.
+// `httpreq METHOD NAME PATH [BODYFILE]`; the answer's body becomes stdout,
+// and a status of 400 or more fails unless negated. A BODYFILE is sent as
+// JSON.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 3 {
-		ts.Fatalf("usage: httpreq METHOD NAME PATH")
+	if len(args) != 3 && len(args) != 4 {
+		ts.Fatalf("usage: httpreq METHOD NAME PATH [BODYFILE]")
 	}
 	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
 	ts.Check(err)
@@ -382,13 +394,20 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s listens on no port", args[1])
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.Ports[0], args[2])
-	req, err := http.NewRequest(args[0], url, nil)
+	var body io.Reader
+	if len(args) == 4 {
+		body = strings.NewReader(ts.ReadFile(args[3]))
+	}
+	req, err := http.NewRequest(args[0], url, body)
 	ts.Check(err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	ts.Check(err)
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	ts.Stdout().Write(body)
+	answer, _ := io.ReadAll(resp.Body)
+	ts.Stdout().Write(answer)
 	if failed := resp.StatusCode >= 400; failed != neg {
 		ts.Fatalf("%s %s: %s", args[0], args[2], resp.Status)
 	}

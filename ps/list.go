@@ -54,6 +54,13 @@ type Process struct {
 	// Wanted says the user wants it running (a start set it, no stop since):
 	// what `bgrun resurrect` starts after a reboot.
 	Wanted bool `json:"wanted"`
+	// Leader says what pid is: "program" (a simple command run with exec),
+	// "shell" (a compound command: /bin/sh -c leads it), or "" when not
+	// known (started by an older bgrun).
+	Leader string `json:"leader"`
+	// Instance is the marker of the last start, BGR_INSTANCE in the
+	// environment of each of its processes.
+	Instance string `json:"instance"`
 }
 
 // Exit describes how a process last ended.
@@ -85,6 +92,9 @@ func List(db *store.DB, opt Options) ([]Process, error) {
 		}
 		recs = kept
 	}
+	if recs, err = settleAll(db, recs); err != nil {
+		return nil, err
+	}
 	return Inspect(recs, opt)
 }
 
@@ -94,6 +104,11 @@ func Get(db *store.DB, name string) (Process, error) {
 	if err != nil {
 		return Process{}, err
 	}
+	recs, err := settleAll(db, []store.Record{r})
+	if err != nil {
+		return Process{}, err
+	}
+	r = recs[0]
 	ps, err := Inspect([]store.Record{r}, Options{})
 	if err != nil {
 		return Process{}, err
@@ -115,15 +130,24 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One marker scan serves every record; it is needed only when some
+	// record was started with a marker.
+	scan := false
+	for _, r := range recs {
+		scan = scan || r.Instance != ""
+	}
 	for i, r := range recs {
 		p := fromRecord(r)
 		p.Supervised = t.Alive(r.SupervisorPID, r.SupervisorTicks)
 		if p.Supervised {
 			p.SupervisorPID = r.SupervisorPID
 		}
-		p.PIDs = t.Members(r.PID, r.StartTicks)
+		p.PIDs = t.MembersOf(OwnerOf(r), scan)
 		p.Running = len(p.PIDs) > 0
 		if p.Running {
+			if p.PID == 0 {
+				p.PID = p.PIDs[0] // found by its marker; the leader is not known
+			}
 			p.Status = store.StatusRunning
 			p.Memory = t.RSS(p.PIDs)
 			p.CPUTicks = t.CPUTicks(p.PIDs)
@@ -134,7 +158,7 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 		} else {
 			p.PID = 0
 			switch {
-			case r.Status == store.StatusStarting && p.Supervised:
+			case r.Status == store.StatusStarting:
 			case r.Status != store.StatusFailed:
 				p.Status = store.StatusStopped
 			}
@@ -152,6 +176,7 @@ func fromRecord(r store.Record) Process {
 		Group: r.Group, Parent: r.Parent, StartedAt: r.StartedAt, StdoutPath: r.StdoutPath,
 		StderrPath: r.StderrPath, ConfigPath: r.ConfigPath, Guarded: r.Guard, Watched: r.Watch,
 		Restarts: r.Restarts, Backoff: r.Backoff, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
+		Leader: r.Leader, Instance: r.Instance,
 	}
 	p.Wanted = r.Wanted
 	if !r.ExitedAt.IsZero() {

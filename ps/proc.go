@@ -1,9 +1,5 @@
 package ps
 
-import (
-	"slices"
-)
-
 // Proc is what the OS says of one process.
 type Proc struct {
 	PID, PPID, PGID, SID int
@@ -24,11 +20,13 @@ type Table struct {
 	procs    map[int]Proc
 	sessions map[int][]int
 	children map[int][]int
+	marks    *markers
 }
 
 // NewTable indexes procs.
 func NewTable(procs []Proc) Table {
-	t := Table{procs: make(map[int]Proc, len(procs)), sessions: map[int][]int{}, children: map[int][]int{}}
+	t := Table{procs: make(map[int]Proc, len(procs)), sessions: map[int][]int{}, children: map[int][]int{},
+		marks: &markers{read: readMarker, mine: sameUser, of: map[int]string{}}}
 	for _, p := range procs {
 		t.procs[p.PID] = p
 		if p.State == 'Z' {
@@ -66,44 +64,15 @@ func (t Table) Alive(pid int, ticks uint64) bool {
 // Members returns the live pids that belong to the process tree whose leader
 // bgrun started as pid at ticks: the leader, every process of its session
 // (bgrun starts each process in a session of its own, so sid == leader pid),
-// and every descendant of those (a child that called setsid itself).
+// and every descendant of those (a child that called setsid itself), less
+// descendants that belong to another start (see MembersOf).
 //
 // A session id cannot be reused by the kernel while any process still has it,
 // so processes of that session outlive their leader and remain ours. If a
 // different process now holds the leader's pid, the session ended before the
 // pid was reused, and nothing there is ours.
 func (t Table) Members(pid int, ticks uint64) []int {
-	if pid <= 0 || ticks == 0 {
-		return nil
-	}
-	if p, ok := t.procs[pid]; ok && p.StartTicks != ticks {
-		return nil
-	}
-	set := map[int]bool{}
-	var queue []int
-	for _, m := range t.sessions[pid] {
-		if t.procs[m].StartTicks >= ticks {
-			set[m] = true
-			queue = append(queue, m)
-		}
-	}
-	// Add descendants of members, which may have left the session.
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, c := range t.children[cur] {
-			if !set[c] && t.procs[c].StartTicks >= ticks {
-				set[c] = true
-				queue = append(queue, c)
-			}
-		}
-	}
-	out := make([]int, 0, len(set))
-	for m := range set {
-		out = append(out, m)
-	}
-	slices.Sort(out)
-	return out
+	return t.MembersOf(Owner{PID: pid, Ticks: ticks}, false)
 }
 
 // RSS returns the summed resident memory of pids.

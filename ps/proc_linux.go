@@ -3,8 +3,10 @@ package ps
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // ClockTicks is the unit of StartTicks and CPUTicks: USER_HZ, 100 on every
@@ -110,4 +112,43 @@ func Cmdline(pid int) string {
 		return ""
 	}
 	return string(bytes.TrimSpace(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// environCap bounds how much of one environment a marker scan reads: the
+// marker is found wherever it is in the first 256 KiB.
+const environCap = 256 << 10
+
+// readMarker returns the BGR_INSTANCE value in pid's environment, "" when
+// there is none or the environment cannot be read (another user's process,
+// or one that ended).
+func readMarker(pid int) string {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, environCap))
+	key := []byte(MarkerVar + "=")
+	for len(b) > 0 {
+		kv := b
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			kv, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if v, ok := bytes.CutPrefix(kv, key); ok {
+			return string(v)
+		}
+	}
+	return ""
+}
+
+// sameUser reports whether pid runs as the user bgrun runs as: a marker scan
+// claims only the user's own processes.
+func sameUser(pid int) bool {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(pid), &st); err != nil {
+		return false
+	}
+	return int(st.Uid) == os.Getuid()
 }

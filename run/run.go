@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"bgrun/docker"
-	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
@@ -111,15 +110,16 @@ type Result struct {
 	Loaded   []string // config and env files that were read
 }
 
-// Start starts o.Name, or restarts it with o.Restart. The record is written
-// whatever happens once the process was spawned: a failed start is kept,
-// marked failed, with its exit status.
+// Start starts o.Name, or restarts it with o.Restart, holding the name's
+// lock throughout. The record is written as starting, with the start's
+// marker, before the process is spawned, and whatever happens after: a
+// failed start is kept, marked failed, with its exit status.
 func Start(db *store.DB, o Options) (Result, error) {
 	var res Result
 	if err := store.ValidateName(o.Name); err != nil {
 		return res, err
 	}
-	unlock, err := lockName(db.Path(), o.Name)
+	unlock, err := db.Lock(o.Name)
 	if err != nil {
 		return res, err
 	}
@@ -134,6 +134,14 @@ func Start(db *store.DB, o Options) (Result, error) {
 	}
 	if o.Home == "" {
 		o.Home = db.Dir()
+	}
+	if exists && old.Status == store.StatusStarting {
+		// An interrupted start: finish it (or fail it) before deciding.
+		if t, err := ps.Snapshot(); err == nil {
+			if old, err = ps.Settle(db, old, t); err != nil {
+				return res, err
+			}
+		}
 	}
 	rec, err := prepare(old, exists, &o)
 	if err != nil {
@@ -194,6 +202,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		res.Record = rec
 		return res, err
 	}
+	if err := markStarting(db, &rec); err != nil {
+		return res, err
+	}
 	cmd, err := Launch(&rec, env)
 	if err != nil {
 		rec.Status = store.StatusFailed
@@ -206,10 +217,10 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if exists {
 		event = "restart"
 	}
-	// Record it before the startup window, so that a bgrun interrupted
-	// during the window leaves no process that no record knows.
+	// Record its pid before the startup window; were this write lost, the
+	// next bgrun would still find the process by its marker.
 	if err := db.Put(&rec); err != nil {
-		stop.Tree(rec.PID, rec.StartTicks, time.Second) // unrecorded, it must not run on
+		stop.TreeOf(ps.OwnerOf(rec), time.Second) // unrecorded, it must not run on
 		cmd.Wait()
 		return res, err
 	}
@@ -349,7 +360,7 @@ func logPath(explicit, dir, stored string, o *Options, kind string) (string, err
 }
 
 // internalVars are set by bgrun for each process and never inherited.
-var internalVars = []string{"BGR_PROCESS_NAME", "BGR_PARENT_NAME", "BGRUN_PARENT_NAME", "BGR_SUPERVISE"}
+var internalVars = []string{"BGR_PROCESS_NAME", "BGR_PARENT_NAME", "BGRUN_PARENT_NAME", "BGR_SUPERVISE", ps.MarkerVar}
 
 func cleanCallerEnv(env []string) []string {
 	out := make([]string, 0, len(env))
@@ -435,9 +446,12 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 }
 
 // Launch spawns rec's command detached, in a session of its own, with its
-// output appended to the log files, and fills in rec's pid, process group,
-// start time and status. env comes from Environment. The caller owns the returned command: it must Wait
-// for it or Release it.
+// output appended to the log files and rec's marker (ps.MarkerVar) in its
+// environment, and fills in rec's pid, process group, start time, leader,
+// stderr offset and status. A simple command is exec'd, so its pid is the
+// program's. env comes from Environment; a rec without a marker gets a new
+// one (the caller records it: see markStarting and LaunchRecorded). The
+// caller owns the returned command: it must Wait for it or Release it.
 func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	outf, err := openLog(rec.StdoutPath)
 	if err != nil {
@@ -452,10 +466,14 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 		defer errf.Close()
 	}
 	rec.StdoutSize, rec.StderrSize = fileSize(outf), fileSize(errf)
+	rec.StderrOffset = rec.StderrSize
 	rec.Wanted = true
-	cmd := shellCommand(rec.Command)
+	if rec.Instance == "" {
+		rec.Instance = newInstance(rec.ID)
+	}
+	cmd, leader := shellCommand(rec.Command)
 	cmd.Dir = rec.Dir
-	cmd.Env = env
+	cmd.Env = withMarker(env, rec.Instance)
 	cmd.Stdout, cmd.Stderr = outf, errf
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
@@ -466,6 +484,7 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	if p, ok := ps.Read(rec.PID); ok {
 		rec.StartTicks = p.StartTicks
 	}
+	rec.Leader = leader
 	rec.Status = store.StatusRunning
 	rec.StartedAt = time.Now()
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
@@ -479,20 +498,22 @@ func openLog(path string) (*os.File, error) {
 }
 
 // waitStartup stays the parent of cmd for the startup window. A process that
-// ends in it, leaving nothing of its tree running, is a failed start.
+// ends in it, leaving nothing of its tree running, is a failed start. After
+// the window a goroutine goes on waiting, so that a long-lived caller (the
+// dashboard) reaps the process when it ends instead of keeping a zombie.
 func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
-	if window <= 0 {
-		return cmd.Process.Release()
-	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	if window <= 0 {
+		return nil
+	}
 	select {
 	case <-time.After(window):
-		return cmd.Process.Release()
+		return nil
 	case <-done:
 	}
 	code, sig := ExitStatus(cmd.ProcessState)
-	if t, err := ps.Snapshot(); err == nil && len(t.Members(rec.PID, rec.StartTicks)) > 0 {
+	if t, err := ps.Snapshot(); err == nil && len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0 {
 		return nil // the leader ended but left its tree running, like a daemon
 	}
 	if code == 0 && docker.IsDocker(rec.Command) {
@@ -503,9 +524,7 @@ func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
 	}
 	rec.Status = store.StatusFailed
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, time.Now()
-	tail, _ := logs.Tail(rec.StderrPath, 10)
-	return &StartupError{Name: rec.Name, Code: code, Signal: sig, Window: window,
-		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
+	return FailedStart(*rec, window)
 }
 
 // warnDeclaredPort says so when the environment declares a PORT that another

@@ -9,9 +9,12 @@ import (
 )
 
 // shellCommand runs command through sh, as the original does, so pipes,
-// redirections and && work.
-func shellCommand(command string) *exec.Cmd {
-	return exec.Command("/bin/sh", "-c", command)
+// redirections and && work. A simple command is run with exec, so the pid
+// bgrun records is the program's (dash never execs on its own); the second
+// result says which leads it: store.LeaderProgram or store.LeaderShell.
+func shellCommand(command string) (*exec.Cmd, string) {
+	line, leader := execCommand(command)
+	return exec.Command("/bin/sh", "-c", line), leader
 }
 
 // detach puts the process in a new session: no controlling terminal, its own
@@ -52,6 +55,13 @@ func signalNumber(st *os.ProcessState) int {
 	return 0
 }
 
-// Detach puts cmd in a new session: no controlling terminal, its own process
-// group, and out of reach of the terminal's hangup. The supervisor uses it.
-func Detach(cmd *exec.Cmd) { detach(cmd) }
+// Detach prepares cmd, one of bgrun's own helpers (a supervisor), to be
+// started detached: in a new session (no controlling terminal, its own
+// process group, out of reach of the terminal's hangup), and marked as a
+// helper, so that it is never counted in the tree of whoever spawned it
+// (the dashboard, or a CLI run inside a managed process), nor is anything it
+// starts.
+func Detach(cmd *exec.Cmd) {
+	detach(cmd)
+	cmd.Env = helperEnv(cmd.Env)
+}

@@ -6,15 +6,15 @@ import (
 	"syscall"
 )
 
-// shellCommand runs command through cmd.exe.
-func shellCommand(command string) *exec.Cmd {
+// shellCommand runs command through cmd.exe, which leads it.
+func shellCommand(command string) (*exec.Cmd, string) {
 	shell := os.Getenv("ComSpec")
 	if shell == "" {
 		shell = "cmd.exe"
 	}
 	cmd := exec.Command(shell)
 	cmd.SysProcAttr = &syscall.SysProcAttr{CmdLine: shell + " /c " + command}
-	return cmd
+	return cmd, "shell"
 }
 
 // detach starts the process without a console and in its own group, so it
@@ -38,5 +38,9 @@ var forwardSignals = []os.Signal{os.Interrupt}
 // signalNumber is 0 on Windows, where no signal ends a process.
 func signalNumber(*os.ProcessState) int { return 0 }
 
-// Detach starts cmd without a console and in its own process group.
-func Detach(cmd *exec.Cmd) { detach(cmd) }
+// Detach starts cmd, one of bgrun's helpers, without a console and in its
+// own process group, marked as a helper.
+func Detach(cmd *exec.Cmd) {
+	detach(cmd)
+	cmd.Env = helperEnv(cmd.Env)
+}

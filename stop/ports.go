@@ -30,7 +30,7 @@ func snapshotTree(r store.Record) (tree, error) {
 		return tree{}, err
 	}
 	tr := tree{members: map[int]uint64{}}
-	pids := t.Members(r.PID, r.StartTicks)
+	pids := t.MembersOf(ps.OwnerOf(r), true)
 	for _, p := range pids {
 		mp, _ := t.Get(p)
 		tr.members[p] = mp.StartTicks
@@ -64,7 +64,7 @@ func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (
 	if err != nil {
 		return TreeResult{}, nil, err
 	}
-	res, err := Tree(r.PID, r.StartTicks, timeout)
+	res, err := TreeOf(ps.OwnerOf(r), timeout)
 	if err != nil {
 		return res, tr.ports, err
 	}

@@ -15,15 +15,23 @@ const (
 // signal sends sig to pid only if pid is still the process that started at
 // ticks. A pidfd pins the process before its start time is checked, so a pid
 // reused in between can never receive the signal.
+//
+// A pid that is no process any more, or not one bgrun can pin (a thread id:
+// pidfd_open answers ENOENT or EINVAL for a thread that does not lead its
+// process), is not ours: nothing is signalled, and that is no error, so a
+// stale pid in a record never makes it unmanageable.
 func signal(pid int, ticks uint64, sig syscall.Signal) error {
-	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
-	if errno == syscall.ENOSYS {
-		return signalChecked(pid, ticks, sig)
+	if pid <= 0 {
+		return nil
 	}
-	if errno != 0 {
-		if errno == syscall.ESRCH {
-			return nil
-		}
+	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
+	switch errno {
+	case 0:
+	case syscall.ENOSYS:
+		return signalChecked(pid, ticks, sig)
+	case syscall.ESRCH, syscall.ENOENT, syscall.EINVAL:
+		return nil
+	default:
 		return errno
 	}
 	defer syscall.Close(int(fd))
@@ -47,4 +55,21 @@ func signalChecked(pid int, ticks uint64, sig syscall.Signal) error {
 		return err
 	}
 	return nil
+}
+
+// ours reports whether pid is still the process that started at ticks, and
+// a process at all: not a zombie, and not a thread id (which /proc answers
+// for, but which no pidfd can pin).
+func ours(pid int, ticks uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
+	if errno == 0 {
+		syscall.Close(int(fd))
+	} else if errno != syscall.ENOSYS {
+		return false
+	}
+	p, ok := ps.Read(pid)
+	return ok && p.StartTicks == ticks && p.State != 'Z'
 }

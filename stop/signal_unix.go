@@ -20,3 +20,9 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// ours reports whether pid is still the process that started at ticks.
+func ours(pid int, ticks uint64) bool {
+	p, ok := ps.Read(pid)
+	return pid > 0 && ok && p.StartTicks == ticks && p.State != 'Z'
+}

@@ -19,3 +19,9 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	}
 	return proc.Kill()
 }
+
+// ours reports whether pid is still the process that started at ticks.
+func ours(pid int, ticks uint64) bool {
+	p, ok := ps.Read(pid)
+	return pid > 0 && ok && p.StartTicks == ticks
+}

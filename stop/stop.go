@@ -41,15 +41,24 @@ type Result struct {
 // Stop stops the record named name and keeps it: its supervisor first (so the
 // stop is never undone), then managed processes started from inside it, then
 // its own tree. The record is marked stopped before anything is signalled.
+// It holds the name's lock, so a stop issued during a start or restart
+// waits for it and then wins: the process ends stopped.
 func Stop(db *store.DB, name string, opt Options) (Result, error) {
+	unlock, err := db.Lock(name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	return stopRecord(db, name, opt, map[string]bool{})
 }
 
+// stopRecord stops name, whose lock the caller holds; children's locks are
+// taken here, parent before child.
 func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (Result, error) {
 	var res Result
 	seen[name] = true
 	r, err := db.Update(name, func(r *store.Record) error {
-		if r.Status == store.StatusRunning {
+		if r.Status == store.StatusRunning || r.Status == store.StatusStarting {
 			r.Status = store.StatusStopped
 		}
 		r.Wanted = false // a deliberate stop: resurrect leaves it alone
@@ -67,7 +76,12 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 	}
 	for _, c := range all {
 		if c.Parent == name && !seen[c.Name] {
+			unlock, err := db.Lock(c.Name)
+			if err != nil {
+				return res, err
+			}
 			cr, err := stopRecord(db, c.Name, opt, seen)
+			unlock()
 			if err != nil {
 				return res, fmt.Errorf("stop child %q: %w", c.Name, err)
 			}
@@ -110,10 +124,12 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 
 // Supervisor ends the supervisor of r, if one runs, and leaves r's process
 // alone: it is in a session of its own, and `--guard-off` keeps it running.
-// The supervisor is one process: SIGTERM, then SIGKILL after the timeout.
+// The supervisor is one process: SIGTERM, then SIGKILL after the timeout. A
+// stored supervisor pid that is no longer that supervisor (reused by another
+// program, or now a thread id) counts as gone.
 func Supervisor(r store.Record, opt Options) error {
 	pid, ticks := r.SupervisorPID, r.SupervisorTicks
-	if pid == 0 {
+	if !ours(pid, ticks) {
 		return nil
 	}
 	if err := signal(pid, ticks, sigTerm); err != nil {
@@ -121,8 +137,7 @@ func Supervisor(r store.Record, opt Options) error {
 	}
 	deadline, killed := time.Now().Add(opt.timeout()), false
 	for {
-		p, ok := ps.Read(pid)
-		if !ok || p.StartTicks != ticks || p.State == 'Z' {
+		if !ours(pid, ticks) {
 			return nil
 		}
 		if !killed && time.Now().After(deadline) {
@@ -136,9 +151,16 @@ func Supervisor(r store.Record, opt Options) error {
 }
 
 // Delete stops the record named name, then removes it with the log files
-// bgrun created for it (see removeLogs).
+// bgrun created for it (see removeLogs), holding the name's lock throughout:
+// a start or restart going on finishes first, and what it started is stopped
+// with the rest.
 func Delete(db *store.DB, name string, opt Options) (Result, error) {
-	res, err := Stop(db, name, opt)
+	unlock, err := db.Lock(name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	res, err := stopRecord(db, name, opt, map[string]bool{})
 	if err != nil {
 		return res, err
 	}
@@ -206,50 +228,91 @@ func removeOwned(path string, owned bool) (removed bool, why string) {
 	return true, ""
 }
 
-// Clean removes every record that does not run, with the log files bgrun
-// created for it; opt.Out hears of the files it keeps. It returns how many
-// records and files it removed.
+// Clean removes every record that does not run, with the log files bgrun created
+// for it (opt.Out hears of the files it keeps). It
+// never removes a record that is starting, running, or waiting for its
+// supervisor to restart it, nor one whose lock someone holds (a start, stop
+// or restart is changing it): those are left for a later clean. It returns
+// how many records and files it removed.
 func Clean(db *store.DB, opt Options) (records, files int, err error) {
-	procs, err := ps.List(db, ps.Options{})
+	recs, err := db.List()
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, p := range procs {
-		if p.Running {
-			continue
-		}
-		r, err := db.Get(p.Name)
+	for _, r := range recs {
+		removed, n, err := cleanOne(db, r.Name, opt)
 		if err != nil {
-			continue
-		}
-		if err := db.Delete(p.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return records, files, err
 		}
-		records++
-		files += removeLogs(db, r, opt)
+		if removed {
+			records++
+			files += n
+		}
 	}
 	return records, files, nil
 }
 
-// Nuke stops and removes every record with its logs. It returns how many
-// records it removed and how many of them were running.
+func cleanOne(db *store.DB, name string, opt Options) (removed bool, files int, err error) {
+	unlock, ok, err := db.TryLock(name)
+	if err != nil || !ok {
+		return false, 0, err
+	}
+	defer unlock()
+	r, err := db.Get(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	t, err := ps.Snapshot()
+	if err != nil {
+		return false, 0, err
+	}
+	if r, err = ps.Settle(db, r, t); err != nil {
+		return false, 0, err
+	}
+	procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+	if err != nil {
+		return false, 0, err
+	}
+	p := procs[0]
+	waiting := (r.Guard || r.Watch) && p.Supervised
+	if p.Running || len(p.PIDs) > 0 || r.Status == store.StatusStarting || waiting {
+		return false, 0, nil
+	}
+	if err := db.Delete(name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return false, 0, nil
+		}
+		return false, 0, err
+	}
+	return true, removeLogs(db, r, opt), nil
+}
+
+// Nuke stops and removes every record with its logs. A record that cannot
+// be stopped or removed is reported in the error and the others are still
+// removed: one bad record never stops a nuke. It returns how many records
+// it removed and how many of them were running.
 func Nuke(db *store.DB, opt Options) (removed, wasRunning int, err error) {
 	recs, err := db.List()
 	if err != nil {
 		return 0, 0, err
 	}
+	var errs []error
 	for _, r := range recs {
 		res, err := Delete(db, r.Name, opt)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // a parent's stop already took it
 		}
 		if err != nil {
-			return removed, wasRunning, err
+			errs = append(errs, fmt.Errorf("%s: %w", r.Name, err))
+			continue
 		}
 		removed++
 		if res.WasRunning {
 			wasRunning++
 		}
 	}
-	return removed, wasRunning, nil
+	return removed, wasRunning, errors.Join(errs...)
 }

@@ -42,11 +42,19 @@ type TreeResult struct {
 	Killed    []int // pids that needed SIGKILL
 }
 
-// Tree ends the process tree whose leader bgrun started as pid at ticks: every
-// member gets SIGTERM, and whatever still runs after timeout gets SIGKILL.
-// Members that appear meanwhile (a shell forking) are signalled too. It
-// returns once every member is gone, or an error naming the survivors.
+// Tree ends the process tree whose leader bgrun started as pid at ticks (and
+// whatever carries the leader's marker): see TreeOf.
 func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
+	return TreeOf(ps.Owner{PID: pid, Ticks: ticks}, timeout)
+}
+
+// TreeOf ends o's process tree, found by session, descent and marker (see
+// ps.Table.MembersOf): every member gets SIGTERM, and whatever still runs
+// after timeout gets SIGKILL. Members that appear meanwhile (a shell
+// forking) are signalled too. It returns once every member is gone, or an
+// error naming the survivors. Without o.Instance, the leader's own marker
+// is used while the leader lives.
+func TreeOf(o ps.Owner, timeout time.Duration) (TreeResult, error) {
 	var res TreeResult
 	termed := map[int]uint64{}
 	killed := map[int]bool{}
@@ -56,7 +64,10 @@ func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
 		if err != nil {
 			return res, err
 		}
-		members := t.Members(pid, ticks)
+		if o.Instance == "" && t.Alive(o.PID, o.Ticks) {
+			o.Instance = t.Marker(o.PID)
+		}
+		members := t.MembersOf(o, true)
 		if len(members) == 0 {
 			return res, nil
 		}

@@ -17,6 +17,16 @@ var migrations = []func(tx *sql.Tx, dir string) error{
 	},
 	migrateOwnedLogs,
 	migrateWanted,
+	migrateInstance,
+}
+
+// migrateInstance (version 4) adds the start's marker, what leads it (the
+// program or its shell) and the stderr log's size at the spawn.
+func migrateInstance(tx *sql.Tx, _ string) error {
+	_, err := tx.Exec(`ALTER TABLE process ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+	ALTER TABLE process ADD COLUMN leader TEXT NOT NULL DEFAULT '';
+	ALTER TABLE process ADD COLUMN stderr_offset INTEGER NOT NULL DEFAULT 0;`)
+	return err
 }
 
 // migrateWanted (version 3) adds wanted: a record that was not stopped on

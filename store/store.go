@@ -32,8 +32,15 @@ const (
 	StatusRunning = "running" // started and not known to have ended
 	StatusStopped = "stopped" // stopped on purpose
 	StatusFailed  = "failed"  // ended during its startup window
-	// StatusStarting marks a record whose supervisor is starting it.
+	// StatusStarting marks a record being started: written, with its
+	// instance marker, before the process is spawned.
 	StatusStarting = "starting"
+)
+
+// Leader values: what the pid of a record is.
+const (
+	LeaderProgram = "program" // a simple command run with exec: the pid is the program's
+	LeaderShell   = "shell"   // a compound command: the pid is the shell's
 )
 
 // Record is one managed process, one row per name. Its ID stays the same
@@ -99,6 +106,14 @@ type Record struct {
 	// the last spawn (run.Launch); they are not stored in the record but in
 	// the history event of that start, where they mark where each run begins.
 	StdoutSize, StderrSize int64
+
+	// Instance is the marker of the last start, BGR_INSTANCE in the
+	// environment of every process of that start; Leader says whether the
+	// pid is the program or its shell; StderrOffset is the stderr log's size
+	// at that spawn, so a failed start shows only its own lines.
+	Instance     string
+	Leader       string
+	StderrOffset int64
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -291,7 +306,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	wanted, stdout_owned, stderr_owned, created_at, updated_at`
+	wanted, stdout_owned, stderr_owned, instance, leader, stderr_offset, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -304,7 +319,7 @@ func scanRecord(s scanner) (Record, error) {
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
 		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &r.StdoutOwned,
-		&r.StderrOwned, &created, &updated)
+		&r.StderrOwned, &r.Instance, &r.Leader, &r.StderrOffset, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -374,7 +389,7 @@ var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdi
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
 	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "wanted",
-	"stdout_owned", "stderr_owned", "created_at", "updated_at"}
+	"stdout_owned", "stderr_owned", "instance", "leader", "stderr_offset", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -389,7 +404,8 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, r.Instance, r.Leader, r.StderrOffset,
+		formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -205,5 +206,79 @@ func TestMigrateV1KeepsRecordsAndSetsWanted(t *testing.T) {
 	}
 	if got, _ := db.Get(r.Name); got.Wanted != r.Wanted {
 		t.Errorf("after Put, wanted = %v, want %v", got.Wanted, r.Wanted)
+	}
+}
+// TestMigrateFromVersion1 opens a store written by a bgrun of schema
+// version 1: its records stay, and the columns added later read as empty.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.sqlite")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rebuild the file as version 1 had it.
+	for _, q := range []string{"DROP TABLE process", "DROP TABLE history", schema, "PRAGMA user_version = 1",
+		`INSERT INTO process (name, command, workdir, stdout_path, stderr_path, status, created_at, updated_at)
+		 VALUES ('old', 'sleep 1', '/tmp', 'o', 'e', 'running', '', '')`} {
+		if _, err := db.sql.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.Get("old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Command != "sleep 1" || r.Instance != "" || r.Leader != "" || r.StderrOffset != 0 {
+		t.Fatalf("migrated record %+v", r)
+	}
+	r.Instance, r.Leader, r.StderrOffset = "1.abc", LeaderProgram, 12
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get("old"); got.Instance != "1.abc" || got.Leader != LeaderProgram || got.StderrOffset != 12 {
+		t.Fatalf("new columns not kept: %+v", got)
+	}
+}
+
+// TestLock: one holder at a time per name; names do not block each other;
+// the lock is free again once released.
+func TestLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no file locks on Windows")
+	}
+	db := MustOpen(t)
+	unlock, err := db.Lock("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok, err := db.TryLock("a"); ok || err != nil {
+		if u != nil {
+			u()
+		}
+		t.Fatalf("TryLock of a held lock: ok=%v err=%v", ok, err)
+	}
+	ub, ok, err := db.TryLock("b")
+	if !ok || err != nil {
+		t.Fatalf("TryLock of another name: ok=%v err=%v", ok, err)
+	}
+	ub()
+	got := make(chan struct{})
+	go func() {
+		u, err := db.Lock("a")
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	unlock()
+	<-got
+	if _, _, err := db.TryLock("../x"); err == nil {
+		t.Fatal("a bad name was locked")
 	}
 }

@@ -68,13 +68,7 @@ func Spawn(db *store.DB, rec *store.Record) error {
 }
 
 func startupError(r store.Record) error {
-	var tail []byte
-	if b, err := os.ReadFile(r.StderrPath); err == nil {
-		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-		tail = []byte(strings.Join(lines[max(0, len(lines)-10):], "\n"))
-	}
-	return &run.StartupError{Name: r.Name, Code: r.ExitCode, Signal: r.ExitSignal, Window: startupWindow(),
-		StderrTail: string(tail), StderrPath: r.StderrPath}
+	return run.FailedStart(r, startupWindow())
 }
 
 // spawnSupervisor starts `bgrun --_supervise NAME --db PATH` detached, in a
@@ -121,6 +115,11 @@ type GuardResult struct {
 // off ends the supervisor (unless the record is also watched) and leaves the
 // process running.
 func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
+	unlock, err := db.Lock(name)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	changed := false
 	r, err := db.Update(name, func(r *store.Record) error {
 		changed = r.Guard != on
@@ -269,9 +268,16 @@ func (s *supervisor) adopt(r store.Record) {
 // start launches the child, waits out its startup window, and records the
 // outcome. An error means it ended within the window.
 func (s *supervisor) start(r store.Record, event string) error {
+	if event != "start" { // a first start runs under the lock of the bgrun that asked for it
+		unlock, err := s.db.Lock(s.name)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	env, _, err := run.Environment(&r)
 	if err == nil {
-		s.cmd, err = run.Launch(&r, env)
+		s.cmd, err = run.LaunchRecorded(s.db, &r, env)
 	}
 	if err != nil {
 		s.record(func(rec *store.Record) { rec.Status = store.StatusFailed }, "failed", 0, map[string]any{"error": err.Error()})

@@ -1,0 +1,177 @@
+package ps
+
+import (
+	"slices"
+
+	"bgrun/store"
+)
+
+// MarkerVar is the environment variable that carries a start's instance
+// marker. bgrun puts BGR_INSTANCE=<record id>.<nonce> in the environment of
+// every process it starts, and every descendant inherits it, so a process
+// that escaped its session and lost its parent (a double fork, `setsid
+// daemon &`) is still known as the record's.
+const MarkerVar = "BGR_INSTANCE"
+
+// HelperMarker is the marker of bgrun's own long-lived helpers (the
+// supervisors): a marker that names no record, so a helper spawned from
+// inside a record's tree (by the dashboard, or a CLI run by a managed
+// process) is never counted as a member of that tree.
+const HelperMarker = "bgrun-helper"
+
+// Owner names the processes of one start of a record: its leader (pid and
+// kernel start time) and its instance marker.
+type Owner struct {
+	PID      int
+	Ticks    uint64
+	Instance string
+}
+
+// OwnerOf returns the owner of r's last start.
+func OwnerOf(r store.Record) Owner {
+	return Owner{PID: r.PID, Ticks: r.StartTicks, Instance: r.Instance}
+}
+
+// markers is what a Table knows of environment markers, read lazily: most
+// listings need the marker of no process, or of a few.
+type markers struct {
+	read  func(pid int) string // the platform's reader; "" when none or unreadable
+	mine  func(pid int) bool   // the process runs as bgrun's user
+	of    map[int]string
+	index map[string][]int // marker -> processes carrying it, candidates only
+}
+
+func (m *markers) get(pid int) string {
+	v, ok := m.of[pid]
+	if !ok {
+		v = m.read(pid)
+		m.of[pid] = v
+	}
+	return v
+}
+
+// Marker returns the instance marker in pid's environment, "" when it has
+// none or its environment cannot be read (another user's process).
+func (t Table) Marker(pid int) string { return t.marks.get(pid) }
+
+// foreign reports whether pid, a process that left the session of the tree
+// being walked, belongs somewhere else: it carries another start's marker,
+// or is one of bgrun's helpers. Such a process is the leader of another
+// record (the dashboard and supervisors spawn them) and is never a member
+// of its spawner's tree, nor is anything below it.
+func (t Table) foreign(pid int, instance string) bool {
+	m := t.Marker(pid)
+	return m != "" && m != instance
+}
+
+// candidates are the processes a marker scan reads: every process whose
+// session differs from its parent's (or that has no parent here). Any other
+// process is in its parent's session and is found by walking down from the
+// first ancestor that is a candidate, so reading these is enough to find
+// every process that carries a marker. Only processes that started at or
+// after since can belong to a start at since.
+func (t Table) markedIndex() map[string][]int {
+	if t.marks.index != nil {
+		return t.marks.index
+	}
+	idx := map[string][]int{}
+	for pid, p := range t.procs {
+		if p.State == 'Z' {
+			continue
+		}
+		if parent, ok := t.procs[p.PPID]; ok && parent.SID == p.SID && p.PPID != 0 {
+			continue
+		}
+		if m := t.Marker(pid); m != "" && m != HelperMarker {
+			idx[m] = append(idx[m], pid)
+		}
+	}
+	t.marks.index = idx
+	return idx
+}
+
+// MembersOf returns the live pids of o's tree: its leader's session (when
+// the leader is still the process bgrun started, or gone), every descendant
+// of those, and, when scan is true, every process that carries o's marker
+// (with its descendants), wherever it ran off to. A descendant that carries
+// another start's marker, or is a bgrun helper, is left out with its
+// subtree. scan costs one read of the environment of each candidate process
+// (see markedIndex), once per Table.
+func (t Table) MembersOf(o Owner, scan bool) []int {
+	set := map[int]bool{}
+	var queue []int
+	add := func(pid int) {
+		if !set[pid] {
+			set[pid] = true
+			queue = append(queue, pid)
+		}
+	}
+	leaderOK := o.PID > 0 && o.Ticks != 0
+	if p, ok := t.procs[o.PID]; ok && p.StartTicks != o.Ticks {
+		leaderOK = false // the pid was reused: its session is not ours
+	}
+	if leaderOK {
+		for _, m := range t.sessions[o.PID] {
+			if t.procs[m].StartTicks >= o.Ticks {
+				add(m)
+			}
+		}
+	}
+	if scan && o.Instance != "" {
+		for _, pid := range t.markedIndex()[o.Instance] {
+			if t.procs[pid].StartTicks >= o.Ticks && t.marks.mine(pid) {
+				add(pid)
+			}
+		}
+	}
+	// Descendants of members, which may have left the session.
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range t.children[cur] {
+			cp := t.procs[c]
+			if set[c] || cp.StartTicks < o.Ticks {
+				continue
+			}
+			if cp.SID != t.procs[cur].SID && t.foreign(c, o.Instance) {
+				continue
+			}
+			add(c)
+		}
+	}
+	out := make([]int, 0, len(set))
+	for m := range set {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Leader returns the process that leads what carries marker instance: the
+// oldest session leader among them (a start's leader calls setsid first),
+// for finishing a start whose bgrun was killed before it wrote the pid.
+func (t Table) Leader(instance string) (Proc, bool) {
+	var best Proc
+	found := false
+	for _, pid := range t.markedIndex()[instance] {
+		p := t.procs[pid]
+		if p.SID != p.PID || !t.marks.mine(pid) {
+			continue
+		}
+		if !found || p.StartTicks < best.StartTicks || (p.StartTicks == best.StartTicks && p.PID < best.PID) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
+// Marked returns every live process that carries a record's marker, with
+// its descendants, by marker: for checks that nothing runs that no record
+// knows.
+func (t Table) Marked() map[string][]int {
+	out := map[string][]int{}
+	for m := range t.markedIndex() {
+		out[m] = t.MembersOf(Owner{Instance: m}, true)
+	}
+	return out
+}

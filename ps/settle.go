@@ -1,0 +1,87 @@
+package ps
+
+import (
+	"bgrun/store"
+)
+
+// Interrupted reports whether r is a start that no one is finishing: it is
+// marked starting, but no supervisor of it runs. The caller must hold r's
+// lock, or the starter may simply not be done yet.
+func Interrupted(r store.Record, t Table) bool {
+	return r.Status == store.StatusStarting && !t.Alive(r.SupervisorPID, r.SupervisorTicks)
+}
+
+// Settle finishes a start whose bgrun was killed (its record was written as
+// starting, with its marker, before the spawn): when a process carrying the
+// marker runs, the record is completed with its leader and marked running;
+// when none does, it is marked failed. Either way the history says so. The
+// caller holds r's lock and passes a fresh r; a record that is not an
+// interrupted start is returned unchanged.
+func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
+	if !Interrupted(r, t) {
+		return r, nil
+	}
+	o := OwnerOf(r)
+	leader, found := Proc{}, false
+	if t.Alive(r.PID, r.StartTicks) {
+		leader, found = t.procs[r.PID], true
+	} else if r.Instance != "" {
+		leader, found = t.Leader(r.Instance)
+	}
+	running := found || len(t.MembersOf(o, true)) > 0
+	event, detail := "failed", map[string]any{"reason": "start interrupted; no process carries its marker"}
+	nr, err := db.Update(r.Name, func(rec *store.Record) error {
+		if rec.Status != store.StatusStarting || rec.Instance != r.Instance {
+			return nil // changed meanwhile: someone else settled it
+		}
+		if found {
+			rec.PID, rec.PGID, rec.StartTicks = leader.PID, leader.PGID, leader.StartTicks
+		}
+		if running {
+			rec.Status = store.StatusRunning
+			event, detail = "start", map[string]any{"command": rec.Command,
+				"reason": "start interrupted; finished by finding its process by marker"}
+		} else {
+			rec.Status = store.StatusFailed
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	if nr.Status == store.StatusStarting {
+		return nr, nil
+	}
+	return nr, db.AddEvent(store.Event{Name: r.Name, Event: event, PID: nr.PID, Detail: detail})
+}
+
+// settleAll settles the interrupted starts among recs whose lock is free (a
+// held lock means the start is still going on), and returns recs as they
+// are now. It costs nothing when no record is starting.
+func settleAll(db *store.DB, recs []store.Record) ([]store.Record, error) {
+	var t *Table
+	for i, r := range recs {
+		if r.Status != store.StatusStarting {
+			continue
+		}
+		unlock, ok, err := db.TryLock(r.Name)
+		if err != nil || !ok {
+			continue
+		}
+		if t == nil {
+			snap, err := Snapshot()
+			if err != nil {
+				unlock()
+				return recs, err
+			}
+			t = &snap
+		}
+		if fresh, err := db.Get(r.Name); err == nil {
+			if fresh, err = Settle(db, fresh, *t); err == nil {
+				recs[i] = fresh
+			}
+		}
+		unlock()
+	}
+	return recs, nil
+}

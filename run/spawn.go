@@ -1,0 +1,134 @@
+package run
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"bgrun/ps"
+	"bgrun/store"
+)
+
+// ErrStopped is returned by LaunchRecorded when the record was stopped
+// meanwhile: a deliberate stop wins over a supervisor's restart.
+var ErrStopped = errors.New("stopped meanwhile")
+
+// newInstance returns a fresh marker for a start of the record with id:
+// "<id>.<12 hex digits>", unique across restarts and machines' reboots.
+func newInstance(id int64) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%d.%s", id, hex.EncodeToString(b[:]))
+}
+
+// withMarker returns env with BGR_INSTANCE set to instance, and no other
+// value of it (a caller's own marker must not leak into a new start).
+func withMarker(env []string, instance string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, ps.MarkerVar+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, ps.MarkerVar+"="+instance)
+}
+
+// helperEnv is the environment of a bgrun helper: the given one (the
+// caller's when nil) with the helper marker.
+func helperEnv(env []string) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	return withMarker(env, ps.HelperMarker)
+}
+
+// markStarting writes rec as starting, with a fresh marker and no process,
+// before anything is spawned: a bgrun killed from here on leaves a record
+// that the next bgrun finishes or fails (ps.Settle), never a process that no
+// record knows.
+func markStarting(db *store.DB, rec *store.Record) error {
+	rec.Status, rec.PID, rec.PGID, rec.StartTicks = store.StatusStarting, 0, 0, 0
+	if rec.ID == 0 {
+		if err := db.Put(rec); err != nil { // the id names the marker
+			return err
+		}
+	}
+	rec.Instance = newInstance(rec.ID)
+	return db.Put(rec)
+}
+
+// LaunchRecorded is how a supervisor starts rec's process: the marker is
+// written to the record first (status starting, unless the record was
+// stopped meanwhile: then ErrStopped, and nothing is spawned), then the
+// process is launched and its pid recorded at once. The supervisor records
+// the outcome of the startup window itself. env comes from Environment.
+func LaunchRecorded(db *store.DB, rec *store.Record, env []string) (*exec.Cmd, error) {
+	instance := newInstance(rec.ID)
+	r, err := db.Update(rec.Name, func(r *store.Record) error {
+		if r.Status == store.StatusStopped {
+			return ErrStopped
+		}
+		r.Instance, r.Status, r.PID, r.PGID, r.StartTicks = instance, store.StatusStarting, 0, 0, 0
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rec.ID, rec.Instance = r.ID, instance
+	cmd, err := Launch(rec, env)
+	if err != nil {
+		return nil, err
+	}
+	// A failed write leaves the process findable by its marker.
+	db.Update(rec.Name, func(r *store.Record) error {
+		if r.Instance == instance {
+			r.PID, r.PGID, r.StartTicks, r.StartedAt = rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt
+			r.Leader, r.StderrOffset = rec.Leader, rec.StderrOffset
+		}
+		return nil
+	})
+	return cmd, nil
+}
+
+// stderrTailMax bounds how much of a failed start's stderr is read.
+const stderrTailMax = 64 << 10
+
+// StderrTail returns the last n lines that r's last start wrote to its
+// stderr log: only what came after the size the file had at the spawn, so
+// an earlier attempt's lines never show up as this one's. A file that shrank
+// since (rotated) is read from its start.
+func StderrTail(r store.Record, n int) string {
+	f, err := os.Open(r.StderrPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	from := r.StderrOffset
+	if from > fi.Size() {
+		from = 0
+	}
+	from = max(from, fi.Size()-stderrTailMax)
+	b, _ := io.ReadAll(io.NewSectionReader(f, from, fi.Size()-from))
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// FailedStart is the error for r, whose last start ended within its startup
+// window of length window, as recorded (by the CLI or a supervisor).
+func FailedStart(r store.Record, window time.Duration) *StartupError {
+	return &StartupError{Name: r.Name, Code: r.ExitCode, Signal: r.ExitSignal, Window: window,
+		StderrTail: StderrTail(r, 10), StderrPath: r.StderrPath}
+}
