@@ -208,6 +208,7 @@ func TestMigrateV1KeepsRecordsAndSetsWanted(t *testing.T) {
 		t.Errorf("after Put, wanted = %v, want %v", got.Wanted, r.Wanted)
 	}
 }
+
 // TestMigrateFromVersion1 opens a store written by a bgrun of schema
 // version 1: its records stay, and the columns added later read as empty.
 func TestMigrateFromVersion1(t *testing.T) {
