@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"bgrun/docker"
-	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
@@ -157,9 +156,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Loaded = loaded
-	if exists {
-		// The old supervisor goes first, or it would restart what we stop.
-		if err := stop.Supervisor(old, stop.Options{Timeout: o.StopTimeout}); err != nil {
+	if exists && (old.Guard || old.Watch) {
+		// Out of the supervisor's hands first, or it would restart what we stop.
+		if err := stop.Unsupervise(db, o.Name); err != nil {
 			return res, err
 		}
 	}
@@ -188,6 +187,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		res.Record = rec
 		return res, err
 	}
+	errFrom := StderrSize(&rec)
 	cmd, err := Launch(&rec, env)
 	if err != nil {
 		rec.Status = store.StatusFailed
@@ -207,7 +207,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		cmd.Wait()
 		return res, err
 	}
-	serr := waitStartup(cmd, &rec, o.grace())
+	serr := Startup(Follow(cmd, &rec), &rec, o.grace(), errFrom)
 	if serr != nil {
 		event = "failed"
 		if err := db.Put(&rec); err != nil {
@@ -472,36 +472,6 @@ func openLog(path string) (*os.File, error) {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
 	return f, nil
-}
-
-// waitStartup stays the parent of cmd for the startup window. A process that
-// ends in it, leaving nothing of its tree running, is a failed start.
-func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
-	if window <= 0 {
-		return cmd.Process.Release()
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-time.After(window):
-		return cmd.Process.Release()
-	case <-done:
-	}
-	code, sig := ExitStatus(cmd.ProcessState)
-	if t, err := ps.Snapshot(); err == nil && len(t.Members(rec.PID, rec.StartTicks)) > 0 {
-		return nil // the leader ended but left its tree running, like a daemon
-	}
-	if code == 0 && docker.IsDocker(rec.Command) {
-		// `docker run -d` exits at once; its container is what runs.
-		if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
-			return nil
-		}
-	}
-	rec.Status = store.StatusFailed
-	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, time.Now()
-	tail, _ := logs.Tail(rec.StderrPath, 10)
-	return &StartupError{Name: rec.Name, Code: code, Signal: sig, Window: window,
-		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
 }
 
 // warnDeclaredPort says so when the environment declares a PORT that another

@@ -34,6 +34,12 @@ const (
 	StatusFailed  = "failed"  // ended during its startup window
 	// StatusStarting marks a record whose supervisor is starting it.
 	StatusStarting = "starting"
+	// StatusRestarting marks a guarded record that ended and waits for its
+	// next try: ExitedAt plus Backoff.
+	StatusRestarting = "restarting"
+	// StatusErrored marks a guarded record whose guard gave up after
+	// MaxRestarts restarts in a row.
+	StatusErrored = "errored"
 )
 
 // Record is one managed process, one row per name. Its ID stays the same

@@ -1,0 +1,188 @@
+package run
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"bgrun/docker"
+	"bgrun/ps"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// Leader is the leader of a started process, watched until it ends. The CLI,
+// the dashboard and the supervisor all watch a start through it, so the
+// startup window is decided in one place (Startup). On Linux it waits on a
+// pidfd through Go's poller, so watching many processes costs no thread each.
+type Leader struct {
+	PID   int
+	Ticks uint64
+	// Child is true when bgrun started the leader in this process, so its
+	// exit status can be collected; an adopted leader's cannot.
+	Child bool
+
+	done chan struct{}
+	once sync.Once
+	cmd  *exec.Cmd
+
+	code  int
+	sig   string
+	known bool
+	at    time.Time
+}
+
+// pollLeader is how often a leader is looked at where no pidfd can wait.
+const pollLeader = 200 * time.Millisecond
+
+// Follow watches the leader that Launch started as cmd for rec. The caller
+// gives up cmd: Follow collects its exit status.
+func Follow(cmd *exec.Cmd, rec *store.Record) *Leader {
+	l := &Leader{PID: rec.PID, Ticks: rec.StartTicks, Child: true, cmd: cmd, done: make(chan struct{})}
+	l.start()
+	return l
+}
+
+// Adopt watches a leader that another bgrun started (a supervisor
+// re-attaching after its predecessor was killed). Its exit status cannot be
+// collected.
+func Adopt(pid int, ticks uint64) *Leader {
+	l := &Leader{PID: pid, Ticks: ticks, done: make(chan struct{})}
+	l.start()
+	return l
+}
+
+// Done is closed once the leader has ended.
+func (l *Leader) Done() <-chan struct{} { return l.done }
+
+// Exit says how the leader ended, once Done is closed: its exit code, or -1
+// and the signal's name; known is false when the status could not be
+// collected (an adopted leader).
+func (l *Leader) Exit() (code int, signal string, known bool, at time.Time) {
+	return l.code, l.sig, l.known, l.at
+}
+
+// Ended reports whether the leader has ended, without waiting.
+func (l *Leader) Ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Leader) finish(code int, sig string, known bool) {
+	l.once.Do(func() {
+		l.code, l.sig, l.known, l.at = code, sig, known, time.Now()
+		if !known {
+			l.code = -1
+		}
+		close(l.done)
+	})
+}
+
+// check looks once whether the leader has ended and finishes it if so.
+func (l *Leader) check() bool {
+	if l.Child {
+		if code, sig, ok := reap(l.cmd); ok {
+			l.finish(code, sig, true)
+			return true
+		}
+		return false
+	}
+	if p, ok := ps.Read(l.PID); ok && p.StartTicks == l.Ticks && p.State != 'Z' {
+		return false
+	}
+	l.finish(-1, "", false)
+	return true
+}
+
+// poll checks the leader until it ends; the fallback where no pidfd waits.
+func (l *Leader) poll() {
+	for !l.check() {
+		time.Sleep(pollLeader)
+	}
+}
+
+// StderrSize returns the size of rec's stderr log before a start, so that a
+// failed start shows this attempt's lines only.
+func StderrSize(rec *store.Record) int64 {
+	fi, err := os.Stat(rec.StderrPath)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Startup waits out the startup window of a start that Launch made and l
+// follows. A leader that ends in the window is a failed start, unless it
+// exited 0 and left its tree running (a command that daemonizes, or `docker
+// run -d`): then the start is good and its tree is what runs. A failed start
+// sets rec's status and exit, ends what is left of its tree, and returns a
+// *StartupError with this attempt's stderr (written after errFrom). It is
+// the one startup rule of the CLI, the dashboard and the supervisor.
+func Startup(l *Leader, rec *store.Record, window time.Duration, errFrom int64) error {
+	if window <= 0 {
+		return nil
+	}
+	t := time.NewTimer(window)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-l.Done():
+	}
+	code, sig, _, at := l.Exit()
+	left := false
+	if t, err := ps.Snapshot(); err == nil {
+		left = len(t.Members(rec.PID, rec.StartTicks)) > 0
+	}
+	if code == 0 && sig == "" {
+		if left {
+			return nil // the leader daemonized: its tree runs on
+		}
+		if docker.IsDocker(rec.Command) {
+			// `docker run -d` exits at once; its container is what runs.
+			if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
+				return nil
+			}
+		}
+	}
+	if left {
+		timeout, err := stop.TimeoutFromEnv()
+		if err != nil {
+			timeout = stop.DefaultTimeout
+		}
+		stop.Tree(rec.PID, rec.StartTicks, timeout)
+	}
+	rec.Status = store.StatusFailed
+	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
+	return &StartupError{Name: rec.Name, Code: code, Signal: sig, Window: window,
+		StderrTail: stderrSince(rec.StderrPath, errFrom, 10), StderrPath: rec.StderrPath}
+}
+
+// stderrSince returns the last n lines written to path after offset from,
+// reading at most 64 KiB.
+func stderrSince(path string, from int64, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= from {
+		return ""
+	}
+	from = max(from, fi.Size()-64<<10)
+	b, err := io.ReadAll(io.NewSectionReader(f, from, fi.Size()-from))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(bytes.TrimRight(b, "\n")), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
