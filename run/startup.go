@@ -26,9 +26,11 @@ type Leader struct {
 	// exit status can be collected; an adopted leader's cannot.
 	Child bool
 
-	done chan struct{}
-	once sync.Once
-	cmd  *exec.Cmd
+	done  chan struct{}
+	mu    sync.Mutex
+	ended bool
+	onEnd func()
+	cmd   *exec.Cmd
 
 	code  int
 	sig   string
@@ -76,14 +78,36 @@ func (l *Leader) Ended() bool {
 	}
 }
 
+// OnEnd has f called once the leader has ended, on the goroutine that saw
+// it end (at once on a goroutine of its own if it already has): a watcher of
+// many leaders needs no goroutine of its own per leader.
+func (l *Leader) OnEnd(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		go f()
+		return
+	}
+	l.onEnd = f
+}
+
 func (l *Leader) finish(code int, sig string, known bool) {
-	l.once.Do(func() {
-		l.code, l.sig, l.known, l.at = code, sig, known, time.Now()
-		if !known {
-			l.code = -1
-		}
-		close(l.done)
-	})
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
+	l.ended = true
+	l.code, l.sig, l.known, l.at = code, sig, known, time.Now()
+	if !known {
+		l.code = -1
+	}
+	f := l.onEnd
+	close(l.done)
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // check looks once whether the leader has ended and finishes it if so.

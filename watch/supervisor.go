@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"bgrun/ps"
@@ -163,6 +164,9 @@ func Supervise(ctx context.Context, dbPath string) error {
 	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags),
 		self: ident{pid: os.Getpid(), ticks: self.StartTicks}, grace: startupWindow(), timeout: stopTimeout(),
 		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now()}
+	// A long-lived process with a small live heap: collect often rather
+	// than let the heap grow to twice what it holds.
+	debug.SetGCPercent(20)
 	s.log.Printf("supervising %s (pid %d)", dbPath, os.Getpid())
 	defer s.log.Print("exiting")
 	return s.loop(ctx)
@@ -341,14 +345,11 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 	}
 }
 
-// watchLeader waits for l's end in a goroutine parked on its pidfd.
+// watchLeader has l's end come back to the loop as an evExit event.
 func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
 	t.leader = l
 	name := t.name
-	go func() {
-		<-l.Done()
-		s.events <- event{kind: evExit, name: name, leader: l}
-	}()
+	l.OnEnd(func() { s.events <- event{kind: evExit, name: name, leader: l} })
 }
 
 // write applies fn to t's record if it still says what the supervisor last
