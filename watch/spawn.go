@@ -236,7 +236,7 @@ func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
 		r.Guard = on
 		if on {
 			r.GaveUp = false
-			if r.Status == store.StatusErrored {
+			if r.Status == store.StatusErrored || r.Status == store.StatusFailed {
 				r.Status, r.Backoff, r.ExitedAt = store.StatusRestarting, "0s", time.Now()
 			}
 		}
