@@ -425,8 +425,8 @@ func TestLayering(t *testing.T) {
 }
 
 // cmdSupervisors (sups) checks how many supervisors this script's bgrun commands
-// run: `sups N` wants exactly N now, `sups max N` polls for
-// two seconds and fails if more than N ever run at once.
+// run: `sups N` waits up to ten seconds for exactly N, `sups max N` polls
+// for two seconds and fails if more than N ever run at once.
 func cmdSupervisors(ts *testscript.TestScript, neg bool, args []string) {
 	count := func() int {
 		want := []byte("BGR_TEST_TAG=" + ts.Getenv("BGR_TEST_TAG") + "\x00")
@@ -455,7 +455,11 @@ func cmdSupervisors(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	want, _ := strconv.Atoi(args[0])
-	if n := count(); (n == want) == neg {
-		ts.Fatalf("%d supervisors run, want %d", n, want)
+	deadline := time.Now().Add(10 * time.Second)
+	for n := count(); n != want; n = count() {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%d supervisors run, want %d", n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"bgrun/docker"
 	"bgrun/ps"
 	"bgrun/run"
 	"bgrun/stop"
@@ -266,7 +267,7 @@ func (s *supervisor) scan() {
 				}
 				snap = &tb
 			}
-			if len(snap.Members(t.want.pid, t.want.ticks)) == 0 {
+			if !treeRuns(*snap, r) {
 				t.follow = false
 				s.crashed(t, exitInfo{code: -1, at: time.Now()})
 			}
@@ -332,11 +333,10 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 		if err != nil {
 			return
 		}
-		members := snap.Members(r.PID, r.StartTicks)
 		switch {
 		case snap.Alive(r.PID, r.StartTicks):
 			s.watchLeader(t, run.Adopt(r.PID, r.StartTicks))
-		case len(members) > 0:
+		case treeRuns(snap, r):
 			t.follow = true
 		case r.ExitedAt.Before(r.StartedAt) || r.ExitedAt.IsZero():
 			// It ended while nobody supervised it.
@@ -620,4 +620,17 @@ func stopTimeout() time.Duration {
 		return stop.DefaultTimeout
 	}
 	return d
+}
+
+// treeRuns reports whether what r started still runs: its tree, or for
+// `docker run -d` its container.
+func treeRuns(snap ps.Table, r store.Record) bool {
+	if len(snap.Members(r.PID, r.StartTicks)) > 0 {
+		return true
+	}
+	if docker.IsDocker(r.Command) {
+		procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+		return err != nil || procs[0].Running
+	}
+	return false
 }
