@@ -94,8 +94,11 @@ const (
 )
 
 type event struct {
-	kind   eventKind
-	name   string
+	kind eventKind
+	name string
+	// t is who the event is for: an event for a record dropped and taken
+	// again since is for a former keeping of it, and is ignored.
+	t      *tracked
 	leader *run.Leader
 	start  startResult
 	change string
@@ -349,7 +352,7 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
 	t.leader = l
 	name := t.name
-	l.OnEnd(func() { s.events <- event{kind: evExit, name: name, leader: l} })
+	l.OnEnd(func() { s.events <- event{kind: evExit, name: name, t: t, leader: l} })
 }
 
 // write applies fn to t's record if it still says what the supervisor last
@@ -386,7 +389,7 @@ func (s *supervisor) launch(t *tracked, r store.Record, ev string) {
 	t.busy, t.leader, t.follow, t.retryAt, t.change = true, nil, false, time.Time{}, ""
 	want := t.want
 	go func() {
-		s.events <- event{kind: evStarted, name: r.Name, start: s.start(r, want, ev)}
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, want, ev)}
 	}()
 }
 
@@ -428,7 +431,7 @@ func (s *supervisor) start(r store.Record, want ident, ev string) startResult {
 
 func (s *supervisor) handle(ev event) {
 	t := s.recs[ev.name]
-	if t == nil {
+	if t == nil || (ev.t != nil && ev.t != t) {
 		return
 	}
 	switch ev.kind {
@@ -452,7 +455,7 @@ func (s *supervisor) handle(ev event) {
 				if _, err := stop.Tree(pid, ticks, s.timeout); err != nil {
 					s.log.Printf("%s: %v", name, err)
 				}
-				s.events <- event{kind: evEnded, name: name, exit: e}
+				s.events <- event{kind: evEnded, name: name, t: t, exit: e}
 			}()
 			return
 		}
@@ -610,7 +613,7 @@ func (s *supervisor) changed(t *tracked) {
 			s.log.Printf("%s: %v", r.Name, err)
 		}
 		s.db.AddEvent(store.Event{Name: r.Name, Event: "stop", PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
-		s.events <- event{kind: evStarted, name: r.Name, start: s.start(r, identOf(r), "restart")}
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), "restart")}
 	}()
 }
 
