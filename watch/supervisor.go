@@ -289,13 +289,6 @@ func (s *supervisor) attach(r store.Record) *tracked {
 	t := &tracked{name: r.Name, duties: map[duty]bool{},
 		backoff: &Backoff{FreeRestarts: DefaultFreeRestarts, Limit: r.MaxRestarts}}
 	s.recs[r.Name] = t
-	r, err := s.db.Update(r.Name, func(rec *store.Record) error {
-		rec.SupervisorPID, rec.SupervisorTicks = s.self.pid, s.self.ticks
-		return nil
-	})
-	if err != nil {
-		s.log.Printf("%s: %v", r.Name, err)
-	}
 	s.log.Printf("%s: attached (%s, pid %d, guard=%v watch=%v)", r.Name, r.Status, r.PID, r.Guard, r.Watch)
 	s.take(t, r)
 	return t
@@ -321,6 +314,18 @@ func (s *supervisor) drop(t *tracked, r store.Record) {
 // take makes r's state the supervisor's own: on attaching, and when
 // something else changed the record.
 func (s *supervisor) take(t *tracked, r store.Record) {
+	if r.SupervisorPID != s.self.pid || r.SupervisorTicks != s.self.ticks {
+		// Marked on the record, so lists show it supervised.
+		nr, err := s.db.Update(r.Name, func(rec *store.Record) error {
+			rec.SupervisorPID, rec.SupervisorTicks = s.self.pid, s.self.ticks
+			return nil
+		})
+		if err != nil {
+			s.log.Printf("%s: %v", r.Name, err)
+		} else {
+			r = nr
+		}
+	}
 	t.want, t.leader, t.follow, t.retryAt = identOf(r), nil, false, time.Time{}
 	t.started = r.StartedAt
 	switch r.Status {
