@@ -207,7 +207,8 @@ func setEnded(p *Process, r store.Record, now time.Time) {
 		}
 	case store.StatusStopped:
 	default:
-		if p.LastExit != nil {
+		// Only a supervisor sees a running process end on its own.
+		if p.LastExit != nil && (r.Guard || r.Watch) {
 			p.Status, p.StatusDetail = StatusExited, last
 		} else {
 			p.Status = store.StatusStopped
