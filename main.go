@@ -272,6 +272,10 @@ func (e *env) open() (*store.DB, error) {
 		return nil, err
 	}
 	e.db, e.dbPath = db, path
+	// Any command brings back a supervisor that a record needs.
+	if _, err := watch.Ensure(db); err != nil {
+		fmt.Fprintf(e.stderr, "bgrun: warning: %v\n", err)
+	}
 	return db, nil
 }
 
@@ -361,7 +365,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	case b["_serve"]:
 		return serveDashboard(e)
 	case c.has("_supervise"):
-		return watch.Supervise(context.Background(), e.c.vals["db"], c.vals["_supervise"])
+		return watch.Supervise(context.Background(), c.vals["_supervise"])
 	case b["dashboard"]:
 		return launchDashboard(e)
 	case b["restart-all"]:

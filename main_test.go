@@ -187,6 +187,7 @@ func TestScripts(t *testing.T) {
 			"interrupted": cmdInterrupted,
 			"setsup":      cmdSetsup,
 			"marked":      cmdMarked,
+			"sups":    cmdSupervisors,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -486,5 +487,45 @@ func TestLayering(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// cmdSupervisors (sups) checks how many supervisors this script's bgrun commands
+// run: `sups N` waits up to ten seconds for exactly N, `sups max N` polls
+// for two seconds and fails if more than N ever run at once.
+func cmdSupervisors(ts *testscript.TestScript, neg bool, args []string) {
+	count := func() int {
+		want := []byte("BGR_TEST_TAG=" + ts.Getenv("BGR_TEST_TAG") + "\x00")
+		t, err := ps.Snapshot()
+		ts.Check(err)
+		n := 0
+		for _, pid := range t.PIDs() {
+			if p, ok := t.Get(pid); !ok || p.State == 'Z' {
+				continue
+			}
+			cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			if bytes.Contains(cl, []byte("--_supervise\x00")) && bytes.Contains(env, want) {
+				n++
+			}
+		}
+		return n
+	}
+	if len(args) == 2 && args[0] == "max" {
+		limit, _ := strconv.Atoi(args[1])
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if n := count(); n > limit {
+				ts.Fatalf("%d supervisors run at once, want at most %d", n, limit)
+			}
+		}
+		return
+	}
+	want, _ := strconv.Atoi(args[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for n := count(); n != want; n = count() {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%d supervisors run, want %d", n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

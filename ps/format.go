@@ -115,14 +115,13 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 			}
 		}
 		status := p.Status
-		if p.Restarts > 0 {
+		if p.Restarts > 0 && p.Running {
 			status += fmt.Sprintf(" ↻%d", p.Restarts)
 		}
-		switch {
-		case p.GaveUp:
-			status += " gave up"
-		case p.Backoff != "" && !p.Running:
-			status += " backoff " + p.Backoff
+		if p.StatusDetail != "" && p.Status != StatusExited {
+			status += " · " + p.StatusDetail
+		} else if p.Status == StatusExited {
+			status = p.Status + " " + p.StatusDetail
 		}
 		vals := map[string][2]string{
 			"ID":        {strconv.FormatInt(p.ID, 10), blue},
@@ -207,10 +206,17 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 	return err
 }
 
+// statusLabel turns "status detail" into what the table shows: "● Running",
+// "↻ Restarting · next try in 2s, last exited 1", "○ Exited 1",
+// "○ Killed: SIGKILL".
 func statusLabel(s string) string {
 	head, rest, _ := strings.Cut(s, " ")
+	if head == StatusExited && rest != "" {
+		// "exited 1" or "killed: SIGKILL" says it all.
+		return "○ " + strings.ToUpper(rest[:1]) + rest[1:]
+	}
 	label := map[string]string{"running": "● Running", "failed": "✗ Failed", "unknown": "? Unknown",
-		"starting": "◌ Starting"}[head]
+		"restarting": "↻ Restarting", "errored": "✗ Errored", "starting": "◌ Starting"}[head]
 	if label == "" {
 		label = "○ Stopped"
 	}
@@ -224,7 +230,7 @@ func colorStatus(s string, st Style) string {
 	switch {
 	case strings.HasPrefix(s, "●"):
 		return st.paint(green+bold, s)
-	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "◌"):
+	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "↻"), strings.HasPrefix(s, "◌"):
 		return st.paint(yellow+bold, s)
 	}
 	return st.paint(red+bold, s)
@@ -270,6 +276,9 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 	if p.StatusDetail != "" {
 		status += " (" + p.StatusDetail + ")"
 	}
+	if p.NextRestartAt != nil {
+		status += ", next try at " + p.NextRestartAt.Local().Format(time.TimeOnly)
+	}
 	kv("Status", status)
 	if p.Running {
 		pids := make([]string, len(p.PIDs))
@@ -304,7 +313,10 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 	}
 	if p.LastExit != nil {
 		how := fmt.Sprintf("code %d", p.LastExit.Code)
-		if p.LastExit.Signal != "" {
+		switch {
+		case p.LastExit.Unknown:
+			how = "status unknown (its supervisor was not its parent)"
+		case p.LastExit.Signal != "":
 			how = "signal " + p.LastExit.Signal
 		}
 		kv("Last exit", how+" at "+p.LastExit.At.Local().Format(time.RFC3339))
@@ -322,13 +334,16 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 		if p.Watched {
 			modes = append(modes, "watched")
 		}
-		if !p.Supervised && p.Running && (p.Guarded || p.Watched) {
+		switch {
+		case p.Supervised:
+			modes = append(modes, fmt.Sprintf("supervised (pid %d)", p.SupervisorPID))
+		case p.Guarded || p.Watched:
 			modes = append(modes, "supervisor not running")
 		}
 		if p.GaveUp {
 			modes = append(modes, "gave up")
 		}
-		if p.Backoff != "" {
+		if p.Backoff != "" && !p.Running {
 			modes = append(modes, "backoff "+p.Backoff)
 		}
 		kv("Supervisor", strings.Join(append(modes, fmt.Sprintf("%d restarts", p.Restarts)), ", "))

@@ -4,6 +4,7 @@
 package ps
 
 import (
+	"fmt"
 	"time"
 
 	"bgrun/store"
@@ -17,8 +18,11 @@ type Process struct {
 	Name string `json:"name"`
 	// PID is the leader bgrun started; 0 when it does not run.
 	PID int `json:"pid"`
-	// Status is running, stopped, failed (ended during startup) or unknown
-	// (its state could not be read, see StatusDetail).
+	// Status is starting, running, restarting (the guard waits for its next
+	// try, NextRestartAt), errored (the guard gave up), exited (ended on its
+	// own, see LastExit), failed (ended during startup), stopped (stopped on
+	// purpose) or unknown (its state could not be read). StatusDetail says
+	// more in words: "exited 1", "killed: SIGKILL", "next try in 2s".
 	Status       string `json:"status"`
 	StatusDetail string `json:"status_detail,omitempty"`
 	Running      bool   `json:"running"`
@@ -48,8 +52,10 @@ type Process struct {
 	Restarts      int    `json:"restarts"`
 	Backoff       string `json:"backoff,omitempty"`
 	GaveUp        bool   `json:"gave_up,omitempty"`
-	LastExit      *Exit  `json:"last_exit"`
-	Docker        bool   `json:"docker"`
+	// NextRestartAt is when the guard tries again, while restarting.
+	NextRestartAt *time.Time `json:"next_restart_at,omitempty"`
+	LastExit      *Exit      `json:"last_exit"`
+	Docker        bool       `json:"docker"`
 
 	// Wanted says the user wants it running (a start set it, no stop since):
 	// what `bgrun resurrect` starts after a reboot.
@@ -68,6 +74,21 @@ type Exit struct {
 	Code   int       `json:"code"`
 	Signal string    `json:"signal,omitempty"`
 	At     time.Time `json:"at"`
+	// Unknown is true when its status could not be collected: the
+	// supervisor that saw it end was not its parent (Code is -1 then).
+	Unknown bool `json:"status_unknown,omitempty"`
+}
+
+// String says how the process ended: "exited 1", "killed: SIGKILL" or
+// "exit status unknown".
+func (e *Exit) String() string {
+	switch {
+	case e.Unknown:
+		return "exit status unknown"
+	case e.Signal != "":
+		return "killed: " + e.Signal
+	}
+	return fmt.Sprintf("exited %d", e.Code)
 }
 
 // Options select what List shows.
@@ -157,11 +178,7 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 			}
 		} else {
 			p.PID = 0
-			switch {
-			case r.Status == store.StatusStarting:
-			case r.Status != store.StatusFailed:
-				p.Status = store.StatusStopped
-			}
+			setEnded(&p, r, now())
 		}
 		out[i] = p
 	}
@@ -180,7 +197,50 @@ func fromRecord(r store.Record) Process {
 	}
 	p.Wanted = r.Wanted
 	if !r.ExitedAt.IsZero() {
-		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt}
+		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt,
+			Unknown: r.ExitCode == -1 && r.ExitSignal == ""}
 	}
 	return p
+}
+
+// StatusExited is the status of a process that ended on its own, shown with
+// its exit code or signal rather than as stopped.
+const StatusExited = "exited"
+
+// setEnded sets the status of a process that does not run from its record.
+func setEnded(p *Process, r store.Record, now time.Time) {
+	last := ""
+	if p.LastExit != nil {
+		last = p.LastExit.String()
+	}
+	switch r.Status {
+	case store.StatusStarting:
+		// A start under way, or one that was interrupted: ps.Settle
+		// finishes or fails it when the name's lock is free.
+	case store.StatusRestarting:
+		d, _ := time.ParseDuration(r.Backoff)
+		at := r.ExitedAt.Add(d)
+		p.NextRestartAt = &at
+		p.StatusDetail = "next try in " + FormatDuration(int64(max(at.Sub(now), 0).Round(time.Second).Seconds()))
+		if last != "" {
+			p.StatusDetail += ", last " + last
+		}
+	case store.StatusErrored:
+		p.StatusDetail = fmt.Sprintf("gave up after %d restarts", r.MaxRestarts)
+		if last != "" {
+			p.StatusDetail += ", last " + last
+		}
+	case store.StatusFailed:
+		if last != "" {
+			p.StatusDetail = last + " during startup"
+		}
+	case store.StatusStopped:
+	default:
+		// Only a supervisor sees a running process end on its own.
+		if p.LastExit != nil && (r.Guard || r.Watch) {
+			p.Status, p.StatusDetail = StatusExited, last
+		} else {
+			p.Status = store.StatusStopped
+		}
+	}
 }

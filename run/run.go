@@ -168,9 +168,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Loaded = loaded
-	if exists {
-		// The old supervisor goes first, or it would restart what we stop.
-		if err := stop.Supervisor(old, stop.Options{Timeout: o.StopTimeout}); err != nil {
+	if exists && (old.Guard || old.Watch) {
+		// Out of the supervisor's hands first, or it would restart what we stop.
+		if err := stop.Unsupervise(db, o.Name); err != nil {
 			return res, err
 		}
 	}
@@ -194,7 +194,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 	res.Record = rec
 	if (rec.Watch || rec.Guard) && o.Spawn != nil {
 		rec.Status, rec.PID, rec.StartTicks, rec.SupervisorPID = store.StatusStarting, 0, 0, 0
-		rec.Restarts, rec.GaveUp, rec.Backoff = 0, false, ""
+		rec.Restarts, rec.GaveUp, rec.Backoff, rec.Wanted = 0, false, "", true
 		if err := db.Put(&rec); err != nil {
 			return res, err
 		}
@@ -224,7 +224,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		cmd.Wait()
 		return res, err
 	}
-	serr := waitStartup(cmd, &rec, o.grace())
+	serr := WaitStartup(Follow(cmd, &rec), &rec, o.grace())
 	if serr != nil {
 		event = "failed"
 		if err := db.Put(&rec); err != nil {
@@ -469,7 +469,7 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	rec.StderrOffset = rec.StderrSize
 	rec.Wanted = true
 	if rec.Instance == "" {
-		rec.Instance = newInstance(rec.ID)
+		rec.Instance = NewInstance(rec.ID)
 	}
 	cmd, leader := shellCommand(rec.Command)
 	cmd.Dir = rec.Dir
@@ -495,36 +495,6 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 func openLog(path string) (*os.File, error) {
 	f, _, err := createLog(path)
 	return f, err
-}
-
-// waitStartup stays the parent of cmd for the startup window. A process that
-// ends in it, leaving nothing of its tree running, is a failed start. After
-// the window a goroutine goes on waiting, so that a long-lived caller (the
-// dashboard) reaps the process when it ends instead of keeping a zombie.
-func waitStartup(cmd *exec.Cmd, rec *store.Record, window time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	if window <= 0 {
-		return nil
-	}
-	select {
-	case <-time.After(window):
-		return nil
-	case <-done:
-	}
-	code, sig := ExitStatus(cmd.ProcessState)
-	if t, err := ps.Snapshot(); err == nil && len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0 {
-		return nil // the leader ended but left its tree running, like a daemon
-	}
-	if code == 0 && docker.IsDocker(rec.Command) {
-		// `docker run -d` exits at once; its container is what runs.
-		if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
-			return nil
-		}
-	}
-	rec.Status = store.StatusFailed
-	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, time.Now()
-	return FailedStart(*rec, window)
 }
 
 // warnDeclaredPort says so when the environment declares a PORT that another

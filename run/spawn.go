@@ -19,9 +19,9 @@ import (
 // meanwhile: a deliberate stop wins over a supervisor's restart.
 var ErrStopped = errors.New("stopped meanwhile")
 
-// newInstance returns a fresh marker for a start of the record with id:
+// NewInstance returns a fresh marker for a start of the record with id:
 // "<id>.<12 hex digits>", unique across restarts and machines' reboots.
-func newInstance(id int64) string {
+func NewInstance(id int64) string {
 	var b [6]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%d.%s", id, hex.EncodeToString(b[:]))
@@ -59,7 +59,7 @@ func markStarting(db *store.DB, rec *store.Record) error {
 			return err
 		}
 	}
-	rec.Instance = newInstance(rec.ID)
+	rec.Instance = NewInstance(rec.ID)
 	return db.Put(rec)
 }
 
@@ -69,7 +69,7 @@ func markStarting(db *store.DB, rec *store.Record) error {
 // process is launched and its pid recorded at once. The supervisor records
 // the outcome of the startup window itself. env comes from Environment.
 func LaunchRecorded(db *store.DB, rec *store.Record, env []string) (*exec.Cmd, error) {
-	instance := newInstance(rec.ID)
+	instance := NewInstance(rec.ID)
 	r, err := db.Update(rec.Name, func(r *store.Record) error {
 		if r.Status == store.StatusStopped {
 			return ErrStopped

@@ -57,17 +57,13 @@ func Stop(db *store.DB, name string, opt Options) (Result, error) {
 func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (Result, error) {
 	var res Result
 	seen[name] = true
+	// Marking it stopped takes it out of supervision: the supervisor never
+	// restarts a stopped record, and ends a start it made meanwhile.
 	r, err := db.Update(name, func(r *store.Record) error {
-		if r.Status == store.StatusRunning || r.Status == store.StatusStarting {
-			r.Status = store.StatusStopped
-		}
 		r.Wanted = false // a deliberate stop: resurrect leaves it alone
-		return nil
+		return unsupervise(r)
 	})
 	if err != nil {
-		return res, err
-	}
-	if err := Supervisor(r, opt); err != nil {
 		return res, err
 	}
 	all, err := db.List()
@@ -122,32 +118,18 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 	return res, nil
 }
 
-// Supervisor ends the supervisor of r, if one runs, and leaves r's process
-// alone: it is in a session of its own, and `--guard-off` keeps it running.
-// The supervisor is one process: SIGTERM, then SIGKILL after the timeout. A
-// stored supervisor pid that is no longer that supervisor (reused by another
-// program, or now a thread id) counts as gone.
-func Supervisor(r store.Record, opt Options) error {
-	pid, ticks := r.SupervisorPID, r.SupervisorTicks
-	if !ours(pid, ticks) {
-		return nil
-	}
-	if err := signal(pid, ticks, sigTerm); err != nil {
-		return fmt.Errorf("stop supervisor of %q: %w", r.Name, err)
-	}
-	deadline, killed := time.Now().Add(opt.timeout()), false
-	for {
-		if !ours(pid, ticks) {
-			return nil
-		}
-		if !killed && time.Now().After(deadline) {
-			killed = true
-			if err := signal(pid, ticks, sigKill); err != nil {
-				return fmt.Errorf("stop supervisor of %q: %w", r.Name, err)
-			}
-		}
-		time.Sleep(pollEvery)
-	}
+// Unsupervise takes the record named name out of its supervisor's hands
+// before a deliberate stop or restart: it is marked stopped, which the
+// supervisor never undoes (a start it was making is ended). The process
+// itself is left alone.
+func Unsupervise(db *store.DB, name string) error {
+	_, err := db.Update(name, unsupervise)
+	return err
+}
+
+func unsupervise(r *store.Record) error {
+	r.Status, r.Backoff = store.StatusStopped, ""
+	return nil
 }
 
 // Delete stops the record named name, then removes it with the log files

@@ -35,6 +35,12 @@ const (
 	// StatusStarting marks a record being started: written, with its
 	// instance marker, before the process is spawned.
 	StatusStarting = "starting"
+	// StatusRestarting marks a guarded record that ended and waits for its
+	// next try: ExitedAt plus Backoff.
+	StatusRestarting = "restarting"
+	// StatusErrored marks a guarded record whose guard gave up after
+	// MaxRestarts restarts in a row.
+	StatusErrored = "errored"
 )
 
 // Leader values: what the pid of a record is.

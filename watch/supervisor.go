@@ -6,456 +6,628 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
-	"strings"
+	"runtime/debug"
 	"time"
 
+	"bgrun/docker"
 	"bgrun/ps"
 	"bgrun/run"
 	"bgrun/stop"
 	"bgrun/store"
 )
 
-// pollRecord is how often a supervisor reads its record, to notice a stop,
-// a delete, or its guard being turned off.
-const pollRecord = 500 * time.Millisecond
+// The supervisor is one process per store (`bgrun --_supervise STORE`): one
+// loop over the store's records. Each pass reads the records that changed,
+// and each record it keeps gets its duties: the guard (restart on crash,
+// below) and the watcher (restart on file changes, watchDuty). Log
+// rotation, readiness and health probes and memory limits join as more
+// duties; a duty is told when a record comes and goes and gets every pass.
+//
+// The supervisor stays the parent of what it starts, so it collects exit
+// statuses; every start is its own session, so no record is a member of the
+// supervisor's tree. Leaders it adopted after a restart are watched by pidfd.
+//
+// Every write it makes goes through only while the record still says what
+// the supervisor last saw (status, pid, start time): a stop, a delete or a
+// start from the CLI in between wins, and a process the supervisor started
+// that no record could take is ended at once.
 
-// pollForeign is how often a supervisor that adopted a running child (not
-// its own, so it cannot wait for it) looks whether it still runs.
-const pollForeign = 200 * time.Millisecond
+const (
+	// tick is how often the loop wakes: a change of the store is noticed
+	// within it.
+	tick = 100 * time.Millisecond
+	// rescan is how often every record is read even when the store seems
+	// unchanged.
+	rescan = time.Second
+	// idleExit is how long the supervisor stays with nothing to do.
+	idleExit = time.Second
+)
 
-// Spawn starts the supervisor of rec, which starts the child, and waits
-// until the child is up or failed its start. It is run.Options.Spawn.
-func Spawn(db *store.DB, rec *store.Record) error {
-	if rec.Watch {
-		// A bad .bgrunignore fails the start here, at once, not in the
-		// supervisor's log.
-		if _, err := NewIgnore(rec.Dir, rec.WatchIgnore, nil); err != nil {
-			db.Update(rec.Name, func(r *store.Record) error { r.Status = store.StatusFailed; return nil })
-			return err
-		}
-	}
-	logPath := store.SupervisorLog(db.Dir(), rec.Name)
-	pid, ticks, err := spawnSupervisor(db.Path(), logPath, rec.Name)
+// A duty is one job the supervisor does for the records that want it.
+type duty interface {
+	// wants reports whether r needs this duty now.
+	wants(r store.Record) bool
+	// attach starts the duty for t; detach ends it (t is dropped, or no
+	// longer wants it).
+	attach(s *supervisor, t *tracked, r store.Record)
+	detach(t *tracked)
+	// pass is called on every pass of the loop over the records.
+	pass(s *supervisor, t *tracked, r store.Record)
+}
+
+// duties are the supervisor's duties besides the guard, which is its core.
+var duties = []duty{watchDuty{}}
+
+// ident is what a record said when the supervisor last read or wrote it.
+type ident struct {
+	status string
+	pid    int
+	ticks  uint64
+}
+
+func identOf(r store.Record) ident { return ident{r.Status, r.PID, r.StartTicks} }
+
+// tracked is one record the supervisor keeps.
+type tracked struct {
+	name    string
+	want    ident
+	leader  *run.Leader // the leader watched; nil when none
+	started time.Time
+	// follow is set when the leader daemonized: its tree is watched instead.
+	follow  bool
+	busy    bool      // a start or an end runs in a goroutine
+	retryAt time.Time // the guard's next try; zero when none
+	backoff *Backoff
+	duties  map[duty]bool
+	// watched and change belong to watchDuty.
+	watched context.CancelFunc
+	change  string
+}
+
+type eventKind int
+
+const (
+	evExit    eventKind = iota // a leader ended
+	evStarted                  // a start finished its window (or failed)
+	evEnded                    // what was left of a tree was ended
+	evChange                   // watched files changed
+)
+
+type event struct {
+	kind eventKind
+	name string
+	// t is who the event is for: an event for a record dropped and taken
+	// again since is for a former keeping of it, and is ignored.
+	t      *tracked
+	leader *run.Leader
+	start  startResult
+	change string
+	exit   exitInfo
+}
+
+type exitInfo struct {
+	code   int
+	signal string
+	known  bool
+	at     time.Time
+}
+
+type startResult struct {
+	rec     store.Record
+	leader  *run.Leader
+	err     error
+	want    ident  // the record as the start left it
+	aborted bool   // the record changed meanwhile; the start was ended
+	event   string // start, restart or guard_restart
+}
+
+type supervisor struct {
+	db      *store.DB
+	log     *log.Logger
+	self    ident
+	grace   time.Duration
+	timeout time.Duration
+	recs    map[string]*tracked
+	events  chan event
+	version int64
+	scanned time.Time
+	idle    time.Time
+}
+
+// Supervise is the supervisor of the store at dbPath (`bgrun --_supervise`).
+// It returns at once when another supervisor of the store runs, and when
+// no record needs it any more.
+func Supervise(ctx context.Context, dbPath string) error {
+	lf, err := openLock(lockPath(dbPath))
 	if err != nil {
 		return err
 	}
-	// The supervisor owns the record from here; wait for it to say how the
-	// start went. Its startup window is the same as the CLI's.
-	deadline := time.Now().Add(startupWindow() + 15*time.Second)
-	for {
-		r, err := db.Get(rec.Name)
+	defer lf.Close()
+	// A starter may be probing the lock this instant: try for a while.
+	for deadline := time.Now().Add(time.Second); ; {
+		ok, err := tryLock(lf)
 		if err != nil {
 			return err
 		}
-		switch r.Status {
-		case store.StatusRunning:
-			*rec = r
-			return nil
-		case store.StatusFailed:
-			*rec = r
-			return startupError(r)
-		}
-		p, ok := ps.Read(pid)
-		if !ok || p.StartTicks != ticks || p.State == 'Z' {
-			return fmt.Errorf("the supervisor of %s ended before starting it; see %s", rec.Name, logPath)
+		if ok {
+			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the supervisor of %s did not start it in time; see %s", rec.Name, logPath)
+			return nil // another supervisor runs
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func startupError(r store.Record) error {
-	return run.FailedStart(r, startupWindow())
-}
-
-// spawnSupervisor starts `bgrun --_supervise NAME --db PATH` detached, in a
-// session of its own, with its output appended to logPath.
-func spawnSupervisor(dbPath, logPath, name string) (int, uint64, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, 0, fmt.Errorf("find bgrun's executable: %w", err)
-	}
-	logf, _, err := store.OpenPrivate(logPath, os.O_WRONLY|os.O_APPEND)
-	if err != nil {
-		return 0, 0, fmt.Errorf("supervisor log: %w", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, "--_supervise", name, "--db", dbPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	run.Detach(cmd)
-	if err := cmd.Start(); err != nil {
-		return 0, 0, fmt.Errorf("start the supervisor of %s: %w", name, err)
-	}
-	pid := cmd.Process.Pid
-	p, _ := ps.Read(pid)
-	go cmd.Wait() // reap it if it ends while we wait for it
-	return pid, p.StartTicks, nil
-}
-
-// startupWindow is the startup window, as the CLI reads it for direct starts.
-func startupWindow() time.Duration {
-	d, err := run.GraceFromEnv()
-	if err != nil {
-		return run.DefaultGrace
-	}
-	return max(d, 0)
-}
-
-// GuardResult says what SetGuard did.
-type GuardResult struct {
-	Changed  bool // the guard flag changed
-	Attached bool // a new supervisor was attached to the running process
-}
-
-// SetGuard turns the crash guard of the record named name on or off. Turning
-// it on for a running process without a supervisor attaches one; turning it
-// off ends the supervisor (unless the record is also watched) and leaves the
-// process running.
-func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
-	unlock, err := db.Lock(name)
-	if err != nil {
-		return res, err
-	}
-	defer unlock()
-	changed := false
-	r, err := db.Update(name, func(r *store.Record) error {
-		changed = r.Guard != on
-		r.Guard = on
-		if on {
-			r.GaveUp = false
-		}
-		return nil
-	})
-	if err != nil {
-		return res, err
-	}
-	res.Changed = changed
-	event := "guard_off"
-	if on {
-		event = "guard_on"
-	}
-	if changed {
-		if err := db.AddEvent(store.Event{Name: name, Event: event, PID: r.PID}); err != nil {
-			return res, err
-		}
-	}
-	procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
-	if err != nil {
-		return res, err
-	}
-	p := procs[0]
-	switch {
-	case on && !p.Supervised && len(p.PIDs) > 0:
-		res.Attached = true
-		_, _, err = spawnSupervisor(db.Path(), store.SupervisorLog(db.Dir(), name), name)
-		return res, err
-	case !on && !r.Watch && p.Supervised:
-		return res, stop.Supervisor(r, stop.Options{})
-	}
-	return res, nil
-}
-
-// supervisor is the state of one `bgrun --_supervise NAME` process.
-type supervisor struct {
-	db      *store.DB
-	name    string
-	backoff *Backoff
-	log     *log.Logger
-	grace   time.Duration
-
-	cmd     *exec.Cmd   // the child, when it is ours
-	exited  chan exit   // receives the child's exit
-	pid     int         // the child's leader
-	ticks   uint64      // and its start time
-	started time.Time   // when it started
-	foreign bool        // adopted, not started by us: poll instead of wait
-	changes chan string // file changes, when watched
-}
-
-type exit struct {
-	code   int
-	signal string
-}
-
-// Supervise is the supervisor process of the record named name (`bgrun
-// --_supervise NAME`). It starts the child unless it already runs (then it
-// adopts it), restarts it on file changes (--watch) and crashes (--guard),
-// records every exit in the history, and ends when the record is stopped,
-// deleted, or neither watched nor guarded any more.
-func Supervise(ctx context.Context, dbPath, name string) error {
 	db, err := store.Open(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	s := &supervisor{db: db, name: name, exited: make(chan exit, 1), grace: startupWindow(),
-		log: log.New(os.Stderr, "bgrun supervisor "+name+": ", log.LstdFlags)}
 	self, _ := ps.Read(os.Getpid())
-	r, err := db.Update(name, func(r *store.Record) error {
-		r.SupervisorPID, r.SupervisorTicks = os.Getpid(), self.StartTicks
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	s.backoff = &Backoff{FreeRestarts: DefaultFreeRestarts, Limit: r.MaxRestarts}
-	s.log.Printf("supervising (watch=%v guard=%v)", r.Watch, r.Guard)
-	if r.Watch {
-		if err := s.startWatching(ctx, r); err != nil {
-			return err
-		}
-	}
-	if r.Status == store.StatusStarting {
-		if err := s.start(r, "start"); err != nil {
-			s.log.Print(err)
-			return nil // the CLI reports the failed start
-		}
-	} else if procs, err := ps.Inspect([]store.Record{r}, ps.Options{}); err == nil && len(procs[0].PIDs) > 0 {
-		s.adopt(r)
-	} else if err := s.start(r, "restart"); err != nil {
-		s.log.Print(err)
-	}
+	lf.Truncate(0)
+	fmt.Fprintf(lf, "%d %d\n", os.Getpid(), self.StartTicks)
+	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags),
+		self: ident{pid: os.Getpid(), ticks: self.StartTicks}, grace: startupWindow(), timeout: stopTimeout(),
+		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now()}
+	// A long-lived process with a small live heap: collect often rather
+	// than let the heap grow to twice what it holds.
+	debug.SetGCPercent(20)
+	s.log.Printf("supervising %s (pid %d)", dbPath, os.Getpid())
+	defer s.log.Print("exiting")
 	return s.loop(ctx)
 }
 
-func (s *supervisor) startWatching(ctx context.Context, r store.Record) error {
-	logPath := store.SupervisorLog(s.db.Dir(), r.Name)
-	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, logPath,
-		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
-	if err != nil {
-		return err
-	}
-	s.changes = make(chan string, 1)
-	p := &Poller{Root: r.Dir, Ignore: ig}
-	go func() {
-		err := p.Run(ctx, func(changed []string) {
-			what := strings.Join(changed[:min(3, len(changed))], ", ")
-			if len(changed) > 3 {
-				what += fmt.Sprintf(" and %d more", len(changed)-3)
-			}
-			select {
-			case s.changes <- what:
-			default: // a restart is already pending
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			s.log.Printf("watcher stopped: %v", err)
-		}
-	}()
-	return nil
-}
-
-// adopt takes over a child that already runs (the supervisor was restarted
-// by `--guard` after the old one died). Not being its parent, it polls.
-func (s *supervisor) adopt(r store.Record) {
-	s.pid, s.ticks, s.started, s.foreign, s.cmd = r.PID, r.StartTicks, r.StartedAt, true, nil
-	s.log.Printf("adopted running pid %d", r.PID)
-	go func(pid int, ticks uint64) {
-		for {
-			t, err := ps.Snapshot()
-			if err == nil && len(t.Members(pid, ticks)) == 0 {
-				s.exited <- exit{code: -1}
-				return
-			}
-			time.Sleep(pollForeign)
-		}
-	}(r.PID, r.StartTicks)
-}
-
-// start launches the child, waits out its startup window, and records the
-// outcome. An error means it ended within the window.
-func (s *supervisor) start(r store.Record, event string) error {
-	if event != "start" { // a first start runs under the lock of the bgrun that asked for it
-		unlock, err := s.db.Lock(s.name)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	env, _, err := run.Environment(&r)
-	if err == nil {
-		s.cmd, err = run.LaunchRecorded(s.db, &r, env)
-	}
-	if err != nil {
-		s.record(func(rec *store.Record) { rec.Status = store.StatusFailed }, "failed", 0, map[string]any{"error": err.Error()})
-		return err
-	}
-	s.pid, s.ticks, s.started, s.foreign = r.PID, r.StartTicks, r.StartedAt, false
-	cmd := s.cmd
-	done := make(chan exit, 1)
-	go func() {
-		cmd.Wait()
-		code, sig := run.ExitStatus(cmd.ProcessState)
-		done <- exit{code, sig}
-	}()
-	select {
-	case e := <-done:
-		s.cmd = nil
-		s.record(func(rec *store.Record) {
-			rec.PID, rec.StartTicks, rec.StartedAt, rec.Group = r.PID, r.StartTicks, r.StartedAt, r.Group
-			rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = store.StatusFailed, e.code, e.signal, time.Now()
-		}, "failed", r.PID, map[string]any{"code": e.code, "signal": e.signal})
-		return fmt.Errorf("%s exited during startup (code %d %s)", r.Name, e.code, e.signal)
-	case <-time.After(s.grace):
-	}
-	go func() { s.exited <- <-done }()
-	s.record(func(rec *store.Record) {
-		rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt, rec.Group = r.PID, r.PGID, r.StartTicks, r.StartedAt, r.Group
-		rec.Status, rec.Backoff = store.StatusRunning, ""
-		if event != "start" {
-			rec.Restarts++
-		}
-	}, event, r.PID, run.StartDetail(r))
-	return nil
-}
-
-// errStopped keeps a supervisor from overwriting a record that was stopped
-// while it worked: a deliberate stop always wins.
-var errStopped = errors.New("stopped")
-
-// record updates the record and appends a history event; errors are logged,
-// since a supervisor has nobody else to tell.
-func (s *supervisor) record(fn func(*store.Record), event string, pid int, detail map[string]any) {
-	_, err := s.db.Update(s.name, func(r *store.Record) error {
-		if r.Status == store.StatusStopped {
-			return errStopped
-		}
-		fn(r)
-		return nil
-	})
-	if errors.Is(err, errStopped) {
-		return
-	}
-	if err != nil {
-		s.log.Printf("update record: %v", err)
-	}
-	if err := s.db.AddEvent(store.Event{Name: s.name, Event: event, PID: pid, Detail: detail}); err != nil {
-		s.log.Printf("history: %v", err)
-	}
-}
-
-// loop waits for the child's exit, file changes and changes of the record.
 func (s *supervisor) loop(ctx context.Context) error {
-	tick := time.NewTicker(pollRecord)
-	defer tick.Stop()
-	var retry <-chan time.Time // set while a crashed child waits for its backoff
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	s.scan()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e := <-s.exited:
-			ranFor := time.Since(s.started)
-			r, ok := s.current()
-			if !ok {
-				return nil
-			}
-			detail := map[string]any{"code": e.code, "signal": e.signal, "ran_for": ranFor.Round(time.Millisecond).String()}
-			if s.foreign {
-				detail["code"] = nil // not our child: its exit status is unknown
-			}
-			s.cmd = nil
-			s.record(func(rec *store.Record) {
-				rec.ExitCode, rec.ExitSignal, rec.ExitedAt = e.code, e.signal, time.Now()
-			}, "exit", s.pid, detail)
-			s.pid = 0
-			if !r.Guard {
-				s.log.Printf("child exited (%v); waiting for a file change", detail)
-				continue
-			}
-			delay, giveUp := s.backoff.Next(ranFor)
-			if giveUp {
-				s.log.Printf("gave up after %d restarts in a row", r.MaxRestarts)
-				s.record(func(rec *store.Record) { rec.GaveUp, rec.Backoff = true, "" }, "guard_gave_up", s.pid, nil)
-				if !r.Watch {
-					return nil
-				}
-				continue
-			}
-			s.log.Printf("child exited (%v); restarting in %v", detail, delay)
-			s.record(func(rec *store.Record) { rec.Backoff = delay.String() }, "backoff", s.pid, map[string]any{"delay": delay.String()})
-			retry = time.After(delay)
-		case <-retry:
-			retry = nil
-			r, ok := s.current()
-			if !ok {
-				return nil
-			}
-			if err := s.start(r, "guard_restart"); err != nil {
-				s.log.Print(err)
-				// A start that failed is a crash too: back off again.
-				delay, giveUp := s.backoff.Next(0)
-				if !giveUp {
-					retry = time.After(delay)
-				}
-			}
-		case what := <-s.changes:
-			r, ok := s.current()
-			if !ok {
-				return nil
-			}
-			s.log.Printf("change in %s: restarting", what)
-			retry = nil // the change restarts it now
-			if err := s.restartForChange(r, what); err != nil {
-				s.log.Printf("restart after change failed: %v (watching on)", err)
-			}
-		case <-tick.C:
-			if _, ok := s.current(); !ok {
-				return nil
-			}
+		case ev := <-s.events:
+			s.handle(ev)
+		case <-t.C:
+		}
+		if v, err := s.db.DataVersion(ctx); err == nil && v != s.version || time.Since(s.scanned) >= rescan {
+			s.version = v
+			s.scan()
+		}
+		s.due()
+		if len(s.recs) > 0 {
+			s.idle = time.Now()
+		} else if time.Since(s.idle) > idleExit && s.mayExit() {
+			return nil
 		}
 	}
 }
 
-// current rereads the record; ok is false when the supervisor should end:
-// the record is gone, stopped on purpose, or neither watched nor guarded.
-func (s *supervisor) current() (store.Record, bool) {
-	r, err := s.db.Get(s.name)
-	if errors.Is(err, store.ErrNotFound) {
-		s.log.Print("record deleted; exiting")
-		return r, false
+// mayExit looks once more, under the starters' lock, whether a record needs
+// the supervisor: a starter that wrote one sees the supervisor either still
+// running or gone, never about to go.
+func (s *supervisor) mayExit() bool {
+	f, err := openLock(startLockPath(s.db.Path()))
+	if err != nil {
+		return false
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return false
+	}
+	if anyNeeds(s.db) {
+		f.Close()
+		s.idle = time.Now()
+		return false
+	}
+	// Keep the starters' lock until the process ends, so its own lock is
+	// released first.
+	go func() { time.Sleep(time.Minute); f.Close() }()
+	return true
+}
+
+// scan reads every record and brings the tracked set in line with it.
+func (s *supervisor) scan() {
+	s.scanned = time.Now()
+	recs, err := s.db.List()
+	if err != nil {
+		s.log.Printf("read records: %v", err)
+		return
+	}
+	seen := map[string]bool{}
+	var snap *ps.Table
+	for _, r := range recs {
+		seen[r.Name] = true
+		t := s.recs[r.Name]
+		if !Needs(r) {
+			if t != nil {
+				s.drop(t, r)
+			}
+			continue
+		}
+		if t == nil {
+			t = s.attach(r)
+		} else if !t.busy && identOf(r) != t.want {
+			s.log.Printf("%s: changed elsewhere (%s, pid %d)", r.Name, r.Status, r.PID)
+			s.take(t, r)
+		}
+		for _, d := range duties {
+			switch w := d.wants(r); {
+			case w && !t.duties[d]:
+				t.duties[d] = true
+				d.attach(s, t, r)
+			case !w && t.duties[d]:
+				delete(t.duties, d)
+				d.detach(t)
+			}
+			if t.duties[d] {
+				d.pass(s, t, r)
+			}
+		}
+		if t.follow && !t.busy {
+			if snap == nil {
+				tb, err := ps.Snapshot()
+				if err != nil {
+					continue
+				}
+				snap = &tb
+			}
+			if !treeRuns(*snap, r) {
+				t.follow = false
+				s.crashed(t, exitInfo{code: -1, at: time.Now()})
+			}
+		}
+	}
+	for name, t := range s.recs {
+		if !seen[name] {
+			s.drop(t, store.Record{})
+		}
+	}
+}
+
+// attach starts keeping r: the supervisor marks itself on it (so lists show
+// it supervised) and takes up its state.
+func (s *supervisor) attach(r store.Record) *tracked {
+	t := &tracked{name: r.Name, duties: map[duty]bool{},
+		backoff: &Backoff{FreeRestarts: DefaultFreeRestarts, Limit: r.MaxRestarts}}
+	s.recs[r.Name] = t
+	s.log.Printf("%s: attached (%s, pid %d, guard=%v watch=%v)", r.Name, r.Status, r.PID, r.Guard, r.Watch)
+	s.take(t, r)
+	return t
+}
+
+// drop stops keeping t; its process, if any, runs on.
+func (s *supervisor) drop(t *tracked, r store.Record) {
+	for d := range t.duties {
+		d.detach(t)
+	}
+	delete(s.recs, t.name)
+	if r.Name != "" && r.SupervisorPID == s.self.pid && r.SupervisorTicks == s.self.ticks {
+		s.db.Update(r.Name, func(rec *store.Record) error {
+			if rec.SupervisorPID == s.self.pid {
+				rec.SupervisorPID, rec.SupervisorTicks = 0, 0
+			}
+			return nil
+		})
+	}
+	s.log.Printf("%s: let go", t.name)
+}
+
+// take makes r's state the supervisor's own: on attaching, and when
+// something else changed the record.
+func (s *supervisor) take(t *tracked, r store.Record) {
+	if r.SupervisorPID != s.self.pid || r.SupervisorTicks != s.self.ticks {
+		// Marked on the record, so lists show it supervised.
+		nr, err := s.db.Update(r.Name, func(rec *store.Record) error {
+			rec.SupervisorPID, rec.SupervisorTicks = s.self.pid, s.self.ticks
+			return nil
+		})
+		if err != nil {
+			s.log.Printf("%s: %v", r.Name, err)
+		} else {
+			r = nr
+		}
+	}
+	t.want, t.leader, t.follow, t.retryAt = identOf(r), nil, false, time.Time{}
+	t.started = r.StartedAt
+	switch r.Status {
+	case store.StatusStarting:
+		s.launch(t, r, "start")
+	case store.StatusRestarting:
+		d, _ := time.ParseDuration(r.Backoff)
+		t.retryAt = r.ExitedAt.Add(d)
+	case store.StatusErrored, store.StatusFailed:
+		// Watched: waiting for a change.
+	default:
+		snap, err := ps.Snapshot()
+		if err != nil {
+			return
+		}
+		switch {
+		case snap.Alive(r.PID, r.StartTicks):
+			s.watchLeader(t, run.Adopt(r.PID, r.StartTicks))
+		case treeRuns(snap, r):
+			t.follow = true
+		case r.ExitedAt.Before(r.StartedAt) || r.ExitedAt.IsZero():
+			// It ended while nobody supervised it.
+			s.crashed(t, exitInfo{code: -1, at: time.Now()})
+		}
+	}
+}
+
+// watchLeader has l's end come back to the loop as an evExit event.
+func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
+	t.leader = l
+	name := t.name
+	l.OnEnd(func() { s.events <- event{kind: evExit, name: name, t: t, leader: l} })
+}
+
+// write applies fn to t's record if it still says what the supervisor last
+// saw, and appends a history event; false when the record changed (stopped,
+// deleted or started anew elsewhere), which always wins.
+func (s *supervisor) write(t *tracked, fn func(*store.Record), ev string, pid int, detail map[string]any) bool {
+	errChanged := errors.New("changed")
+	r, err := s.db.Update(t.name, func(r *store.Record) error {
+		if identOf(*r) != t.want || r.Status == store.StatusStopped {
+			return errChanged
+		}
+		fn(r)
+		return nil
+	})
+	if errors.Is(err, errChanged) || errors.Is(err, store.ErrNotFound) {
+		return false
 	}
 	if err != nil {
-		s.log.Printf("read record: %v", err)
-		return r, true // a busy store is no reason to stop supervising
+		s.log.Printf("%s: update record: %v", t.name, err)
+		return false
 	}
-	if r.Status == store.StatusStopped {
-		s.log.Print("stopped; exiting")
-		return r, false
+	t.want = identOf(r)
+	if ev != "" {
+		if err := s.db.AddEvent(store.Event{Name: t.name, Event: ev, PID: pid, Detail: detail}); err != nil {
+			s.log.Printf("%s: history: %v", t.name, err)
+		}
 	}
-	if !r.Watch && !r.Guard {
-		s.log.Print("neither watched nor guarded any more; exiting")
-		return r, false
-	}
-	self, _ := ps.Read(os.Getpid())
-	if r.SupervisorPID != os.Getpid() || r.SupervisorTicks != self.StartTicks {
-		s.log.Print("another supervisor took over; exiting")
-		return r, false
-	}
-	return r, true
+	return true
 }
 
-// restartForChange stops the child gracefully and starts it again. A start
-// that fails is recorded and watching goes on.
-func (s *supervisor) restartForChange(r store.Record, what string) error {
-	if s.pid != 0 {
-		if _, err := stop.Tree(s.pid, s.ticks, stopTimeout()); err != nil {
-			return err
-		}
-		if s.cmd != nil {
-			<-s.exited // our own child: collect its exit before starting anew
-		} else {
-			select {
-			case <-s.exited:
-			case <-time.After(time.Second):
-			}
-		}
-		s.record(func(*store.Record) {}, "stop", s.pid, map[string]any{"reason": "change in " + what})
+// launch starts r in a goroutine: spawn, record, startup window. Its end
+// comes back as an evStarted event.
+func (s *supervisor) launch(t *tracked, r store.Record, ev string) {
+	t.busy, t.leader, t.follow, t.retryAt, t.change = true, nil, false, time.Time{}, ""
+	want := t.want
+	go func() {
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, want, ev)}
+	}()
+}
+
+// start spawns r with run's spawn and startup window, as the CLI does, and
+// records the pid before the window so a stop meanwhile finds it.
+func (s *supervisor) start(r store.Record, want ident, ev string) startResult {
+	res := startResult{event: ev, want: want}
+	env, _, err := run.Environment(&r)
+	if err != nil {
+		res.err = err
+		return res
 	}
-	s.backoff.Reset()
-	return s.start(r, "restart")
+	t := &tracked{name: r.Name, want: want}
+	// The marker is recorded before the spawn, so a supervisor killed in
+	// between leaves a process that the next one finds by it.
+	r.Instance = run.NewInstance(r.ID)
+	if !s.write(t, func(rec *store.Record) { rec.Instance = r.Instance }, "", 0, nil) {
+		res.aborted = true
+		return res
+	}
+	cmd, err := run.Launch(&r, env)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	l := run.Follow(cmd, &r)
+	// The status stays: starting for a first start, restarting for the
+	// guard's try, so a list between tries says restarting.
+	ok := s.write(t, func(rec *store.Record) {
+		rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt, rec.Group = r.PID, r.PGID, r.StartTicks, r.StartedAt, r.Group
+		rec.Leader, rec.StderrOffset = r.Leader, r.StderrOffset
+	}, "", 0, nil)
+	if !ok {
+		// Stopped or started elsewhere meanwhile: this start must not run.
+		s.log.Printf("%s: record changed while starting; ending pid %d", r.Name, r.PID)
+		stop.Tree(r.PID, r.StartTicks, s.timeout)
+		<-l.Done()
+		res.aborted = true
+		return res
+	}
+	res.want = t.want
+	res.err = run.WaitStartup(l, &r, s.grace)
+	res.rec, res.leader = r, l
+	return res
+}
+
+func (s *supervisor) handle(ev event) {
+	t := s.recs[ev.name]
+	if t == nil || (ev.t != nil && ev.t != t) {
+		return
+	}
+	switch ev.kind {
+	case evStarted:
+		t.busy = false
+		s.started(t, ev.start)
+	case evExit:
+		if ev.leader != t.leader || t.busy {
+			return // an old leader's end, already dealt with
+		}
+		code, sig, known, at := ev.leader.Exit()
+		t.leader = nil
+		e := exitInfo{code, sig, known, at}
+		snap, err := ps.Snapshot()
+		if err == nil && len(snap.Members(t.want.pid, t.want.ticks)) > 0 {
+			// The leader died and left members: end them before a restart,
+			// or the old tree runs on beside the new one.
+			t.busy = true
+			pid, ticks, name := t.want.pid, t.want.ticks, t.name
+			go func() {
+				if _, err := stop.Tree(pid, ticks, s.timeout); err != nil {
+					s.log.Printf("%s: %v", name, err)
+				}
+				s.events <- event{kind: evEnded, name: name, t: t, exit: e}
+			}()
+			return
+		}
+		s.crashed(t, e)
+	case evEnded:
+		t.busy = false
+		s.crashed(t, ev.exit)
+	case evChange:
+		t.change = ev.change
+	}
+	if t.change != "" && !t.busy {
+		s.changed(t)
+	}
+}
+
+// started records how a start went.
+func (s *supervisor) started(t *tracked, res startResult) {
+	if res.aborted {
+		return
+	}
+	r := res.rec
+	t.want = res.want
+	var se *run.StartupError
+	switch {
+	case res.err == nil:
+		ok := s.write(t, func(rec *store.Record) {
+			rec.Status, rec.Backoff, rec.GaveUp = store.StatusRunning, "", false
+			if res.event != "start" {
+				rec.Restarts++
+			}
+		}, res.event, r.PID, run.StartDetail(r))
+		if !ok {
+			return
+		}
+		t.started = r.StartedAt
+		s.log.Printf("%s: %s, pid %d", t.name, res.event, r.PID)
+		if res.leader.Ended() {
+			t.follow = true // it daemonized: its tree is what runs
+		} else {
+			s.watchLeader(t, res.leader)
+		}
+	case errors.As(res.err, &se):
+		s.log.Printf("%s: %v", t.name, res.err)
+		detail := run.StartDetail(r)
+		detail["code"], detail["signal"], detail["stderr"] = se.Code, se.Signal, se.StderrTail
+		s.failed(t, exitInfo{se.Code, se.Signal, true, r.ExitedAt}, r.StartedAt, detail)
+	default:
+		s.log.Printf("%s: %v", t.name, res.err)
+		s.failed(t, exitInfo{code: -1, known: true, at: time.Now()}, time.Now(), map[string]any{"error": res.err.Error()})
+	}
+}
+
+// failed records a start that failed in its window: the guard tries again
+// with backoff; a watched record waits for a change.
+func (s *supervisor) failed(t *tracked, e exitInfo, startedAt time.Time, detail map[string]any) {
+	r, err := s.db.Get(t.name)
+	if err != nil {
+		return
+	}
+	status, delay, giveUp := store.StatusFailed, time.Duration(0), false
+	if r.Guard {
+		status = store.StatusRestarting
+		if delay, giveUp = t.backoff.Next(e.at.Sub(startedAt)); giveUp {
+			status = store.StatusErrored
+		}
+	}
+	if !s.write(t, func(rec *store.Record) {
+		rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = status, e.code, e.signal, e.at
+		rec.Backoff, rec.GaveUp = "", giveUp
+		if status == store.StatusRestarting {
+			rec.Backoff = delay.String()
+		}
+	}, "failed", r.PID, detail) {
+		return
+	}
+	s.scheduled(t, status, delay, e.at, r)
+}
+
+// crashed records the end of a leader after its window. Guarded, it is
+// restarted after the backoff, or given up after MaxRestarts; watched only,
+// it waits for a change.
+func (s *supervisor) crashed(t *tracked, e exitInfo) {
+	r, err := s.db.Get(t.name)
+	if err != nil {
+		return
+	}
+	ranFor := e.at.Sub(t.started)
+	detail := map[string]any{"code": e.code, "signal": e.signal, "ran_for": ranFor.Round(time.Millisecond).String()}
+	if !e.known {
+		detail["code"], detail["status"] = nil, "not collected: the supervisor was not its parent"
+	}
+	status, delay, giveUp := r.Status, time.Duration(0), false
+	if r.Guard {
+		status = store.StatusRestarting
+		if delay, giveUp = t.backoff.Next(ranFor); giveUp {
+			status = store.StatusErrored
+		}
+	}
+	if !s.write(t, func(rec *store.Record) {
+		rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = status, e.code, e.signal, e.at
+		rec.Backoff, rec.GaveUp = "", giveUp
+		if status == store.StatusRestarting {
+			rec.Backoff = delay.String()
+		}
+	}, "exit", r.PID, detail) {
+		return
+	}
+	s.log.Printf("%s: pid %d ended (%v)", t.name, r.PID, detail)
+	s.scheduled(t, status, delay, e.at, r)
+}
+
+// scheduled sets up the guard's next try after an end, or its giving up.
+func (s *supervisor) scheduled(t *tracked, status string, delay time.Duration, at time.Time, r store.Record) {
+	switch status {
+	case store.StatusRestarting:
+		t.retryAt = at.Add(delay)
+		s.db.AddEvent(store.Event{Name: t.name, Event: "backoff", PID: r.PID, Detail: map[string]any{"delay": delay.String()}})
+		s.log.Printf("%s: restarting in %v", t.name, delay)
+	case store.StatusErrored:
+		s.db.AddEvent(store.Event{Name: t.name, Event: "guard_gave_up", PID: r.PID,
+			Detail: map[string]any{"restarts": r.MaxRestarts}})
+		s.log.Printf("%s: gave up after %d restarts in a row", t.name, r.MaxRestarts)
+	}
+}
+
+// due starts the guard's tries whose time has come.
+func (s *supervisor) due() {
+	now := time.Now()
+	for _, t := range s.recs {
+		if t.busy || t.retryAt.IsZero() || now.Before(t.retryAt) {
+			continue
+		}
+		t.retryAt = time.Time{}
+		r, err := s.db.Get(t.name)
+		if err != nil || identOf(r) != t.want || !Needs(r) {
+			continue // the next scan sees what changed
+		}
+		s.launch(t, r, "guard_restart")
+	}
+}
+
+// changed restarts t after a change of its files: the old tree ends
+// gracefully first.
+func (s *supervisor) changed(t *tracked) {
+	what := t.change
+	t.change = ""
+	r, err := s.db.Get(t.name)
+	if err != nil || identOf(r) != t.want || !Needs(r) || !r.Watch {
+		return
+	}
+	s.log.Printf("%s: change in %s: restarting", t.name, what)
+	t.backoff.Reset()
+	t.busy, t.leader, t.follow, t.retryAt = true, nil, false, time.Time{}
+	go func() {
+		if _, err := stop.Tree(r.PID, r.StartTicks, s.timeout); err != nil {
+			s.log.Printf("%s: %v", r.Name, err)
+		}
+		s.db.AddEvent(store.Event{Name: r.Name, Event: "stop", PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), "restart")}
+	}()
 }
 
 func stopTimeout() time.Duration {
@@ -464,4 +636,17 @@ func stopTimeout() time.Duration {
 		return stop.DefaultTimeout
 	}
 	return d
+}
+
+// treeRuns reports whether what r started still runs: its tree, or for
+// `docker run -d` its container.
+func treeRuns(snap ps.Table, r store.Record) bool {
+	if len(snap.Members(r.PID, r.StartTicks)) > 0 {
+		return true
+	}
+	if docker.IsDocker(r.Command) {
+		procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+		return err != nil || procs[0].Running
+	}
+	return false
 }

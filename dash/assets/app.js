@@ -26,7 +26,10 @@
   const SPARK_W = 56;
   const SPARK_H = 18;
 
-  const STATUS_LABEL = { running: 'Running', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown' };
+  const STATUS_LABEL = {
+    running: 'Running', starting: 'Starting', restarting: 'Restarting', errored: 'Errored',
+    exited: 'Exited', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown',
+  };
 
   function lsGet(key, fallback) {
     try {
@@ -161,7 +164,8 @@
   function fmtExit(le) {
     if (!le) return '–';
     let s;
-    if (le.signal) s = 'signal ' + le.signal;
+    if (le.status_unknown) s = 'exit status unknown';
+    else if (le.signal) s = 'signal ' + le.signal;
     else if (le.code !== undefined && le.code !== null) s = 'code ' + le.code;
     else s = 'exited';
     const at = parseTime(le.at);
@@ -1048,7 +1052,7 @@
     setText(f.memory, p.running ? fmtMem(p.memory) : '–');
     let guardText = p.guarded ? 'on — restarted when it crashes' : 'off';
     if (p.gave_up) guardText += ' · gave up restarting';
-    else if (p.backoff) guardText += ` · next restart ${p.backoff}`;
+    else if (p.status === 'restarting' && p.status_detail) guardText += ` · ${p.status_detail}`;
     setText(f.guard, guardText);
     setText(f.watch, p.watched ? 'on — restarted when files change' : 'off');
     setText(f.directory, p.directory || '–');

@@ -1,0 +1,178 @@
+package run
+
+import (
+	"os/exec"
+	"sync"
+	"time"
+
+	"bgrun/docker"
+	"bgrun/ps"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// Leader is the leader of a started process, watched until it ends. The CLI,
+// the dashboard and the supervisor all watch a start through it, so the
+// startup window is decided in one place (WaitStartup). On Linux it waits on a
+// pidfd through Go's poller, so watching many processes costs no thread each.
+type Leader struct {
+	PID   int
+	Ticks uint64
+	// Child is true when bgrun started the leader in this process, so its
+	// exit status can be collected; an adopted leader's cannot.
+	Child bool
+
+	done  chan struct{}
+	mu    sync.Mutex
+	ended bool
+	onEnd func()
+	cmd   *exec.Cmd
+
+	code  int
+	sig   string
+	known bool
+	at    time.Time
+}
+
+// pollLeader is how often a leader is looked at where no pidfd can wait.
+const pollLeader = 200 * time.Millisecond
+
+// Follow watches the leader that Launch started as cmd for rec. The caller
+// gives up cmd: Follow collects its exit status.
+func Follow(cmd *exec.Cmd, rec *store.Record) *Leader {
+	l := &Leader{PID: rec.PID, Ticks: rec.StartTicks, Child: true, cmd: cmd, done: make(chan struct{})}
+	l.start()
+	return l
+}
+
+// Adopt watches a leader that another bgrun started (a supervisor
+// re-attaching after its predecessor was killed). Its exit status cannot be
+// collected.
+func Adopt(pid int, ticks uint64) *Leader {
+	l := &Leader{PID: pid, Ticks: ticks, done: make(chan struct{})}
+	l.start()
+	return l
+}
+
+// Done is closed once the leader has ended.
+func (l *Leader) Done() <-chan struct{} { return l.done }
+
+// Exit says how the leader ended, once Done is closed: its exit code, or -1
+// and the signal's name; known is false when the status could not be
+// collected (an adopted leader).
+func (l *Leader) Exit() (code int, signal string, known bool, at time.Time) {
+	return l.code, l.sig, l.known, l.at
+}
+
+// Ended reports whether the leader has ended, without waiting.
+func (l *Leader) Ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// OnEnd has f called once the leader has ended, on the goroutine that saw
+// it end (at once on a goroutine of its own if it already has): a watcher of
+// many leaders needs no goroutine of its own per leader.
+func (l *Leader) OnEnd(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		go f()
+		return
+	}
+	l.onEnd = f
+}
+
+func (l *Leader) finish(code int, sig string, known bool) {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
+	l.ended = true
+	l.code, l.sig, l.known, l.at = code, sig, known, time.Now()
+	if !known {
+		l.code = -1
+	}
+	f := l.onEnd
+	close(l.done)
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// check looks once whether the leader has ended and finishes it if so.
+func (l *Leader) check() bool {
+	if l.Child {
+		if code, sig, ok := reap(l.cmd); ok {
+			l.finish(code, sig, true)
+			return true
+		}
+		return false
+	}
+	if p, ok := ps.Read(l.PID); ok && p.StartTicks == l.Ticks && p.State != 'Z' {
+		return false
+	}
+	l.finish(-1, "", false)
+	return true
+}
+
+// poll checks the leader until it ends; the fallback where no pidfd waits.
+func (l *Leader) poll() {
+	for !l.check() {
+		time.Sleep(pollLeader)
+	}
+}
+
+
+// WaitStartup waits out the startup window of a start that Launch made and l
+// follows. A leader that ends in the window is a failed start, unless it
+// exited 0 and left its tree running (a command that daemonizes, or `docker
+// run -d`): then the start is good and its tree is what runs. A failed start
+// sets rec's status and exit, ends what is left of its tree, and returns a
+// *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
+// the one startup rule of the CLI, the dashboard and the supervisor.
+func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
+	if window <= 0 {
+		return nil
+	}
+	t := time.NewTimer(window)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-l.Done():
+	}
+	code, sig, _, at := l.Exit()
+	left := false
+	if t, err := ps.Snapshot(); err == nil {
+		left = len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0
+	}
+	if code == 0 && sig == "" {
+		if left {
+			return nil // the leader daemonized: its tree runs on
+		}
+		if docker.IsDocker(rec.Command) {
+			// `docker run -d` exits at once; its container is what runs.
+			if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
+				return nil
+			}
+		}
+	}
+	if left {
+		timeout, err := stop.TimeoutFromEnv()
+		if err != nil {
+			timeout = stop.DefaultTimeout
+		}
+		stop.TreeOf(ps.OwnerOf(*rec), timeout)
+	}
+	rec.Status = store.StatusFailed
+	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
+	return FailedStart(*rec, window)
+}
+

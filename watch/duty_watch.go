@@ -1,0 +1,52 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"bgrun/store"
+)
+
+// watchDuty restarts a watched record when a file of its directory changes:
+// a Poller per record, whose changes come back to the loop as events.
+type watchDuty struct{}
+
+func (watchDuty) wants(r store.Record) bool { return r.Watch }
+
+func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
+	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, LogPath(s.db.Path()),
+		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
+	if err != nil {
+		s.log.Printf("%s: cannot watch: %v", r.Name, err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.watched = cancel
+	p := &Poller{Root: r.Dir, Ignore: ig}
+	name := r.Name
+	go func() {
+		err := p.Run(ctx, func(changed []string) {
+			what := strings.Join(changed[:min(3, len(changed))], ", ")
+			if len(changed) > 3 {
+				what += fmt.Sprintf(" and %d more", len(changed)-3)
+			}
+			select {
+			case s.events <- event{kind: evChange, name: name, change: what}:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Printf("%s: watcher stopped: %v", name, err)
+		}
+	}()
+}
+
+func (watchDuty) detach(t *tracked) {
+	if t.watched != nil {
+		t.watched()
+		t.watched = nil
+	}
+}
+
+func (watchDuty) pass(*supervisor, *tracked, store.Record) {}
