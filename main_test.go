@@ -187,7 +187,7 @@ func TestScripts(t *testing.T) {
 			"interrupted": cmdInterrupted,
 			"setsup":      cmdSetsup,
 			"marked":      cmdMarked,
-			"sups":    cmdSupervisors,
+			"sups":        cmdSupervisors,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

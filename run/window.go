@@ -129,7 +129,6 @@ func (l *Leader) poll() {
 	}
 }
 
-
 // WaitStartup waits out the startup window of a start that Launch made and l
 // follows. A leader that ends in the window is a failed start, unless it
 // exited 0 and left its tree running (a command that daemonizes, or `docker
@@ -175,4 +174,3 @@ func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
 	return FailedStart(*rec, window)
 }
-
