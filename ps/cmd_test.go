@@ -11,7 +11,7 @@ import (
 // nothing is cut.
 func TestTableShortensCommandNotName(t *testing.T) {
 	procs := []Process{{ID: 1, Name: "bgr-dashboard-with-a-long-name", Status: "running", Running: true, PID: 42,
-		Command: "exec /usr/local/bin/bgrun --_serve --db /home/u/.bgr/bgr.sqlite --port 3001",
+		Command:   "exec /usr/local/bin/bgrun --_serve --db /home/u/.bgr/bgr.sqlite --port 3001",
 		Directory: "/home/u/projects/" + strings.Repeat("d", 60), Ports: []int{3001}}}
 	for _, width := range []int{120, 80} {
 		var b bytes.Buffer
