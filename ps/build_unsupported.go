@@ -16,5 +16,4 @@ const ClockTicks = 100
 
 func Snapshot() (Table, error)  { return Table{}, nil }
 func Read(pid int) (Proc, bool) { return Proc{}, false }
-func BootTime() (int64, error)  { return 0, nil }
 func Cmdline(pid int) string    { return "" }

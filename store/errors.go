@@ -46,14 +46,6 @@ func Errorf(k Kind, format string, a ...any) error {
 	return &Error{Kind: k, Err: fmt.Errorf(format, a...)}
 }
 
-// WithKind gives err the kind k, keeping its text and chain; nil stays nil.
-func WithKind(k Kind, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &Error{Kind: k, Err: err}
-}
-
 // kinded is an error that knows its kind without being an *Error, such as a
 // package's own error type (a failed start carries its exit status).
 type kinded interface{ ErrorKind() Kind }
@@ -87,6 +79,3 @@ func KindOf(err error) Kind {
 	}
 	return KindNone
 }
-
-// Is reports whether err is of kind k.
-func Is(err error, k Kind) bool { return KindOf(err) == k }
