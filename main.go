@@ -421,6 +421,10 @@ func report(stderr io.Writer, in *invocation, err error) int {
 		if s := suggestCommand(in.args[0]); s != "" {
 			msg, code = fmt.Sprintf("%s; did you mean the command 'bgrun %s'?", msg, s), 2
 		}
+	case k == store.KindBadInput && cmd == "_serve" && strings.Contains(msg, "needs a token"):
+		msg += "; give --token, or let bgrun --dashboard --host ADDR make one"
+	case k == store.KindConflict && cmd == "_serve":
+		msg += "; choose another with --port, or stop it first"
 	case k == store.KindConflict && cmd == "run" && !strings.Contains(msg, "running"):
 		msg += "; name it with --name"
 	}
