@@ -32,8 +32,18 @@ import (
 // version is bgrun's version; release builds may set it with -ldflags.
 var version = "0.1.0"
 
+// interruptGrace is how long bgrun may take to wind down after Ctrl-C or
+// SIGTERM before it exits anyway, as it would without a handler: calls that
+// do not watch the context yet must not make Ctrl-C ineffective.
+const interruptGrace = 3 * time.Second
+
 func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		cancel() // a second signal ends bgrun at once
+		time.AfterFunc(interruptGrace, func() { os.Exit(130) })
+	}()
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
 	os.Exit(code)
