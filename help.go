@@ -47,11 +47,8 @@ func legacyForms(c *command) []string {
 	var forms []string
 	for _, l := range c.legacy {
 		f := "bgrun --" + l.flag
-		switch {
-		case l.value:
+		if c.args[1] != 0 && l.set != "all" {
 			f += " " + strings.Fields(c.usage + " VALUE")[0]
-		case l.set == "" && c.args[1] != 0:
-			f += " NAME"
 		}
 		forms = append(forms, f)
 	}
