@@ -1,31 +1,26 @@
 // Command bgrun starts, lists, watches, stops and restarts named background
 // processes on one machine. It is also installed as bgr.
 //
-// This file holds the one command-line parser: it maps the original bgrun's
-// flag forms (`bgrun --name api --command "..."`, `bgrun --stop api`,
-// `bgrun api --logs --lines 50`) and the subcommands (`bgrun ps --json`,
-// `bgrun logs api -f`) onto the packages, and errors onto exit codes:
-// 0 ok, 1 failure, 2 usage.
+// This file holds the table of commands (each with its flags, usage and
+// handler, which lives in the feature's package), the one parser over it,
+// the mapping of the original bgrun's flag forms (`bgrun --stop api`,
+// `bgrun api --logs`) onto the same entries, and the exit codes: 0 ok,
+// 1 failure, 2 usage. help.go prints help and completion from the table.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"bgrun/dash"
-	"bgrun/docker"
 	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/run"
@@ -37,1356 +32,514 @@ import (
 // version is bgrun's version; release builds may set it with -ldflags.
 var version = "0.1.0"
 
+// interruptGrace is how long bgrun may take to wind down after Ctrl-C or
+// SIGTERM before it exits anyway, as it would without a handler: calls that
+// do not watch the context yet must not make Ctrl-C ineffective.
+const interruptGrace = 3 * time.Second
+
 func main() {
-	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		cancel() // a second signal ends bgrun at once
+		time.AfterFunc(interruptGrace, func() { os.Exit(130) })
+	}()
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(code)
 }
 
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
+// command is one entry of the table. Adding a command is one entry here
+// plus a function in its package.
+type command struct {
+	name    string
+	aliases []string
+	summary string // one line, for `bgrun --help` and completion
+	usage   string // what follows the name: "NAME... [--timeout D]"
+	example string
+	flags   string   // the shared flags it takes (flagDefs), space-separated
+	local   []flag   // its own flags, or shared names with another meaning here
+	args    [2]int   // least and most arguments; -1: no limit
+	argKind kind     // what each argument must be (the zero kind: anything)
+	dash    bool     // takes a command after "--"
+	argv    bool     // its first argument starts the command to run (inline)
+	legacy  []legacy // the original's flag forms of it
+	hidden  bool
+	nodb    bool // needs no store
+	run     func(ctx context.Context, in *invocation) error
+}
+
+// legacy is one of the original's action flags: `--stop NAME`,
+// `--kill-port N`, `NAME --logs`; it selects its command and maybe sets one
+// of that command's flags (`--stop-all` is `stop --all`).
+type legacy struct {
+	flag, short string
+	value       bool   // takes a value, which becomes the first argument
+	set         string // a flag of the command it implies
+	weak        bool   // only an action when the line is no start (--guard)
+}
+
+// kind says what value a flag takes; the parser checks it, once for all.
+type kind int
+
+const (
+	boolKind  kind = iota
+	strKind        // any text
+	listKind       // any text, repeatable
+	csvKind        // comma-separated, repeatable
+	countKind      // a positive whole number
+	durKind        // a duration such as 5s
+	portKind       // a TCP port, 1-65535
+	initKind       // an init system bgrun startup writes for
+)
+
+type flag struct {
+	name, short string
+	kind        kind
+	arg, help   string
+}
+
+// flagDefs are the flags shared by several commands; every command also
+// takes --db and --help.
+var flagDefs = []flag{
+	{"name", "n", strKind, "NAME", "process name: letters, digits, '.', '_' and '-'"},
+	{"command", "c", strKind, "CMD", "the command line, run with /bin/sh -c"},
+	{"directory", "d", strKind, "DIR", "working directory (default: the current one)"},
+	{"force", "f", boolKind, "", "replace it if it runs: stop its tree, free its ports"},
+	{"fetch", "", boolKind, "", "git pull --ff-only in the directory first"},
+	{"config", "", strKind, "PATH", "TOML config flattened into the environment (default .config.toml)"},
+	{"no-config", "", boolKind, "", "load no config file"},
+	{"env-file", "", listKind, "PATH", "load KEY=VALUE lines from a .env file (repeatable)"},
+	{"set", "", listKind, "KEY=VALUE", "set one variable (repeatable)"},
+	{"stdout", "", strKind, "PATH", "stdout log (default ~/.bgr/NAME-out.txt)"},
+	{"stderr", "", strKind, "PATH", "stderr log (default ~/.bgr/NAME-err.txt)"},
+	{"logs-dir", "", strKind, "DIR", "put NAME-out.txt and NAME-err.txt in DIR"},
+	{"watch", "w", boolKind, "", "restart when a file in the directory changes"},
+	{"hot", "", boolKind, "", "the same as --watch"},
+	{"ignore", "", csvKind, "PATTERNS", "more watch ignore patterns, gitignore style, comma-separated"},
+	{"guard", "", boolKind, "", "restart it when it crashes, with backoff"},
+	{"max-restarts", "", countKind, "N", "guard: give up after N restarts in a row"},
+	{"timeout", "", durKind, "DURATION", "wait this long after SIGTERM before SIGKILL (default 5s)"},
+	{"json", "j", boolKind, "", "print JSON"},
+	{"filter", "", strKind, "GROUP", "only processes whose BGR_GROUP is GROUP"},
+	{"lines", "", countKind, "N", "the last N lines"},
+	{"all", "", boolKind, "", "every process"},
+	{"shell", "", strKind, "SHELL", "sh, bash, zsh, fish, powershell, cmd or json"},
+	{"port", "", portKind, "N", "exactly this port (default 3000 or the next free one; also BUN_PORT)"},
+	{"host", "", strKind, "ADDR", "listen address (default 127.0.0.1; others need a token)"},
+	{"token", "", strKind, "T", "access token, required off localhost"},
+	{"db", "", strKind, "PATH", "store file (default ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name/name.sqlite)"},
+	{"help", "h", boolKind, "", "show this help"},
+}
+
+const startFlags = "name command directory force fetch config no-config env-file set stdout stderr logs-dir watch hot ignore guard max-restarts timeout"
+
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{name: "ps", aliases: []string{"list"}, summary: "list every process", usage: "[--json] [--filter GROUP]",
+			example: "bgrun ps --json | jq '.[].name'", flags: "json filter", args: [2]int{0, 0},
+			run: func(ctx context.Context, in *invocation) error {
+				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: style(in.stdout)})
+			}},
+		{name: "show", summary: "show one process in full", usage: "NAME... [--json]", example: "bgrun api", flags: "json",
+			args: [2]int{1, -1}, run: func(ctx context.Context, in *invocation) error {
+				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: style(in.stdout)})
+			}},
+		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
+			example: "bgrun run api -- node server.js   (or: bgrun --name api --command \"node server.js\")",
+			flags:   startFlags, args: [2]int{0, 1}, dash: true,
+			run: func(ctx context.Context, in *invocation) error {
+				o := startOptions(in)
+				if len(in.args) == 1 {
+					if o.Name != "" {
+						return in.usagef("the name is given twice (%q and %q)", in.args[0], o.Name)
+					}
+					o.Name = in.args[0]
+				}
+				if _, given := in.vals["name"]; given && o.Name == "" {
+					return store.ValidateName("")
+				}
+				if o.Name == "" && !in.dash {
+					return in.usagef("needs a process name: bgrun run NAME -- CMD, or bgrun -- CMD")
+				}
+				if in.dash && len(in.rest) == 0 {
+					return in.usagef("nothing after --: give the command to run")
+				}
+				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: o, Argv: in.rest})
+			}},
+		{name: "restart", summary: "restart with the stored command, directory and environment", usage: "NAME... | --all",
+			example: "bgrun restart api", flags: "all fetch force watch hot guard ignore max-restarts timeout",
+			args: [2]int{0, -1}, legacy: []legacy{{flag: "restart"}, {flag: "restart-all", set: "all"}},
+			run: func(ctx context.Context, in *invocation) error {
+				if err := in.namesOrAll(); err != nil {
+					return err
+				}
+				return run.CmdRestart(ctx, in.db, in.stdout, in.stderr, run.RestartOptions{Names: in.args, All: in.bool("all"), Options: startOptions(in)})
+			}},
+		{name: "logs", summary: "show (and follow) the logs of one process, several, or all", usage: "[NAME...] [--stdout|--stderr] [--lines N] [-f] [--filter GROUP]",
+			example: "bgrun logs api -f   (bgrun logs: every process, each line prefixed with its name)", flags: "lines filter", args: [2]int{0, -1},
+			local: []flag{{"stdout", "", boolKind, "", "stdout only"}, {"stderr", "", boolKind, "", "stderr only"},
+				{"follow", "f", boolKind, "", "keep printing new lines until Ctrl-C"}},
+			legacy: []legacy{{flag: "logs", short: "l"}, {flag: "log-stdout", set: "stdout"}, {flag: "log-stderr", set: "stderr"}},
+			run: func(ctx context.Context, in *invocation) error {
+				st := style(in.stdout)
+				if len(in.args) != 1 || in.str("filter") != "" {
+					lines := in.int("lines")
+					if lines == 0 {
+						lines = 20
+					}
+					return logs.All(ctx, in.stdout, logs.AllOptions{Lines: lines, Follow: in.bool("follow"), Color: st.Color,
+						List: run.LogStreams(in.db, in.args, in.str("filter"), in.bool("stdout"), in.bool("stderr"))})
+				}
+				return logs.CmdLogs(ctx, in.db, in.stdout, logs.CmdOptions{Name: in.args[0], Lines: in.int("lines"),
+					Stdout: in.bool("stdout"), Stderr: in.bool("stderr"), Follow: in.bool("follow"),
+					Marks: run.LogMarks, Terminal: st.Width > 0 && st.Color})
+			}},
+		{name: "stop", summary: "stop (SIGTERM to the tree, then SIGKILL); keep the record", usage: "NAME... | --all",
+			example: "bgrun stop api --timeout 10s", flags: "all timeout", args: [2]int{0, -1},
+			legacy: []legacy{{flag: "stop"}, {flag: "stop-all", set: "all"}},
+			run: func(ctx context.Context, in *invocation) error {
+				if err := in.namesOrAll(); err != nil {
+					return err
+				}
+				return stop.CmdStop(ctx, in.db, in.stdout, in.stderr, stop.CmdOptions{Names: in.args, All: in.bool("all"), Options: stopOptions(in)})
+			}},
+		{name: "delete", aliases: []string{"rm"}, summary: "stop, and remove the record and its log files", usage: "NAME...",
+			example: "bgrun delete api", flags: "timeout", args: [2]int{1, -1}, legacy: []legacy{{flag: "delete"}},
+			run: func(ctx context.Context, in *invocation) error {
+				return stop.CmdDelete(ctx, in.db, in.stdout, stop.CmdOptions{Names: in.args, Options: stopOptions(in)})
+			}},
+		{name: "clean", summary: "remove every stopped process and its logs", example: "bgrun clean", flags: "timeout",
+			legacy: []legacy{{flag: "clean"}}, run: func(ctx context.Context, in *invocation) error {
+				return stop.CmdClean(ctx, in.db, in.stdout, stopOptions(in))
+			}},
+		{name: "nuke", summary: "stop and remove everything", example: "bgrun nuke", flags: "timeout",
+			legacy: []legacy{{flag: "nuke"}}, run: func(ctx context.Context, in *invocation) error {
+				return stop.CmdNuke(ctx, in.db, in.stdout, stopOptions(in))
+			}},
+		{name: "up", summary: "start the stack in bgrun.toml in dependency order", usage: "[-f FILE] [NAME...]",
+			example: "bgrun up   (bgrun up -f dev.toml api)", flags: "timeout", args: [2]int{0, -1},
+			local: []flag{{"file", "f", strKind, "FILE", "the stack file (default bgrun.toml)"}},
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Up(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
+			}},
+		{name: "down", summary: "stop the stack in reverse dependency order", usage: "[-f FILE] [NAME...] [--delete]",
+			example: "bgrun down --delete", flags: "timeout", args: [2]int{0, -1},
+			local: []flag{{"file", "f", strKind, "FILE", "the stack file (default bgrun.toml)"},
+				{"delete", "", boolKind, "", "also remove the records and their logs"}},
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Down(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
+			}},
+		{name: "import", nodb: true, summary: "print a Procfile or PM2 ecosystem file as a bgrun.toml", usage: "FILE",
+			example: "bgrun import Procfile > bgrun.toml", args: [2]int{1, 1},
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Import(ctx, in.args[0], in.stdout, in.stderr)
+			}},
+		{name: "resurrect", summary: "start every process you left running (after a reboot)", usage: "[--filter GROUP]",
+			example: "bgrun resurrect", flags: "filter timeout", args: [2]int{0, 0},
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Resurrect(ctx, in.db, in.stdout, run.ResurrectOptions{Group: in.str("filter"),
+					Start: run.Options{StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}})
+			}},
+		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[systemd|launchd] [--install]",
+			example: "bgrun startup --install", args: [2]int{0, 1}, argKind: initKind,
+			local: []flag{{"install", "", boolKind, "", "write and enable the unit"}},
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Startup(ctx, in.stdout, startupOptions(in))
+			}},
+		{name: "unstartup", nodb: true, summary: "remove the unit that bgrun startup installed", usage: "[systemd|launchd]",
+			example: "bgrun unstartup", args: [2]int{0, 1}, argKind: initKind,
+			run: func(ctx context.Context, in *invocation) error {
+				return run.Unstartup(ctx, in.stdout, startupOptions(in))
+			}},
+		{name: "guard", summary: "turn the crash guard of a running process on (or --off)", usage: "NAME [--off]",
+			example: "bgrun guard api   (or: bgrun api --guard)", args: [2]int{1, 1},
+			local:  []flag{{"off", "", boolKind, "", "stop guarding it (the process runs on)"}},
+			legacy: []legacy{{flag: "guard", weak: true}, {flag: "guard-off", set: "off", weak: true}},
+			run: func(ctx context.Context, in *invocation) error {
+				return watch.CmdGuard(ctx, in.db, in.stdout, watch.GuardOptions{Name: in.args[0], Off: in.bool("off")})
+			}},
+		{name: "history", summary: "starts, stops, exits and restarts, newest first", usage: "[NAME] [--lines N] [--json]",
+			example: "bgrun history api --lines 20", flags: "lines json", args: [2]int{0, 1},
+			run: func(ctx context.Context, in *invocation) error {
+				return watch.CmdHistory(ctx, in.db, in.stdout, watch.HistoryOptions{Name: in.arg(0), Lines: in.int("lines"), JSON: in.bool("json")})
+			}},
+		{name: "ports", summary: "which managed process listens on which TCP port", usage: "[NAME] [--json]",
+			example: "bgrun ports --json", flags: "json", args: [2]int{0, 1},
+			run: func(ctx context.Context, in *invocation) error {
+				return ps.CmdPorts(ctx, in.db, in.stdout, ps.PortsOptions{Name: in.arg(0), JSON: in.bool("json")})
+			}},
+		{name: "kill-port", nodb: true, summary: "end whatever listens on a TCP port (never pid 1, never bgrun)", usage: "PORT",
+			example: "bgrun kill-port 3000", flags: "timeout", args: [2]int{1, 1}, argKind: portKind,
+			legacy: []legacy{{flag: "kill-port", value: true}},
+			run: func(ctx context.Context, in *invocation) error {
+				port, _ := strconv.Atoi(in.args[0])
+				return stop.CmdKillPort(ctx, in.stdout, stop.KillPortOptions{Port: port, Options: stopOptions(in)})
+			}},
+		{name: "env", nodb: true, summary: "print the config as shell exports", usage: "[CONFIG] [--shell SHELL]",
+			example: `eval "$(bgrun env)"   bgrun env --shell fish | source`, flags: "config no-config env-file directory shell",
+			args: [2]int{0, 1}, legacy: []legacy{{flag: "env"}},
+			run: func(ctx context.Context, in *invocation) error {
+				config := in.str("config")
+				if len(in.args) == 1 {
+					if config != "" {
+						return in.usagef("the config is given twice (%q and --config)", in.args[0])
+					}
+					config = in.args[0]
+				}
+				return run.CmdEnv(ctx, in.stdout, run.EnvOptions{Dir: in.str("directory"), Config: config,
+					NoConfig: in.bool("no-config"), EnvFiles: in.list("env-file"), Shell: in.str("shell")})
+			}},
+		{name: "inline", nodb: true, summary: "run a command here with the config's environment", usage: "[flags] [--] CMD ARGS...",
+			example: "bgrun inline --config prod.toml -- ./migrate", flags: "config no-config env-file directory",
+			args: [2]int{0, 0}, dash: true, argv: true,
+			run: func(ctx context.Context, in *invocation) error {
+				if len(in.rest) == 0 {
+					return in.usagef("needs a command: bgrun inline -- CMD ARGS...")
+				}
+				code, err := run.CmdInline(ctx, run.InlineOptions{Dir: in.str("directory"), Config: in.str("config"),
+					NoConfig: in.bool("no-config"), EnvFiles: in.list("env-file"), Argv: in.rest})
+				if err == nil && code != 0 {
+					err = exitCode(code)
+				}
+				return err
+			}},
+		{name: "dashboard", summary: "start the web dashboard as the process bgr-dashboard", usage: "[--port N] [--host ADDR] [--token T] [--force]",
+			example: "bgrun dashboard --port 5000", flags: "port host token force timeout", legacy: []legacy{{flag: "dashboard"}},
+			run: func(ctx context.Context, in *invocation) error {
+				port, explicit, err := dashboardPort(in)
+				if err != nil {
+					return err
+				}
+				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: port, PortExplicit: explicit,
+					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: stopOptions(in).Timeout})
+			}},
+		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
+			example: "source <(bgrun completion bash)", args: [2]int{1, 1},
+			run: func(ctx context.Context, in *invocation) error { return writeCompletion(in.stdout, in.args[0]) }},
+		{name: "version", nodb: true, summary: "print the version", legacy: []legacy{{flag: "version", short: "v"}},
+			run: func(ctx context.Context, in *invocation) error {
+				_, err := fmt.Fprintf(in.stdout, "bgrun version: %s\n", version)
+				return err
+			}},
+		{name: "help", nodb: true, summary: "help on bgrun or on one command", usage: "[COMMAND]", example: "bgrun help run", args: [2]int{0, 1},
+			run: func(ctx context.Context, in *invocation) error { return writeHelp(in.stdout, in.arg(0)) }},
+		{name: "_serve", nodb: true, hidden: true, summary: "the dashboard server process, started by dashboard", flags: "port host token", legacy: []legacy{{flag: "_serve"}},
+			run: func(ctx context.Context, in *invocation) error {
+				port, explicit, err := dashboardPort(in)
+				if err != nil {
+					return err
+				}
+				path, err := in.dbPath()
+				if err != nil {
+					return err
+				}
+				return dash.CmdServe(ctx, in.stdout, dash.ServeOptions{Port: port, Explicit: explicit, Host: in.str("host"),
+					Token: in.str("token"), DBPath: path, Version: version})
+			}},
+		{name: "_supervise", nodb: true, hidden: true, summary: "the supervisor of a store", usage: "STORE", args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
+			run: func(ctx context.Context, in *invocation) error { return watch.Supervise(ctx, in.args[0]) }},
+		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error {
+			return ps.CmdNames(ctx, in.db, in.stdout)
+		}},
+	}
+}
+
+// startOptions reads the start flags into run's options.
+func startOptions(in *invocation) run.Options {
+	return run.Options{Name: in.str("name"), Command: in.str("command"), Dir: in.str("directory"),
+		Force: in.bool("force"), Fetch: in.bool("fetch"), Config: in.str("config"), NoConfig: in.bool("no-config"),
+		EnvFiles: in.list("env-file"), Set: in.list("set"), Stdout: in.str("stdout"), Stderr: in.str("stderr"),
+		LogsDir: in.str("logs-dir"), Watch: in.bool("watch") || in.bool("hot"), Guard: in.bool("guard"),
+		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: stopOptions(in).Timeout,
+		Spawn: watch.Spawn}
+}
+
+// stackOptions reads the flags of up and down.
+func stackOptions(in *invocation) run.StackOptions {
+	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
+		StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}
+}
+
+// startupOptions reads the flags of startup and unstartup.
+func startupOptions(in *invocation) run.StartupOptions {
+	return run.StartupOptions{Init: in.arg(0), Install: in.bool("install"), DBPath: in.str("db"), Notes: in.stderr}
+}
+
+// stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
+func stopOptions(in *invocation) stop.Options {
+	d, _ := in.vals["timeout"].(time.Duration)
+	return stop.Options{Timeout: d}
+}
+
+// dashboardPort reads --port, else BUN_PORT (the original's variable);
+// either makes the port explicit: used as given, or the start fails.
+func dashboardPort(in *invocation) (port int, explicit bool, err error) {
+	if p := in.int("port"); p > 0 {
+		return p, true, nil
+	}
+	v := os.Getenv("BUN_PORT")
+	if v == "" {
+		return dash.DefaultPort, false, nil
+	}
+	p, err := checkValue(portKind, v)
+	if err != nil {
+		return 0, false, in.usagef("BUN_PORT: %v", err)
+	}
+	return p.(int), true, nil
+}
+
+// style is how the list fits the terminal: COLUMNS, else the width of the
+// terminal on w, else no limit (piped); colours only on a terminal.
+func style(w io.Writer) ps.Style {
+	var st ps.Style
+	f, isFile := w.(*os.File)
+	width, tty := 0, false
+	if isFile {
+		width, tty = ps.TerminalWidth(f)
+	}
+	st.Color = tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
+		st.Width = cols
+	} else if tty {
+		st.Width = width
+	}
+	return st
+}
+
+// usageError is a mistake in the command line: exit status 2, printed as
+// one line naming the command.
+type usageError struct{ cmd, msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+// exitCode is an exit status whose message, if any, was printed already.
+type exitCode int
 
-// exitError carries an exit status without a message of its own (the
-// message, if any, was printed already).
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // Main runs bgrun with args and returns its exit status. Every error is
-// printed here, once, as one line (a failed start adds the tail of the
-// process's stderr below it).
-func Main(args []string, stdout, stderr io.Writer) (code int) {
+// printed here, once.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "bgrun: internal error: %v\n", r)
 			code = 1
 		}
 	}()
-	err := dispatch(args, stdout, stderr)
+	in, err := parse(args)
+	if err == nil && !in.cmd.nodb {
+		var path string
+		if path, err = in.dbPath(); err == nil {
+			in.db, err = store.Open(path)
+		}
+		if err == nil && !in.cmd.hidden {
+			// Any command brings back a supervisor that a record needs.
+			if _, werr := watch.Ensure(in.db); werr != nil {
+				fmt.Fprintf(stderr, "bgrun: warning: %v\n", werr)
+			}
+		}
+	}
+	if err == nil {
+		in.stdout, in.stderr = stdout, stderr
+		err = in.cmd.run(ctx, in)
+	}
+	if in != nil && in.db != nil {
+		in.db.Close()
+	}
+	return report(stderr, in, err)
+}
+
+// report prints err as one line (a failed start adds its stderr tail) with
+// the command line's hint, and returns the exit status of its kind.
+func report(stderr io.Writer, in *invocation, err error) int {
 	var ue usageError
-	var ee exitError
+	var ec exitCode
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &ee):
-		return ee.code
+	case errors.As(err, &ec):
+		return int(ec)
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "bgrun: %s\nRun 'bgrun --help' for usage.\n", ue.msg)
+		prefix, see := "bgrun", "bgrun --help"
+		if ue.cmd != "" {
+			prefix, see = "bgrun "+ue.cmd, "bgrun help "+ue.cmd
+		}
+		fmt.Fprintf(stderr, "%s: %s (see '%s')\n", prefix, ue.msg, see)
 		return 2
 	}
-	fmt.Fprintf(stderr, "bgrun: %s\n", err)
-	return 1
-}
-
-// flagKind says whether a flag takes a value.
-type flagKind int
-
-const (
-	boolFlag flagKind = iota
-	valueFlag
-	listFlag // a value, repeatable
-)
-
-// flags lists every flag; short aliases follow the original where they do
-// not clash with Unix habit (-h is help here, not --hot).
-var flags = map[string]flagKind{
-	"name": valueFlag, "command": valueFlag, "directory": valueFlag, "config": valueFlag,
-	"stdout": valueFlag, "stderr": valueFlag, "db": valueFlag, "lines": valueFlag, "filter": valueFlag,
-	"logs-dir": valueFlag, "kill-port": valueFlag, "port": valueFlag, "shell": valueFlag,
-	"timeout": valueFlag, "host": valueFlag, "token": valueFlag, "max-restarts": valueFlag,
-	"env-file": listFlag, "set": listFlag, "ignore": listFlag,
-	"force": boolFlag, "fetch": boolFlag, "watch": boolFlag, "hot": boolFlag, "json": boolFlag,
-	"logs": boolFlag, "log-stdout": boolFlag, "log-stderr": boolFlag, "stop": boolFlag,
-	"restart": boolFlag, "delete": boolFlag, "clean": boolFlag, "nuke": boolFlag,
-	"stop-all": boolFlag, "restart-all": boolFlag, "version": boolFlag, "help": boolFlag,
-	"no-config": boolFlag, "env": boolFlag, "dashboard": boolFlag, "guard": boolFlag,
-	"guard-off": boolFlag, "follow": boolFlag, "all": boolFlag, "debug": boolFlag,
-	"_supervise": valueFlag, "_serve": boolFlag, "install": boolFlag,
-}
-
-// nameFlags are actions on one process whose name may follow them as a
-// value (--stop=api) as well as an argument (--stop api, api --stop).
-var nameFlags = map[string]bool{"stop": true, "restart": true, "delete": true, "logs": true,
-	"guard": true, "guard-off": true}
-
-var shortFlags = map[string]string{
-	"n": "name", "c": "command", "d": "directory", "f": "force", "w": "watch", "j": "json",
-	"l": "logs", "v": "version", "h": "help",
-}
-
-// cmdline is a parsed command line.
-type cmdline struct {
-	vals  map[string]string
-	lists map[string][]string
-	bools map[string]bool
-	pos   []string // positional arguments
-	rest  []string // everything after "--"
-	dash  bool     // a "--" was given
-}
-
-func (c *cmdline) has(name string) bool {
-	_, v := c.vals[name]
-	return v || c.bools[name] || len(c.lists[name]) > 0
-}
-
-// parse reads args against the flag table. Values come as --flag value or
-// --flag=value; a value flag at the end, or followed by another flag, is a
-// usage error rather than a silent "true". short and kinds override the
-// short aliases and flag kinds for one subcommand (in `bgrun logs`, -f means
-// --follow).
-func parse(args []string, short map[string]string, kinds map[string]flagKind) (*cmdline, error) {
-	c := &cmdline{vals: map[string]string{}, lists: map[string][]string{}, bools: map[string]bool{}}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			c.dash, c.rest = true, args[i+1:]
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			c.pos = append(c.pos, a)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "--") {
-			long, ok := short[name]
-			if !ok {
-				long, ok = shortFlags[name]
-			}
-			if !ok {
-				return nil, usagef("unknown flag %s", a)
-			}
-			name = long
-		}
-		kind, ok := kinds[name]
-		if !ok {
-			kind, ok = flags[name]
-		}
-		if !ok {
-			return nil, usagef("unknown flag --%s", name)
-		}
-		if kind == boolFlag {
-			if hasVal && nameFlags[name] {
-				// --stop=api, as the README writes --stop <name>.
-				c.bools[name] = true
-				c.pos = append(c.pos, val)
-				continue
-			}
-			if hasVal {
-				b, err := strconv.ParseBool(val)
-				if err != nil {
-					return nil, usagef("--%s takes no value (got %q)", name, val)
-				}
-				c.bools[name] = b
-				continue
-			}
-			c.bools[name] = true
-			continue
-		}
-		if !hasVal {
-			if i+1 >= len(args) || isFlag(args[i+1]) {
-				return nil, usagef("flag --%s needs a value", name)
-			}
-			i++
-			val = args[i]
-		}
-		if kind == listFlag {
-			// --ignore takes comma-separated patterns; --set and --env-file
-			// values may hold commas, so they are one value each.
-			if name == "ignore" {
-				for _, v := range strings.Split(val, ",") {
-					if v != "" {
-						c.lists[name] = append(c.lists[name], v)
-					}
-				}
-			} else {
-				c.lists[name] = append(c.lists[name], val)
-			}
-			continue
-		}
-		if _, dup := c.vals[name]; dup {
-			return nil, usagef("flag --%s given twice", name)
-		}
-		c.vals[name] = val
+	msg, code := err.Error(), 1
+	cmd := ""
+	if in != nil {
+		cmd = in.cmd.name
 	}
-	return c, nil
-}
-
-// isFlag reports whether a is one of bgrun's flags, so `--name --force`
-// reads as a missing name rather than a process called "--force".
-func isFlag(a string) bool {
-	if !strings.HasPrefix(a, "-") || a == "-" {
-		return false
+	switch k := store.KindOf(err); {
+	case k == store.KindBadInput:
+		code = 2
+	case errors.Is(err, run.ErrRunning):
+		msg += "; use --force to replace it, or --restart"
+	case k == store.KindNotFound && cmd == "env":
+		msg += "; name a config file with --config"
+	case k == store.KindNotFound && cmd == "run":
+		msg += `; give the command: bgrun run NAME -- CMD`
+	case k == store.KindNotFound && cmd == "show" && len(in.args) == 1:
+		if s := suggestCommand(in.args[0]); s != "" {
+			msg, code = fmt.Sprintf("%s; did you mean the command 'bgrun %s'?", msg, s), 2
+		}
+	case k == store.KindBadInput && cmd == "_serve" && strings.Contains(msg, "needs a token"):
+		msg += "; give --token, or let bgrun --dashboard --host ADDR make one"
+	case k == store.KindConflict && cmd == "_serve":
+		msg += "; choose another with --port, or stop it first"
+	case k == store.KindConflict && cmd == "run" && !strings.Contains(msg, "running"):
+		msg += "; name it with --name"
 	}
-	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-	if strings.HasPrefix(a, "--") {
-		_, ok := flags[name]
-		return ok || a == "--"
-	}
-	_, ok := shortFlags[name]
-	return ok
+	fmt.Fprintf(stderr, "bgrun: %s\n", msg)
+	return code
 }
 
-// commandName is the name bgrun was called by, for messages.
-func commandName() string {
-	n := filepath.Base(os.Args[0])
-	if n == "bgr" {
-		return n
-	}
-	return "bgrun"
-}
-
-// subcommands maps the subcommand words to their handlers. A process whose
-// name is one of these words is shown with `bgrun show NAME`.
-var subcommands = map[string]func(args []string, e *env) error{
-	"ps": cmdList, "list": cmdList, "show": cmdShow, "logs": cmdLogs, "run": cmdRun, "start": cmdRun,
-	"stop": cmdStop, "restart": cmdRestart, "delete": cmdDelete, "rm": cmdDelete, "clean": cmdClean,
-	"nuke": cmdNuke, "version": cmdVersion, "help": cmdHelp, "ports": cmdPorts, "env": cmdEnv,
-	"history": cmdHistory, "up": cmdUp, "down": cmdDown, "import": cmdImport,
-	"resurrect": cmdResurrect, "startup": cmdStartup, "unstartup": cmdStartup,
-}
-
-// env is what every command works with.
-type env struct {
-	c              *cmdline
+// invocation is a parsed command line: its command, flag values, arguments
+// and the store it opens on demand.
+type invocation struct {
+	cmd            *command
+	vals           map[string]any
+	args, rest     []string // arguments; the command after "--"
+	dash           bool     // a "--" was given
 	stdout, stderr io.Writer
-	dbPath         string
-	db             *store.DB
-	sub            string // the subcommand word, "" for the flag forms
+	db             *store.DB // open unless the command is nodb
 }
 
-func (e *env) open() (*store.DB, error) {
-	if e.db != nil {
-		return e.db, nil
+func (in *invocation) str(name string) string    { s, _ := in.vals[name].(string); return s }
+func (in *invocation) bool(name string) bool     { b, _ := in.vals[name].(bool); return b }
+func (in *invocation) int(name string) int       { n, _ := in.vals[name].(int); return n }
+func (in *invocation) list(name string) []string { l, _ := in.vals[name].([]string); return l }
+
+func (in *invocation) arg(i int) string {
+	if i < len(in.args) {
+		return in.args[i]
 	}
-	path := e.c.vals["db"]
-	if path == "" {
-		var err error
-		if path, err = store.DefaultPath(); err != nil {
-			return nil, err
-		}
-	}
-	db, err := store.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	e.db, e.dbPath = db, path
-	// Any command brings back a supervisor that a record needs.
-	if _, err := watch.Ensure(db); err != nil {
-		fmt.Fprintf(e.stderr, "bgrun: warning: %v\n", err)
-	}
-	return db, nil
+	return ""
 }
 
-func (e *env) close() {
-	if e.db != nil {
-		e.db.Close()
-	}
+func (in *invocation) usagef(format string, a ...any) error {
+	return usageError{in.cmd.name, fmt.Sprintf(format, a...)}
 }
 
-func (e *env) style() ps.Style {
-	st := ps.Style{Width: 120}
-	f, ok := e.stdout.(*os.File)
-	if !ok {
-		return st
-	}
-	if w, tty := ps.TerminalWidth(f); tty {
-		st.Width = w
-		st.Color = os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	} else if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
-		st.Width = cols
-	}
-	return st
-}
-
-// lines reads --lines, a positive number, def when absent.
-func (e *env) lines(def int) (int, error) {
-	v, ok := e.c.vals["lines"]
-	if !ok {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, usagef("--lines wants a positive number, got %q", v)
-	}
-	return n, nil
-}
-
-func (e *env) say(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
-
-func dispatch(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "inline" {
-		return cmdInline(args[1:], stdout)
-	}
-	if len(args) > 0 {
-		if sub, ok := subcommands[args[0]]; ok {
-			short, kinds := map[string]string{}, map[string]flagKind{}
-			if args[0] == "logs" {
-				// In `bgrun logs`, -f follows and --stdout/--stderr pick a stream.
-				short["f"] = "follow"
-				kinds["stdout"], kinds["stderr"] = boolFlag, boolFlag
-			}
-			if args[0] == "up" || args[0] == "down" {
-				// In `bgrun up` and `bgrun down`, -f names the stack file.
-				short["f"], kinds["file"] = "file", valueFlag
-			}
-			c, err := parse(args[1:], short, kinds)
-			if err != nil {
-				return err
-			}
-			e := &env{c: c, stdout: stdout, stderr: stderr, sub: args[0]}
-			defer e.close()
-			return sub(c.pos, e)
-		}
-	}
-	c, err := parse(args, nil, nil)
-	if err != nil {
-		return err
-	}
-	e := &env{c: c, stdout: stdout, stderr: stderr}
-	defer e.close()
-	b := c.bools
-	switch {
-	case b["help"]:
-		return cmdHelp(nil, e)
-	case b["version"]:
-		return cmdVersion(nil, e)
-	case b["nuke"]:
-		return cmdNuke(c.pos, e)
-	case b["clean"]:
-		return cmdClean(c.pos, e)
-	case b["stop-all"]:
-		return stopAll(e)
-	case c.has("kill-port"):
-		return killPort(e)
-	case b["env"]:
-		return cmdEnv(c.pos, e)
-	case b["_serve"]:
-		return serveDashboard(e)
-	case c.has("_supervise"):
-		return watch.Supervise(context.Background(), c.vals["_supervise"])
-	case b["dashboard"]:
-		return launchDashboard(e)
-	case b["restart-all"]:
-		return restartAll(e)
-	}
-	if c.dash {
-		return startFromArgs(e)
-	}
-	name, named := c.vals["name"]
-	if named && name == "" {
-		return usagef("process name is empty")
-	}
-	if len(c.pos) > 0 {
-		if name != "" {
-			return usagef("unexpected argument %q (the name is already %q)", c.pos[0], name)
-		}
-		name = c.pos[0]
-	}
-	if len(c.pos) > 1 {
-		return usagef("unexpected argument %q; to start a command give it with --command \"...\" or after --: bgrun -- %s",
-			c.pos[1], strings.Join(c.pos, " "))
-	}
-	names := []string{}
-	if name != "" {
-		names = []string{name}
-	}
-	switch {
-	case b["delete"]:
-		return cmdDelete(names, e)
-	case b["stop"]:
-		return cmdStop(names, e)
-	case b["restart"]:
-		return cmdRestart(names, e)
-	case b["logs"] || b["log-stdout"] || b["log-stderr"]:
-		return cmdLogs(names, e)
-	case (b["guard"] || b["guard-off"]) && !c.has("command") && !startFlagGiven(c):
-		return guard(names, e)
-	case c.has("command"):
-		if name == "" {
-			return usagef("--command needs --name (or start it as: bgrun -- CMD ARGS...)")
-		}
-		return start(e, run.Options{Name: name, Command: c.vals["command"]})
-	case name != "" && startFlagGiven(c):
-		return start(e, run.Options{Name: name})
-	case name != "":
-		return cmdShow(names, e)
-	}
-	return cmdList(nil, e)
-}
-
-// startFlagGiven reports whether the command line asks for a start even
-// without --command (`bgrun --name api --force` restarts api as stored).
-func startFlagGiven(c *cmdline) bool {
-	for _, f := range []string{"force", "fetch", "directory", "config", "no-config", "env-file", "set",
-		"stdout", "stderr", "logs-dir", "watch", "hot", "ignore", "max-restarts"} {
-		if c.has(f) {
-			return true
-		}
-	}
-	return false
-}
-
-// guard is `bgrun NAME --guard` and `bgrun NAME --guard-off`.
-func guard(names []string, e *env) error {
-	on := e.c.bools["guard"]
-	if on && e.c.bools["guard-off"] {
-		return usagef("--guard and --guard-off contradict each other")
-	}
-	flag := map[bool]string{true: "--guard", false: "--guard-off"}[on]
-	if err := needName(names, flag); err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	res, err := watch.SetGuard(db, names[0], on)
-	if err != nil {
-		return err
-	}
-	switch {
-	case on && res.Changed:
-		e.say("Guard enabled for %s: it is restarted when it crashes.", names[0])
-	case on && res.Attached:
-		e.say("Guard is active for %s; a new supervisor is attached to it.", names[0])
-	case on:
-		e.say("Guard is already active for %s.", names[0])
-	case res.Changed:
-		e.say("Guard disabled for %s.", names[0])
-	default:
-		e.say("Guard is already off for %s.", names[0])
+// namesOrAll checks the arguments of stop and restart: names, or --all.
+func (in *invocation) namesOrAll() error {
+	switch all := in.bool("all"); {
+	case all && len(in.args) > 0:
+		return in.usagef("takes names or --all, not both (got %q)", in.args[0])
+	case !all && len(in.args) == 0:
+		return in.usagef("needs a process name, or --all")
 	}
 	return nil
 }
 
-func cmdVersion(_ []string, e *env) error {
-	e.say("bgrun version: %s", version)
-	return nil
+func (in *invocation) dbPath() (string, error) {
+	if p := in.str("db"); p != "" {
+		return p, nil
+	}
+	return store.DefaultPath()
 }
-
-func cmdHelp(_ []string, e *env) error {
-	fmt.Fprint(e.stdout, strings.ReplaceAll(helpText, "bgrun ", commandName()+" "))
-	return nil
-}
-
-func needName(names []string, what string) error {
-	if len(names) == 0 {
-		return usagef("%s needs a process name, for example: bgrun %s api", what, strings.TrimPrefix(what, "--"))
-	}
-	for _, n := range names {
-		if err := store.ValidateName(n); err != nil {
-			return usageError{err.Error()}
-		}
-	}
-	return nil
-}
-
-func cmdList(args []string, e *env) error {
-	if len(args) > 0 {
-		return usagef("unexpected argument %q; to show one process: bgrun show %s", args[0], args[0])
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	procs, err := ps.List(db, ps.Options{Group: e.c.vals["filter"]})
-	if err != nil {
-		return err
-	}
-	if e.c.bools["json"] {
-		return writeJSON(e.stdout, procs)
-	}
-	if len(procs) == 0 && e.c.vals["filter"] != "" {
-		e.say("No processes in group %q.", e.c.vals["filter"])
-		return nil
-	}
-	return ps.WriteTable(e.stdout, procs, e.style())
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func cmdShow(names []string, e *env) error {
-	if err := needName(names, "show"); err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		p, err := ps.Get(db, n)
-		if err != nil {
-			return err
-		}
-		if e.c.bools["json"] {
-			if err := writeJSON(e.stdout, p); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := ps.WriteDetails(e.stdout, p, e.style()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func cmdLogs(names []string, e *env) error {
-	if len(names) != 1 {
-		return logsOfMany(names, e)
-	}
-	if err := needName(names, "--logs"); err != nil {
-		return err
-	}
-	n, err := e.lines(0)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	r, err := db.Get(names[0])
-	if err != nil {
-		return err
-	}
-	c := e.c
-	out := c.bools["log-stdout"] || c.bools["stdout"]
-	errs := c.bools["log-stderr"] || c.bools["stderr"]
-	if spec, ok := docker.Parse(r.Command); ok && spec.Detached && !c.bools["follow"] {
-		// A detached container's output is in Docker, not in the client's
-		// log files (which hold only the container id).
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var so, se io.Writer = e.stdout, e.stdout
-		if out && !errs {
-			se = io.Discard
-		} else if errs && !out {
-			so = io.Discard
-		}
-		return docker.Logs(ctx, ps.DockerRecord(r), n, so, se)
-	}
-	var srcs []logs.Source
-	if out || !errs {
-		srcs = append(srcs, logs.Source{Label: "stdout", Path: r.StdoutPath})
-	}
-	if errs || !out {
-		srcs = append(srcs, logs.Source{Label: "stderr", Path: r.StderrPath})
-	}
-	// Separators between runs; one stream piped elsewhere stays exactly
-	// the bytes of the file.
-	if len(srcs) > 1 || e.isTerminal() {
-		mout, merr, err := run.LogMarks(db, r)
-		if err != nil {
-			return err
-		}
-		for i := range srcs {
-			srcs[i].Marks = map[string][]logs.Mark{"stdout": mout, "stderr": merr}[srcs[i].Label]
-		}
-	}
-	// Catch Ctrl-C before the first line is out: a reader who saw it may
-	// interrupt at once.
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	if err := logs.Show(e.stdout, srcs, n); err != nil {
-		return err
-	}
-	if !c.bools["follow"] {
-		return nil
-	}
-	return logs.Follow(ctx, e.stdout, srcs)
-}
-
-// isTerminal reports whether stdout is a terminal.
-func (e *env) isTerminal() bool {
-	f, ok := e.stdout.(*os.File)
-	if !ok {
-		return false
-	}
-	_, tty := ps.TerminalWidth(f)
-	return tty
-}
-
-// logsOfMany is `bgrun logs` with no name or several: the last --lines lines
-// (20 by default) of each process, prefixed by its name; -f follows them all.
-func logsOfMany(names []string, e *env) error {
-	if err := needName(names, "logs"); len(names) > 0 && err != nil {
-		return err
-	}
-	n, err := e.lines(20)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	c := e.c
-	out := c.bools["log-stdout"] || c.bools["stdout"]
-	errs := c.bools["log-stderr"] || c.bools["stderr"]
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	return logs.All(ctx, e.stdout, logs.AllOptions{Lines: n, Follow: c.bools["follow"], Color: e.style().Color,
-		List: run.LogStreams(db, names, c.vals["filter"], out, errs)})
-}
-
-func (e *env) stopOptions() (stop.Options, error) {
-	t, err := stop.TimeoutFromEnv()
-	if err != nil {
-		return stop.Options{}, err
-	}
-	if v, ok := e.c.vals["timeout"]; ok {
-		if t, err = time.ParseDuration(v); err != nil || t < 0 {
-			return stop.Options{}, usagef("--timeout wants a duration such as 10s, got %q", v)
-		}
-	}
-	return stop.Options{Timeout: t}, nil
-}
-
-func cmdStop(names []string, e *env) error {
-	if e.c.bools["all"] {
-		return stopAll(e)
-	}
-	if err := needName(names, "--stop"); err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		res, err := stop.Stop(db, n, opt)
-		if err != nil {
-			return err
-		}
-		msg := fmt.Sprintf("Stopped %s.", n)
-		if !res.WasRunning {
-			msg = fmt.Sprintf("%s is already stopped.", n)
-		}
-		if res.Children > 0 {
-			msg += fmt.Sprintf(" Stopped %d managed child process%s first.", res.Children, plural(res.Children, "es"))
-		}
-		e.say("%s", msg)
-	}
-	return nil
-}
-
-func plural(n int, suffix string) string {
-	if n == 1 {
-		return ""
-	}
-	return suffix
-}
-
-// eachRecord runs fn on every record, reporting each failure on stderr and
-// going on; it fails if any did.
-func eachRecord(e *env, verb string, fn func(db *store.DB, r store.Record) error) error {
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	recs, err := db.List()
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		e.say("No processes registered.")
-		return nil
-	}
-	failed := 0
-	for _, r := range recs {
-		if err := fn(db, r); err != nil && !errors.Is(err, store.ErrNotFound) {
-			failed++
-			fmt.Fprintf(e.stderr, "bgrun: %s %s: %v\n", verb, r.Name, err)
-		}
-	}
-	if failed > 0 {
-		return exitError{1}
-	}
-	return nil
-}
-
-func stopAll(e *env) error {
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	return eachRecord(e, "stop", func(db *store.DB, r store.Record) error {
-		res, err := stop.Stop(db, r.Name, opt)
-		if err == nil && res.WasRunning {
-			e.say("Stopped %s.", r.Name)
-		}
-		return err
-	})
-}
-
-func restartAll(e *env) error {
-	return eachRecord(e, "restart", func(_ *store.DB, r store.Record) error {
-		return start(e, run.Options{Name: r.Name, Restart: true})
-	})
-}
-
-func cmdRestart(names []string, e *env) error {
-	if err := needName(names, "--restart"); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := start(e, run.Options{Name: n, Restart: true}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func cmdDelete(names []string, e *env) error {
-	if err := needName(names, "--delete"); err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	opt.Out = e.stdout // names the files it keeps
-	for _, n := range names {
-		res, err := stop.Delete(db, n, opt)
-		if err != nil {
-			return err
-		}
-		if res.WasRunning {
-			e.say("Stopped and deleted %s.", n)
-		} else {
-			e.say("Deleted %s.", n)
-		}
-	}
-	return nil
-}
-
-func cmdClean(args []string, e *env) error {
-	if len(args) > 0 {
-		return usagef("--clean takes no argument")
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	opt.Out = e.stdout // names the files it keeps
-	n, files, err := stop.Clean(db, opt)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		e.say("No stopped processes to clean.")
-		return nil
-	}
-	e.say("Cleaned %d stopped process%s and removed %d log file%s.", n, plural(n, "es"), files, plural(files, "s"))
-	return nil
-}
-
-func cmdNuke(args []string, e *env) error {
-	if len(args) > 0 {
-		return usagef("--nuke takes no argument")
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	opt.Out = e.stdout // names the files it keeps
-	n, running, err := stop.Nuke(db, opt)
-	if err != nil {
-		if n > 0 {
-			e.say("Deleted %d process%s (%d were running).", n, plural(n, "es"), running)
-		}
-		return err
-	}
-	if n == 0 {
-		e.say("There are no processes to delete.")
-		return nil
-	}
-	e.say("Deleted %d process%s (%d were running).", n, plural(n, "es"), running)
-	return nil
-}
-
-// cmdEnv is `bgrun --env [CONFIG] [--config PATH] [--directory D] [--shell S]`:
-// print the config's variables as lines a shell can evaluate.
-func cmdEnv(args []string, e *env) error {
-	c := e.c
-	if len(args) > 1 {
-		return usagef("--env takes at most one config path, got %q", args[1])
-	}
-	config := c.vals["config"]
-	if len(args) == 1 {
-		if config != "" {
-			return usagef("give the config either as an argument or with --config, not both")
-		}
-		config = args[0]
-	}
-	shell := c.vals["shell"]
-	if shell == "" {
-		shell = run.DefaultShell()
-	}
-	dir := c.vals["directory"]
-	if dir == "" {
-		dir = "."
-	}
-	if config == "" && !c.bools["no-config"] && len(c.lists["env-file"]) == 0 {
-		if _, err := os.Stat(filepath.Join(dir, run.DefaultConfig)); err != nil {
-			return fmt.Errorf("no %s in %s; name a config file with --config", run.DefaultConfig, dir)
-		}
-	}
-	vars, _, err := run.ConfigEnv(dir, config, c.bools["no-config"], c.lists["env-file"])
-	if err != nil {
-		return err
-	}
-	out, err := run.RenderEnv(vars, shell)
-	if errors.Is(err, run.ErrUnknownShell) {
-		return usageError{err.Error()}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(e.stdout, out)
-	return nil
-}
-
-// cmdInline is `bgrun inline [--directory D] [--config PATH] [--env-file F]
-// [--] CMD ARGS...`: run a command in the foreground with the config's
-// environment, and exit with its status. Options end at "--" or at the
-// first argument that is not one of them, which starts the command.
-func cmdInline(args []string, stdout io.Writer) error {
-	i := 0
-	for i < len(args) && args[i] != "--" && isFlag(args[i]) {
-		name, _, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if flags[name] != boolFlag && !hasVal {
-			i++
-		}
-		i++
-	}
-	c, err := parse(args[:min(i, len(args))], nil, nil)
-	if err != nil {
-		return err
-	}
-	for f := range c.vals {
-		if f != "directory" && f != "config" {
-			return usagef("inline takes --directory, --config, --env-file and --no-config, not --%s", f)
-		}
-	}
-	if c.bools["help"] {
-		fmt.Fprintln(stdout, "Usage: bgrun inline [--directory D] [--config PATH] [--env-file F] [--no-config] -- CMD ARGS...")
-		return nil
-	}
-	argv := args[min(i, len(args)):]
-	if len(argv) > 0 && argv[0] == "--" {
-		argv = argv[1:]
-	}
-	if len(argv) == 0 {
-		return usagef("inline needs a command: bgrun inline -- CMD [ARGS]")
-	}
-	dir := c.vals["directory"]
-	if dir == "" {
-		dir = "."
-	}
-	vars, _, err := run.ConfigEnv(dir, c.vals["config"], c.bools["no-config"], c.lists["env-file"])
-	if err != nil {
-		return err
-	}
-	code, err := run.Inline(dir, vars, argv)
-	if err != nil {
-		return err
-	}
-	return exitError{code}
-}
-
-// cmdHistory is `bgrun history [NAME] [--lines N] [--json]`: the events of
-// one process or of all, newest first.
-func cmdHistory(args []string, e *env) error {
-	if len(args) > 1 {
-		return usagef("history takes at most one process name")
-	}
-	limit, err := e.lines(50)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	name := ""
-	if len(args) == 1 {
-		name = args[0]
-	}
-	evs, err := db.Events(name, limit)
-	if err != nil {
-		return err
-	}
-	if e.c.bools["json"] {
-		return writeJSON(e.stdout, evs)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	for _, ev := range evs {
-		detail := ""
-		if len(ev.Detail) > 0 {
-			b, _ := json.Marshal(ev.Detail)
-			detail = string(b)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\tpid %d\t%s\n", ev.At.Local().Format(time.RFC3339), ev.Name, ev.Event, ev.PID, detail)
-	}
-	return tw.Flush()
-}
-
-// stackOptions adapts the command line of `bgrun up` and `bgrun down`.
-func stackOptions(names []string, e *env) (run.StackOptions, error) {
-	for _, n := range names {
-		if err := store.ValidateName(n); err != nil {
-			return run.StackOptions{}, usageError{err.Error()}
-		}
-	}
-	so, err := e.stopOptions()
-	if err != nil {
-		return run.StackOptions{}, err
-	}
-	grace, err := run.GraceFromEnv()
-	if err != nil {
-		return run.StackOptions{}, err
-	}
-	return run.StackOptions{File: e.c.vals["file"], Names: names, Delete: e.c.bools["delete"],
-		Env: os.Environ(), StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}, nil
-}
-
-// cmdUp is `bgrun up [-f FILE] [NAME...]`.
-func cmdUp(names []string, e *env) error {
-	if e.c.bools["delete"] {
-		return usagef("--delete goes with bgrun down")
-	}
-	o, err := stackOptions(names, e)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	return run.Up(ctx, db, e.stdout, e.stderr, o)
-}
-
-// cmdDown is `bgrun down [-f FILE] [NAME...] [--delete]`.
-func cmdDown(names []string, e *env) error {
-	o, err := stackOptions(names, e)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	return run.Down(ctx, db, e.stdout, e.stderr, o)
-}
-
-// cmdImport is `bgrun import FILE`: a Procfile or PM2 ecosystem file as a
-// bgrun.toml on stdout.
-func cmdImport(args []string, e *env) error {
-	if len(args) != 1 {
-		return usagef("import takes one file: bgrun import Procfile (or ecosystem.config.js) > bgrun.toml")
-	}
-	return run.Import(context.Background(), args[0], e.stdout, e.stderr)
-}
-
-// cmdPorts is `bgrun ports [NAME] [--json]`: which managed process listens
-// where.
-func cmdPorts(args []string, e *env) error {
-	if len(args) > 1 {
-		return usagef("ports takes at most one process name")
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	name := ""
-	if len(args) == 1 {
-		name = args[0]
-		if _, err := db.Get(name); err != nil {
-			return err
-		}
-	}
-	procs, err := ps.List(db, ps.Options{})
-	if err != nil {
-		return err
-	}
-	entries, err := ps.PortTable(procs, name)
-	if err != nil {
-		return err
-	}
-	if e.c.bools["json"] {
-		return writeJSON(e.stdout, entries)
-	}
-	if len(entries) == 0 {
-		e.say("No managed process listens on a TCP port.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPORT\tPID\tADDRESS")
-	for _, p := range entries {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", p.Name, p.Port, p.PID, p.Address)
-	}
-	return tw.Flush()
-}
-
-// killPort is `bgrun --kill-port N`: end whatever listens on port N.
-func killPort(e *env) error {
-	v := e.c.vals["kill-port"]
-	port, err := strconv.Atoi(v)
-	if err != nil || port <= 0 || port > 65535 {
-		return usagef("--kill-port wants a port number (1-65535), got %q", v)
-	}
-	opt, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	ended, err := stop.KillPort(port, opt)
-	for _, h := range ended {
-		e.say("Ended pid %d (%s), which listened on port %d.", h.PID, h.Command, port)
-	}
-	if err != nil {
-		return err
-	}
-	if len(ended) == 0 {
-		e.say("Port %d is already free.", port)
-		return nil
-	}
-	e.say("Freed port %d.", port)
-	return nil
-}
-
-// dashboardPort reads --port, else BUN_PORT (the original's variable); either
-// makes the port explicit: used as given, or the start fails.
-func dashboardPort(c *cmdline) (port int, explicit bool, err error) {
-	v, from := c.vals["port"], "--port"
-	if v == "" {
-		v, from = os.Getenv("BUN_PORT"), "BUN_PORT"
-	}
-	if v == "" {
-		return 3000, false, nil
-	}
-	port, err = strconv.Atoi(v)
-	if err != nil || port <= 0 || port > 65535 {
-		return 0, false, usagef("%s wants a port number (1-65535), got %q", from, v)
-	}
-	return port, true, nil
-}
-
-// launchDashboard is `bgrun --dashboard [--port N] [--host H] [--token T]`.
-func launchDashboard(e *env) error {
-	port, explicit, err := dashboardPort(e.c)
-	if err != nil {
-		return err
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	so, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	return dash.Launch(db, e.dbPath, dash.LaunchOptions{Port: port, PortExplicit: explicit,
-		Host: e.c.vals["host"], Token: e.c.vals["token"], Force: e.c.bools["force"], Home: db.Dir(),
-		StopTimeout: so.Timeout, Out: e.stdout})
-}
-
-// serveDashboard is the dashboard process itself (`bgrun --_serve`), started
-// by launchDashboard.
-func serveDashboard(e *env) error {
-	port, explicit, err := dashboardPort(e.c)
-	if err != nil {
-		return err
-	}
-	path := e.c.vals["db"]
-	if path == "" {
-		if path, err = store.DefaultPath(); err != nil {
-			return err
-		}
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	return dash.Serve(ctx, dash.ServeOptions{Port: port, Explicit: explicit, Host: e.c.vals["host"],
-		Token: e.c.vals["token"], DBPath: path, Version: version})
-}
-
-// cmdRun is `bgrun run NAME -- CMD ARGS...` or `bgrun run --name N --command C`.
-func cmdRun(args []string, e *env) error {
-	c := e.c
-	if len(args) > 1 {
-		return usagef("unexpected argument %q; put the command after --", args[1])
-	}
-	if len(args) == 1 {
-		if c.vals["name"] != "" {
-			return usagef("unexpected argument %q (the name is already %q)", args[0], c.vals["name"])
-		}
-		c.vals["name"] = args[0]
-		c.pos = nil
-	}
-	if c.dash {
-		return startFromArgs(e)
-	}
-	if c.vals["name"] == "" {
-		return usagef("run needs a name: bgrun run NAME -- CMD ARGS...")
-	}
-	return start(e, run.Options{Name: c.vals["name"], Command: c.vals["command"]})
-}
-
-// startFromArgs starts the command given after "--", named by --name or
-// after the command itself.
-func startFromArgs(e *env) error {
-	c := e.c
-	if len(c.rest) == 0 {
-		return usagef("nothing after --; give the command to run: bgrun -- CMD ARGS...")
-	}
-	if len(c.pos) > 0 {
-		return usagef("unexpected argument %q before --; name the process with --name", c.pos[0])
-	}
-	if c.has("command") {
-		return usagef("give the command either with --command or after --, not both")
-	}
-	command := run.JoinArgs(c.rest)
-	name := c.vals["name"]
-	if name == "" {
-		db, err := e.open()
-		if err != nil {
-			return err
-		}
-		if name, err = run.NameFor(db, command); err != nil {
-			return err
-		}
-	}
-	return start(e, run.Options{Name: name, Command: command})
-}
-
-// start fills the options from the command line and starts the process.
-func start(e *env, o run.Options) error {
-	c := e.c
-	if err := store.ValidateName(o.Name); err != nil {
-		return usageError{err.Error()}
-	}
-	if c.bools["no-config"] && c.has("config") {
-		return usagef("--config and --no-config contradict each other")
-	}
-	if v, ok := c.vals["directory"]; ok && v == "" {
-		return usagef("--directory is empty")
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	so, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	o.Dir, o.Force, o.Fetch = c.vals["directory"], c.bools["force"], c.bools["fetch"]
-	o.Stdout, o.Stderr, o.LogsDir = c.vals["stdout"], c.vals["stderr"], c.vals["logs-dir"]
-	o.Config, o.NoConfig = c.vals["config"], c.bools["no-config"]
-	o.EnvFiles, o.Set = c.lists["env-file"], c.lists["set"]
-	for _, kv := range o.Set {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return usagef("--set wants KEY=VALUE, got %q", kv)
-		}
-	}
-	if !o.Restart {
-		o.Env = os.Environ()
-	}
-	o.Home, o.StopTimeout, o.Out = db.Dir(), so.Timeout, e.stdout
-	o.Watch = c.bools["watch"] || c.bools["hot"]
-	o.Guard, o.Ignore, o.Spawn = c.bools["guard"], c.lists["ignore"], watch.Spawn
-	if v, ok := c.vals["max-restarts"]; ok {
-		if o.MaxRestarts, err = strconv.Atoi(v); err != nil || o.MaxRestarts < 1 {
-			return usagef("--max-restarts wants a positive number, got %q", v)
-		}
-	}
-	if o.Grace, err = run.GraceFromEnv(); err != nil {
-		return err
-	}
-	res, err := run.Start(db, o)
-	if err != nil {
-		return err
-	}
-	for _, f := range res.Loaded {
-		e.say("Loaded %s", f)
-	}
-	if r := res.Record; r.Watch || r.Guard {
-		var modes []string
-		if r.Watch {
-			modes = append(modes, "watching "+r.Dir+" for changes")
-		}
-		if r.Guard {
-			modes = append(modes, "restarting it when it crashes")
-		}
-		defer e.say("Supervisor: %s.", strings.Join(modes, ", "))
-	}
-	verb := "Started"
-	if o.Restart || res.Replaced {
-		verb = "Restarted"
-	}
-	r := res.Record
-	e.say("%s %s (pid %d). Logs: %s, %s", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
-	return nil
-}
-
-// cmdResurrect is `bgrun resurrect [--filter GROUP]`: start every wanted
-// process that does not run.
-func cmdResurrect(args []string, e *env) error {
-	if len(args) > 0 {
-		return usagef("resurrect takes no argument (got %q); limit it with --filter GROUP", args[0])
-	}
-	db, err := e.open()
-	if err != nil {
-		return err
-	}
-	so, err := e.stopOptions()
-	if err != nil {
-		return err
-	}
-	grace, err := run.GraceFromEnv()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	return run.Resurrect(ctx, db, e.stdout, run.ResurrectOptions{Group: e.c.vals["filter"],
-		Start: run.Options{StopTimeout: so.Timeout, Grace: grace, Spawn: watch.Spawn}})
-}
-
-// cmdStartup is `bgrun startup [systemd|launchd] [--install]` and `bgrun
-// unstartup [systemd|launchd]`: a unit that runs `bgrun resurrect` at boot
-// for this user and this store.
-func cmdStartup(args []string, e *env) error {
-	if len(args) > 1 {
-		return usagef("%s takes one init system (%s), got %q", e.sub, strings.Join(run.InitSystems, " or "), args[1])
-	}
-	o := run.StartupOptions{Install: e.c.bools["install"], DBPath: e.c.vals["db"], Notes: e.stderr}
-	if len(args) == 1 {
-		if !slices.Contains(run.InitSystems, args[0]) {
-			return usagef("unknown init system %q; give %s", args[0], strings.Join(run.InitSystems, " or "))
-		}
-		o.Init = args[0]
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	if e.sub == "unstartup" {
-		if o.Install {
-			return usagef("unstartup takes no --install")
-		}
-		return run.Unstartup(ctx, e.stdout, o)
-	}
-	return run.Startup(ctx, e.stdout, o)
-}
-
-const helpText = `bgrun - start, list, watch, stop and restart named background processes
-
-Usage:
-  bgrun                                   List all processes (also: bgrun ps)
-  bgrun NAME                              Show one process in full (also: bgrun show NAME)
-  bgrun --name NAME --command "CMD"       Start a process (in the current directory)
-  bgrun -- CMD ARGS...                    Start a process named after its command
-  bgrun run NAME -- CMD ARGS...           Start a process named NAME
-  bgrun NAME --logs [--lines N]           Show its stdout and stderr (also: bgrun logs NAME [-f])
-  bgrun --stop NAME                       Stop it (SIGTERM to its whole tree, then SIGKILL); keep the record
-  bgrun --restart NAME                    Stop and start it again with the same command, directory and env
-  bgrun --delete NAME                     Stop it and remove its record and log files
-  bgrun --clean                           Remove every stopped process
-  bgrun --nuke                            Stop and remove everything
-  bgrun --stop-all | --restart-all        Stop or restart every process
-  bgrun --env [--shell S] [--config P]    Print the config as shell exports: eval "$(bgrun --env)"
-                                          (S: sh, bash, zsh, fish, powershell, cmd, json)
-  bgrun inline [--config P] -- CMD ARGS   Run CMD in this terminal with the config's environment
-  bgrun --dashboard [--port N]            Start the web dashboard as the process bgr-dashboard
-        [--host ADDR] [--token T]         (port 3000 or the next free one; --port/BUN_PORT: exactly N;
-        [--force]                         a token is needed off localhost; --force restarts it)
-
-Subcommands: ps (list), show, logs, run (start), stop, restart, delete (rm), clean, nuke, ports,
-history, env, inline, up, down, import, resurrect, startup, unstartup, version, help.
-  bgrun history [NAME] [--json]           Starts, stops, exits and restarts, newest first
-  bgrun ports [NAME] [--json]             Which managed process listens on which TCP port
-  bgrun up [-f FILE] [NAME...]            Start the stack in bgrun.toml (or FILE) in dependency order
-  bgrun down [-f FILE] [NAME...] [--delete]  Stop it in reverse order (--delete: remove records, logs)
-  bgrun import FILE                       Print a Procfile or PM2 ecosystem file as a bgrun.toml
-  bgrun logs [NAME...] [-f]               No name: the last 20 lines (--lines) of every process, prefixed
-                                          with its name; -f follows all (--filter, --stdout, --stderr)
-  bgrun resurrect [--filter GROUP]        Start every process you left running (after a reboot)
-  bgrun startup [systemd|launchd]         Print (--install: install) a unit running resurrect at boot;
-                                          bgrun unstartup removes it
-  bgrun --kill-port N                     End whatever listens on port N (never pid 1 or bgrun)
-A process named like a subcommand is shown with: bgrun show NAME.
-
-Start options:
-  --name, -n NAME        Process name: letters, digits, '.', '_' and '-'
-  --command, -c CMD      Command, run with /bin/sh -c
-  --directory, -d DIR    Working directory (default: the current one)
-  --force, -f            Replace the process if it runs (stop its tree first)
-  --fetch                git pull --ff-only in the directory before starting
-  --config PATH          TOML config flattened into the environment (default: .config.toml)
-  --no-config            Load no config file
-  --env-file PATH        Load KEY=VALUE lines from a .env file (repeatable)
-  --set KEY=VALUE        Set one variable (repeatable)
-  --stdout PATH          stdout log (default: ~/.bgr/NAME-out.txt)
-  --stderr PATH          stderr log (default: ~/.bgr/NAME-err.txt)
-  --logs-dir DIR         Put NAME-out.txt and NAME-err.txt in DIR
-
-Environment of a process, later wins: the caller's environment at start (kept
-for restarts), the config file, the .env files, --set, then BGR_PROCESS_NAME
-(and BGR_PARENT_NAME when started from inside another managed process).
-
-Supervision (a detached bgrun supervisor owns the process):
-  --watch, -w            Restart when a file in the directory changes (polling; ignores .git,
-                         node_modules, the logs, and patterns in .bgrunignore)
-  --hot                  Same as --watch
-  --ignore PATTERNS      More watch ignore patterns, gitignore style, comma-separated (repeatable)
-  --guard                Restart it when it crashes, with backoff
-  --max-restarts N       Guard: give up after N restarts in a row
-  bgrun NAME --guard     Guard a process that runs; --guard-off stops guarding (the process runs on)
-
-Other options:
-  --json, -j             Print JSON (list, show)
-  --filter GROUP         List only processes whose BGR_GROUP is GROUP
-  --lines N              Last N log lines (default: all)
-  --log-stdout           Logs: stdout only (also --stdout in bgrun logs)
-  --log-stderr           Logs: stderr only
-  --follow, -f           bgrun logs: keep printing new lines
-  --timeout DURATION     How long stop waits after SIGTERM before SIGKILL (default 5s)
-  --db PATH              Store file (default: ~/.bgr/bgr.sqlite; DB_NAME=name picks ~/.bgr/name/name.sqlite)
-  --version, -v          Print the version
-  --help, -h             Print this help
-
-Environment variables:
-  DB_NAME                       Store ~/.bgr/NAME/NAME.sqlite, its logs beside it (default ~/.bgr/bgr.sqlite)
-  BGR_HOME                      bgrun's folder (default ~/.bgr)
-  BGR_GROUP                     Group of the processes started
-  BGR_STARTUP_HEALTH_GRACE_MS   Startup window in ms: a process that exits in it failed (default 500, 0 = off)
-  BGR_STOP_TIMEOUT              Default for --timeout
-  NO_COLOR                      No colours
-
-Exit status: 0 ok, 1 failure, 2 usage error.
-`

@@ -33,8 +33,8 @@ import (
 // manage: real processes, not mocks.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"bgrun": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
-		"bgr":   func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"bgrun": main,
+		"bgr":   main,
 		// sigignore ignores SIGTERM, so only SIGKILL ends it.
 		"sigignore": func() {
 			signal.Ignore(syscall.SIGTERM)
@@ -436,7 +436,7 @@ var layers = map[string][]string{
 	"store":  {},
 	"ports":  {},
 	"docker": {},
-	"logs":   {},
+	"logs":   {"ps", "store", "ports", "docker"},
 	"ps":     {"store", "ports", "docker"},
 	"stop":   {"ps", "store", "ports", "docker"},
 	"run":    {"stop", "ps", "store", "ports", "docker", "logs"},

@@ -34,20 +34,22 @@ type badRequest struct{ msg string }
 
 func (e badRequest) Error() string { return e.msg }
 
-// status maps an error from the packages below to an HTTP status: a missing
-// record 404, a running one 409, a failed start 422, a bad request 400,
+// status maps an error from the packages below to an HTTP status by its
+// kind: bad input 400, not found 404, conflict 409, failed start 422,
 // anything else 500.
 func status(err error) int {
 	var br badRequest
-	var se *run.StartupError
-	switch {
-	case errors.As(err, &br):
+	if errors.As(err, &br) {
 		return http.StatusBadRequest
-	case errors.Is(err, store.ErrNotFound):
+	}
+	switch store.KindOf(err) {
+	case store.KindBadInput:
+		return http.StatusBadRequest
+	case store.KindNotFound:
 		return http.StatusNotFound
-	case errors.Is(err, run.ErrRunning):
+	case store.KindConflict:
 		return http.StatusConflict
-	case errors.As(err, &se):
+	case store.KindFailedStart:
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
@@ -160,15 +162,16 @@ func (s *server) startOptions(req startRequest) (run.Options, error) {
 	if !filepath.IsAbs(dir) {
 		return run.Options{}, badRequest{fmt.Sprintf("directory %q must be an absolute path", dir)}
 	}
-	if fi, err := os.Stat(dir); err != nil {
-		return run.Options{}, badRequest{fmt.Sprintf("directory %s does not exist", dir)}
-	} else if !fi.IsDir() {
-		return run.Options{}, badRequest{fmt.Sprintf("%s is not a directory", dir)}
+	if err := run.CheckDir(dir); err != nil {
+		return run.Options{}, err
 	}
 	set := make([]string, 0, len(req.Env))
 	for k, v := range req.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+		if strings.Contains(k, "=") {
 			return run.Options{}, badRequest{fmt.Sprintf("bad environment variable %q", k)}
+		}
+		if err := run.CheckSet(k + "=" + v); err != nil {
+			return run.Options{}, err
 		}
 		set = append(set, k+"="+v)
 	}

@@ -253,7 +253,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	// token must not travel with it.
 	os.Unsetenv(TokenEnv)
 	if o.Token == "" && !isLoopbackHost(o.Host) {
-		return fmt.Errorf("dashboard: listening on %s (not this machine only) needs a token: give --token, or let `bgrun --dashboard --host %s` make one", o.Host, o.Host)
+		return store.Errorf(store.KindBadInput, "dashboard: listening on %s (not this machine only) needs a token", o.Host)
 	}
 	if o.StopTimeout == 0 {
 		t, err := stop.TimeoutFromEnv()
@@ -300,7 +300,7 @@ func listen(o ServeOptions) (net.Listener, error) {
 					who += " (" + holders[0].Command + ")"
 				}
 			}
-			return nil, fmt.Errorf("port %d is in use by %s; choose another with --port, or stop it first", port, who)
+			return nil, store.Errorf(store.KindConflict, "port %d is in use by %s", port, who)
 		}
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}

@@ -3,6 +3,7 @@ package ps
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,10 @@ type column struct {
 	cells  []string
 	colors []string
 	middle bool // truncate in the middle (paths)
-	shrink bool
+	// shrink is the order in which columns give up width to fit: 1 first
+	// (command, directory), then 2 (group, port); 0 never (the name, which
+	// is what a user types next).
+	shrink int
 }
 
 // WriteTable writes the list as a table fitted to st.Width, then a total line.
@@ -96,12 +100,12 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 		hasGroup = hasGroup || p.Group != ""
 	}
 	cols := []*column{
-		{head: "ID"}, {head: "PID"}, {head: "Name", shrink: true}, {head: "Port", shrink: true},
-		{head: "Memory"}, {head: "Command", shrink: true}, {head: "Directory", shrink: true, middle: true},
+		{head: "ID"}, {head: "PID"}, {head: "Name"}, {head: "Port", shrink: 2},
+		{head: "Memory"}, {head: "Command", shrink: 1}, {head: "Directory", shrink: 1, middle: true},
 		{head: "Status"}, {head: "Runtime"},
 	}
 	if hasGroup {
-		cols = append(cols[:3], append([]*column{{head: "Group", shrink: true}}, cols[3:]...)...)
+		cols = append(cols[:3], append([]*column{{head: "Group", shrink: 2}}, cols[3:]...)...)
 	}
 	running := 0
 	for _, p := range procs {
@@ -130,7 +134,7 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 			"Group":     {orDash(p.Group), magenta},
 			"Port":      {FormatPorts(p.Ports), red},
 			"Memory":    {FormatMemory(p.Memory), cyan},
-			"Command":   {p.Command, ""},
+			"Command":   {DisplayCommand(p.Command), ""},
 			"Directory": {p.Directory, gray},
 			"Status":    {statusLabel(status), "status"},
 			"Runtime":   {runtime, magenta},
@@ -151,17 +155,19 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 	if st.Width > 0 {
 		// Each column costs its width plus "│ " and " "; the last adds "│".
 		avail := st.Width - 3*len(cols) - 1
-		for sum(widths) > avail {
-			widest := -1
-			for i, c := range cols {
-				if c.shrink && widths[i] > 4 && (widest < 0 || widths[i] > widths[widest]) {
-					widest = i
+		for round := 1; round <= 2; round++ {
+			for sum(widths) > avail {
+				widest := -1
+				for i, c := range cols {
+					if c.shrink == round && widths[i] > 8/round && (widest < 0 || widths[i] > widths[widest]) {
+						widest = i
+					}
 				}
+				if widest < 0 {
+					break
+				}
+				widths[widest]--
 			}
-			if widest < 0 {
-				break
-			}
-			widths[widest]--
 		}
 	}
 	line := func(l, m, r string) {
@@ -249,6 +255,24 @@ func sum(xs []int) int {
 		n += x
 	}
 	return n
+}
+
+// DisplayCommand is a command as the user would type it: bgrun's own
+// records run `exec /path/to/bgrun --_serve --db ... --port N`, which the
+// user started as `bgrun --dashboard --port N`.
+func DisplayCommand(command string) string {
+	f := strings.Fields(command)
+	i := slices.Index(f, "--_serve")
+	if i < 0 {
+		return command
+	}
+	out := []string{"bgrun", "--dashboard"}
+	for j := i + 1; j+1 < len(f); j += 2 {
+		if f[j] == "--port" || f[j] == "--host" {
+			out = append(out, f[j], f[j+1])
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // fit truncates s to n runes with "…", at the end or in the middle.

@@ -57,9 +57,6 @@ func Read(pid int) (Proc, bool) {
 	return t.Get(pid)
 }
 
-// BootTime is zero on macOS: start ticks there are already Unix seconds.
-func BootTime() (int64, error) { return 0, nil }
-
 // Cmdline returns the command line of pid, or "" when it cannot be read.
 func Cmdline(pid int) string {
 	out, err := exec.Command("ps", "-o", "command=", "-p", strconv.Itoa(pid)).Output()

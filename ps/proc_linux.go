@@ -89,21 +89,6 @@ func readStat(pid int, buf []byte) (Proc, bool) {
 	}, true
 }
 
-// BootTime returns when the machine booted, as Unix seconds, so start ticks
-// can be turned into wall-clock times.
-func BootTime() (int64, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
-			return strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no btime in /proc/stat")
-}
-
 // Cmdline returns the command line of pid, arguments joined by spaces, or ""
 // when it cannot be read.
 func Cmdline(pid int) string {

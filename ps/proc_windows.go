@@ -47,9 +47,6 @@ func Read(pid int) (Proc, bool) {
 	return t.Get(pid)
 }
 
-// BootTime is zero on Windows: start ticks there are FILETIMEs.
-func BootTime() (int64, error) { return 0, nil }
-
 // Cmdline returns "" on Windows, where reading another process's command
 // line needs a CIM query per process.
 func Cmdline(pid int) string { return "" }

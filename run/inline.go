@@ -21,8 +21,8 @@ func ConfigEnv(dir, config string, noConfig bool, envFiles []string) ([]EnvVar, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return nil, nil, fmt.Errorf("directory %s does not exist", abs)
+	if err := CheckDir(abs); err != nil {
+		return nil, nil, err
 	}
 	rec := store.Record{Dir: abs, ConfigPath: config, NoConfig: noConfig, EnvFiles: envFiles}
 	env, loaded, err := Environment(&rec)
@@ -54,7 +54,7 @@ func DefaultShell() string {
 // SIGTERM reach the child, which decides when to end.
 func Inline(dir string, vars []EnvVar, argv []string) (int, error) {
 	if len(argv) == 0 {
-		return 0, errors.New("inline needs a command: bgrun inline -- CMD [ARGS]")
+		return 0, store.Errorf(store.KindBadInput, "no command to run")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir

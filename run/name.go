@@ -92,5 +92,5 @@ func NameFor(db *store.DB, command string) (string, error) {
 			return "", err
 		}
 	}
-	return "", fmt.Errorf("no free name for %q; give one with --name", command)
+	return "", store.Errorf(store.KindConflict, "no free name for %q", command)
 }

@@ -78,8 +78,8 @@ func (o *Options) say(format string, a ...any) {
 }
 
 // ErrRunning is returned when a start would replace a running process
-// without --force.
-var ErrRunning = errors.New("already running")
+// without being told to (Options.Force): a conflict.
+var ErrRunning = store.Errorf(store.KindConflict, "already running")
 
 // StartupError is a start whose process ended within its startup window.
 type StartupError struct {
@@ -90,6 +90,9 @@ type StartupError struct {
 	StderrTail string
 	StderrPath string
 }
+
+// ErrorKind makes a failed start an error of kind store.KindFailedStart.
+func (e *StartupError) ErrorKind() store.Kind { return store.KindFailedStart }
 
 func (e *StartupError) Error() string {
 	how := fmt.Sprintf("exit status %d", e.Code)
@@ -118,6 +121,11 @@ func Start(db *store.DB, o Options) (Result, error) {
 	var res Result
 	if err := store.ValidateName(o.Name); err != nil {
 		return res, err
+	}
+	for _, kv := range o.Set {
+		if err := CheckSet(kv); err != nil {
+			return res, err
+		}
 	}
 	unlock, err := db.Lock(o.Name)
 	if err != nil {
@@ -156,7 +164,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		running = procs[0].Running || len(procs[0].PIDs) > 0
 	}
 	if running && !o.Force && !o.Restart {
-		return res, fmt.Errorf("process %q is %w (pid %d); use --force to replace it, or --restart", o.Name, ErrRunning, old.PID)
+		return res, fmt.Errorf("process %q is %w (pid %d)", o.Name, ErrRunning, old.PID)
 	}
 	if o.Fetch {
 		if err := gitPull(rec.Dir, &o); err != nil {
@@ -282,7 +290,7 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		rec.Command = docker.Label(o.Command, o.Name)
 	}
 	if rec.Command == "" {
-		return rec, fmt.Errorf("no process named %q; to start one give --command", o.Name)
+		return rec, store.Errorf(store.KindNotFound, "no process named %q, and no command to start it with", o.Name)
 	}
 	if o.Dir != "" || !exists {
 		dir := o.Dir
@@ -295,10 +303,8 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		}
 		rec.Dir = abs
 	}
-	if fi, err := os.Stat(rec.Dir); err != nil {
-		return rec, fmt.Errorf("directory %s does not exist", rec.Dir)
-	} else if !fi.IsDir() {
-		return rec, fmt.Errorf("%s is not a directory", rec.Dir)
+	if err := CheckDir(rec.Dir); err != nil {
+		return rec, err
 	}
 	if o.Env != nil {
 		rec.Env = cleanCallerEnv(o.Env)
@@ -533,7 +539,7 @@ func gitPull(dir string, o *Options) error {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("--fetch: git pull in %s failed: %s", dir, strings.Join(strings.Fields(msg), " "))
+		return fmt.Errorf("git pull in %s failed: %s", dir, strings.Join(strings.Fields(msg), " "))
 	}
 	o.say("git pull: %s", strings.TrimSpace(lastLine(out.String())))
 	return nil

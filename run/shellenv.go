@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"bgrun/store"
 )
 
 // ErrUnknownShell is wrapped by RenderEnv's error for a shell it cannot
 // render, so that the caller can report a usage error (exit 2) rather than a
 // failure.
-var ErrUnknownShell = errors.New("unknown shell")
+var ErrUnknownShell = store.Errorf(store.KindBadInput, "unknown shell")
 
 // envShells lists the shells RenderEnv accepts, for the error message.
 const envShells = "sh, bash, zsh, fish, powershell, pwsh, cmd, json"

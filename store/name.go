@@ -1,9 +1,6 @@
 package store
 
-import (
-	"fmt"
-	"regexp"
-)
+import "regexp"
 
 // MaxNameLen bounds a process name, which becomes part of log file names.
 const MaxNameLen = 64
@@ -16,11 +13,11 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func ValidateName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("process name is empty")
+		return Errorf(KindBadInput, "process name is empty")
 	case len(name) > MaxNameLen:
-		return fmt.Errorf("process name %q is longer than %d characters", name[:20]+"…", MaxNameLen)
+		return Errorf(KindBadInput, "process name %q is longer than %d characters", name[:20]+"…", MaxNameLen)
 	case !nameRE.MatchString(name):
-		return fmt.Errorf("invalid process name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+		return Errorf(KindBadInput, "invalid process name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 	}
 	return nil
 }

@@ -1,0 +1,189 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// CmdOptions are the flags of `bgrun run [NAME] [-- CMD ARGS...]` and of the
+// original's start forms (`bgrun --name N --command C`, `bgrun -- CMD`,
+// `bgrun NAME --force`). Options.Home and Options.Grace are filled in when
+// zero; Options.Env is the caller's environment unless Restart.
+type CmdOptions struct {
+	Options
+	// Argv is the command given after "--"; with no Name, the process is
+	// named after it.
+	Argv []string
+}
+
+// CmdRun is the run command: start (or replace, or restart as stored) one
+// process and say where its logs are.
+func CmdRun(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error {
+	if len(o.Argv) > 0 {
+		if o.Command != "" {
+			return store.Errorf(store.KindBadInput, "the command is given twice")
+		}
+		o.Command = JoinArgs(o.Argv)
+		if o.Name == "" {
+			name, err := NameFor(db, o.Command)
+			if err != nil {
+				return err
+			}
+			o.Name = name
+		}
+	}
+	if o.Name == "" {
+		return store.Errorf(store.KindBadInput, "a process name is needed")
+	}
+	return start(ctx, db, w, o.Options)
+}
+
+// RestartOptions are the flags of `bgrun restart NAME...` (`bgrun --restart
+// NAME`, `bgrun --restart-all`). Options is the template of each restart.
+type RestartOptions struct {
+	Names []string
+	All   bool
+	Options
+}
+
+// CmdRestart is the restart command: restart each named process (or all)
+// with its stored command, directory and environment.
+func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartOptions) error {
+	o.Restart = true
+	if o.All {
+		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record) error {
+			opt := o.Options
+			opt.Name = r.Name
+			return start(ctx, db, w, opt)
+		})
+	}
+	for _, n := range o.Names {
+		if err := store.ValidateName(n); err != nil {
+			return err
+		}
+	}
+	for _, n := range o.Names {
+		opt := o.Options
+		opt.Name = n
+		if err := start(ctx, db, w, opt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start fills in the defaults, starts the process and says what happened.
+func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	if o.Home == "" {
+		o.Home = db.Dir()
+	}
+	if o.Grace == 0 {
+		if o.Grace, err = GraceFromEnv(); err != nil {
+			return err
+		}
+	}
+	if o.StopTimeout == 0 {
+		if o.StopTimeout, err = stop.TimeoutFromEnv(); err != nil {
+			return err
+		}
+	}
+	if !o.Restart && o.Env == nil {
+		o.Env = os.Environ()
+	}
+	o.Out = w
+	res, err := Start(db, o)
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Loaded {
+		fmt.Fprintf(w, "Loaded %s\n", f)
+	}
+	r := res.Record
+	verb := "Started"
+	if o.Restart || res.Replaced {
+		verb = "Restarted"
+	}
+	fmt.Fprintf(w, "%s %s (pid %d). Logs: %s, %s\n", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
+	if r.Watch || r.Guard {
+		var modes []string
+		if r.Watch {
+			modes = append(modes, "watching "+r.Dir+" for changes")
+		}
+		if r.Guard {
+			modes = append(modes, "restarting it when it crashes")
+		}
+		fmt.Fprintf(w, "Supervisor: %s.\n", strings.Join(modes, ", "))
+	}
+	return nil
+}
+
+// EnvOptions are the flags of `bgrun env [CONFIG]` (`bgrun --env`).
+type EnvOptions struct {
+	Dir      string // "." when empty
+	Config   string
+	NoConfig bool
+	EnvFiles []string
+	Shell    string // DefaultShell() when empty
+}
+
+// CmdEnv is the env command: print the config's variables as lines the
+// shell evaluates back to the exact values.
+func CmdEnv(ctx context.Context, w io.Writer, o EnvOptions) error {
+	if o.Shell == "" {
+		o.Shell = DefaultShell()
+	}
+	if o.Dir == "" {
+		o.Dir = "."
+	}
+	if o.Config == "" && !o.NoConfig && len(o.EnvFiles) == 0 {
+		if _, err := os.Stat(filepath.Join(o.Dir, DefaultConfig)); err != nil {
+			return store.Errorf(store.KindNotFound, "no %s in %s", DefaultConfig, o.Dir)
+		}
+	}
+	vars, _, err := ConfigEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
+	if err != nil {
+		return err
+	}
+	out, err := RenderEnv(vars, o.Shell)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, out)
+	return err
+}
+
+// InlineOptions are the flags of `bgrun inline [flags] -- CMD ARGS...`.
+type InlineOptions struct {
+	Dir      string // "." when empty
+	Config   string
+	NoConfig bool
+	EnvFiles []string
+	Argv     []string
+}
+
+// CmdInline is the inline command: run a command in the foreground with
+// the config's environment; it returns the command's exit status.
+func CmdInline(ctx context.Context, o InlineOptions) (int, error) {
+	if len(o.Argv) == 0 {
+		return 0, store.Errorf(store.KindBadInput, "no command to run")
+	}
+	if o.Dir == "" {
+		o.Dir = "."
+	}
+	vars, _, err := ConfigEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
+	if err != nil {
+		return 0, err
+	}
+	return Inline(o.Dir, vars, o.Argv)
+}
