@@ -243,13 +243,13 @@ func init() {
 				return run.Resurrect(ctx, in.db, in.stdout, run.ResurrectOptions{Group: in.str("filter"),
 					Start: run.Options{StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}})
 			}},
-		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[systemd|launchd] [--install]",
+		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[INIT] [--install]   (INIT: systemd or launchd; default: this machine's)",
 			example: "bgrun startup --install", args: [2]int{0, 1}, argKind: initKind,
 			local: []flag{{"install", "", boolKind, "", "write and enable the unit"}},
 			run: func(ctx context.Context, in *invocation) error {
 				return run.Startup(ctx, in.stdout, startupOptions(in))
 			}},
-		{name: "unstartup", nodb: true, summary: "remove the unit that bgrun startup installed", usage: "[systemd|launchd]",
+		{name: "unstartup", nodb: true, summary: "remove the unit that bgrun startup installed", usage: "[INIT]",
 			example: "bgrun unstartup", args: [2]int{0, 1}, argKind: initKind,
 			run: func(ctx context.Context, in *invocation) error {
 				return run.Unstartup(ctx, in.stdout, startupOptions(in))

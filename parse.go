@@ -139,7 +139,7 @@ func parseFor(c *command, args []string) (*invocation, error) {
 	}
 	for _, a := range in.args {
 		if _, err := checkValue(c.argKind, a); err != nil {
-			return in, in.usagef("%s %v", strings.Fields(c.usage)[0], err)
+			return in, in.usagef("%s %v", strings.Trim(strings.Fields(c.usage)[0], "[]"), err)
 		}
 	}
 	return in, nil

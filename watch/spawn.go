@@ -144,6 +144,14 @@ func startupWindow() time.Duration {
 // status starting. A failed first start is returned as a *GuardRetryError
 // when the guard tries again.
 func Spawn(db *store.DB, rec *store.Record) error {
+	if rec.Watch {
+		// A bad .bgrunignore fails the start here, at once, not in the
+		// supervisor's log.
+		if _, err := NewIgnore(rec.Dir, rec.WatchIgnore, nil); err != nil {
+			db.Update(rec.Name, func(r *store.Record) error { r.Status = store.StatusFailed; return nil })
+			return err
+		}
+	}
 	mark := rec.UpdatedAt
 	deadline := time.Now().Add(startupWindow() + 20*time.Second)
 	var ensured time.Time
