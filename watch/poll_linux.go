@@ -5,6 +5,10 @@ package watch
 import (
 	"io/fs"
 	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // stampsTrusted is true on Linux, where adding, removing or renaming an entry always
@@ -13,17 +17,37 @@ import (
 const stampsTrusted = true
 
 // lstat fills e from the metadata of path, without following a final symlink. It calls
-// syscall.Lstat rather than os.Lstat because os.Lstat allocates a FileInfo per call, and
-// a scan makes one call per file, several times a second.
+// the system call directly rather than os.Lstat, which allocates a FileInfo per call,
+// and a scan makes one call per file, several times a second.
 func lstat(path string, e *Entry) error {
-	var st syscall.Stat_t
+	return lstatAt(unix.AT_FDCWD, path, e)
+}
+
+// openDir opens the directory path for lstatAt, without following a symlink, and
+// reports whether it could.
+func openDir(path string) (int, bool) {
 	for {
-		err := syscall.Lstat(path, &st)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err == nil
+		}
+	}
+}
+
+// closeDir closes a directory opened by openDir.
+func closeDir(fd int) { unix.Close(fd) }
+
+// lstatAt is lstat of name in the directory open as dir. The kernel then resolves one
+// name instead of a whole path, which saves about a fifth of the cost of an lstat.
+func lstatAt(dir int, name string, e *Entry) error {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == nil {
 			break
 		}
-		if err != syscall.EINTR {
-			return &fs.PathError{Op: "lstat", Path: path, Err: err}
+		if err != unix.EINTR {
+			return &fs.PathError{Op: "lstat", Path: name, Err: err}
 		}
 	}
 	*e = Entry{
@@ -65,4 +89,18 @@ func fileMode(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
+}
+
+// clockThreadCPUTime is CLOCK_THREAD_CPUTIME_ID, the CPU time of the calling thread.
+const clockThreadCPUTime = 3
+
+// threadCPU returns the CPU time the calling thread has used, and false if it cannot be
+// read. The thread's clock is no vDSO call but one system call, made twice a pass.
+func threadCPU() (time.Duration, bool) {
+	var ts syscall.Timespec
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
+	if errno != 0 {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }
