@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // stampsTrusted is true on Linux, where adding, removing or renaming an entry always
@@ -17,39 +15,66 @@ import (
 const stampsTrusted = true
 
 // lstat fills e from the metadata of path, without following a final symlink. It calls
-// the system call directly rather than os.Lstat, which allocates a FileInfo per call,
-// and a scan makes one call per file, several times a second.
+// syscall.Lstat rather than os.Lstat because os.Lstat allocates a FileInfo per call, and
+// a scan makes one call per file, several times a second.
 func lstat(path string, e *Entry) error {
-	return lstatAt(unix.AT_FDCWD, path, e)
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == nil {
+			break
+		}
+		if err != syscall.EINTR {
+			return &fs.PathError{Op: "lstat", Path: path, Err: err}
+		}
+	}
+	fromStat(&st, e)
+	return nil
 }
 
 // openDir opens the directory path for lstatAt, without following a symlink, and
-// reports whether it could.
+// reports whether it could; never where this architecture has no lstatAt.
 func openDir(path string) (int, bool) {
+	if sysFstatat < 0 {
+		return -1, false
+	}
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
 			return fd, err == nil
 		}
 	}
 }
 
 // closeDir closes a directory opened by openDir.
-func closeDir(fd int) { unix.Close(fd) }
+func closeDir(fd int) { syscall.Close(fd) }
 
 // lstatAt is lstat of name in the directory open as dir. The kernel then resolves one
 // name instead of a whole path, which saves about a fifth of the cost of an lstat.
 func lstatAt(dir int, name string, e *Entry) error {
-	var st unix.Stat_t
+	p, err := syscall.BytePtrFromString(name)
+	if err != nil {
+		return &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	var st syscall.Stat_t
 	for {
-		err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		if err == nil {
+		_, _, errno := syscall.Syscall6(uintptr(max(sysFstatat, 0)), uintptr(dir), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&st)), atSymlinkNofollow, 0, 0)
+		if errno == 0 {
 			break
 		}
-		if err != unix.EINTR {
-			return &fs.PathError{Op: "lstat", Path: name, Err: err}
+		if errno != syscall.EINTR {
+			return &fs.PathError{Op: "lstat", Path: name, Err: errno}
 		}
 	}
+	fromStat(&st, e)
+	return nil
+}
+
+// atSymlinkNofollow is AT_SYMLINK_NOFOLLOW, which the syscall package does not export.
+const atSymlinkNofollow = 0x100
+
+// fromStat fills e from st.
+func fromStat(st *syscall.Stat_t, e *Entry) {
 	*e = Entry{
 		Size:    st.Size,
 		ModTime: st.Mtim.Nano(),
@@ -58,7 +83,6 @@ func lstatAt(dir int, name string, e *Entry) error {
 		dev:     uint64(st.Dev),
 		ctime:   st.Ctim.Nano(),
 	}
-	return nil
 }
 
 // fileMode converts a stat mode to an fs.FileMode the way package os does, so that
