@@ -41,6 +41,10 @@ var alwaysIgnored = [...]string{".git", "node_modules"}
 type Ignore struct {
 	exact map[string]struct{}
 	rules []ignoreRule
+	// root is the directory whose IgnoreFile was read, and fileRules how many of rules
+	// came from it, so that the watcher can read the file again when it changes.
+	root      string
+	fileRules int
 }
 
 // ignoreRule is one parsed pattern. Its segments are kept split so that matching walks
@@ -59,7 +63,7 @@ type ignoreRule struct {
 // exactFiles are absolute paths, or paths relative to root, of files to skip exactly;
 // those outside root are dropped, since the watcher never sees them.
 func NewIgnore(root string, patterns []string, exactFiles []string) (*Ignore, error) {
-	ig := &Ignore{exact: make(map[string]struct{})}
+	ig := &Ignore{exact: make(map[string]struct{}), root: root}
 	if root != "" {
 		name := filepath.Join(root, IgnoreFile)
 		data, err := store.ReadSmall(name, run.MaxFileSize)
@@ -79,6 +83,7 @@ func NewIgnore(root string, patterns []string, exactFiles []string) (*Ignore, er
 			return nil, fmt.Errorf("read ignore file: %w", err)
 		}
 	}
+	ig.fileRules = len(ig.rules)
 	for _, list := range patterns {
 		for _, p := range strings.Split(list, ",") {
 			p = strings.TrimSpace(p)

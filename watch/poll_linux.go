@@ -5,6 +5,8 @@ package watch
 import (
 	"io/fs"
 	"syscall"
+	"time"
+	"unsafe"
 )
 
 // stampsTrusted is true on Linux, where adding, removing or renaming an entry always
@@ -26,6 +28,53 @@ func lstat(path string, e *Entry) error {
 			return &fs.PathError{Op: "lstat", Path: path, Err: err}
 		}
 	}
+	fromStat(&st, e)
+	return nil
+}
+
+// openDir opens the directory path for lstatAt, without following a symlink, and
+// reports whether it could; never where this architecture has no lstatAt.
+func openDir(path string) (int, bool) {
+	if sysFstatat < 0 {
+		return -1, false
+	}
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err == nil
+		}
+	}
+}
+
+// closeDir closes a directory opened by openDir.
+func closeDir(fd int) { syscall.Close(fd) }
+
+// lstatAt is lstat of name in the directory open as dir. The kernel then resolves one
+// name instead of a whole path, which saves about a fifth of the cost of an lstat.
+func lstatAt(dir int, name string, e *Entry) error {
+	p, err := syscall.BytePtrFromString(name)
+	if err != nil {
+		return &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	var st syscall.Stat_t
+	for {
+		_, _, errno := syscall.Syscall6(uintptr(max(sysFstatat, 0)), uintptr(dir), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&st)), atSymlinkNofollow, 0, 0)
+		if errno == 0 {
+			break
+		}
+		if errno != syscall.EINTR {
+			return &fs.PathError{Op: "lstat", Path: name, Err: errno}
+		}
+	}
+	fromStat(&st, e)
+	return nil
+}
+
+// atSymlinkNofollow is AT_SYMLINK_NOFOLLOW, which the syscall package does not export.
+const atSymlinkNofollow = 0x100
+
+// fromStat fills e from st.
+func fromStat(st *syscall.Stat_t, e *Entry) {
 	*e = Entry{
 		Size:    st.Size,
 		ModTime: st.Mtim.Nano(),
@@ -34,7 +83,6 @@ func lstat(path string, e *Entry) error {
 		dev:     uint64(st.Dev),
 		ctime:   st.Ctim.Nano(),
 	}
-	return nil
 }
 
 // fileMode converts a stat mode to an fs.FileMode the way package os does, so that
@@ -65,4 +113,18 @@ func fileMode(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
+}
+
+// clockThreadCPUTime is CLOCK_THREAD_CPUTIME_ID, the CPU time of the calling thread.
+const clockThreadCPUTime = 3
+
+// threadCPU returns the CPU time the calling thread has used, and false if it cannot be
+// read. The thread's clock is no vDSO call but one system call, made twice a pass.
+func threadCPU() (time.Duration, bool) {
+	var ts syscall.Timespec
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
+	if errno != 0 {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -515,38 +516,23 @@ func (w *watcher) waitScans(t testing.TB, n int64) {
 	}
 }
 
-// TestRunNoticesChange: an edit is reported, by its path. How fast is
-// BenchmarkRunChangeLatency's to measure, not a test's to assert.
-func TestRunNoticesChange(t *testing.T) {
+func TestRunReportsAnEdit(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "main.go", "package main\n")
 	w := startWatcher(t, &Poller{Root: root})
 	write(t, root, "main.go", "package main // edited\n")
-	got := w.next(t, 10*time.Second)
-	if !slices.Equal(got, []string{"main.go"}) {
+	// How soon is a benchmark's business (BenchmarkRunNotice, BenchmarkWatch10k); the
+	// deadline only keeps a broken watcher from hanging the test.
+	if got := w.next(t, 30*time.Second); !slices.Equal(got, []string{"main.go"}) {
 		t.Errorf("callback = %q, want [main.go]", got)
 	}
 }
 
-// BenchmarkRunChangeLatency measures the time from a new file to its callback
-// with the default interval and debounce (the README says within a second).
-func BenchmarkRunChangeLatency(b *testing.B) {
-	root := b.TempDir()
-	write(b, root, "main.go", "package main\n")
-	w := startWatcher(b, &Poller{Root: root})
-	var total time.Duration
-	for i := 0; b.Loop(); i++ {
-		start := time.Now()
-		write(b, root, fmt.Sprintf("new%d.go", i), "package main\n")
-		w.next(b, 10*time.Second)
-		total += time.Since(start)
-	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/change")
-}
-
 func TestRunBurstIsOneCallback(t *testing.T) {
 	root := t.TempDir()
-	p := &Poller{Root: root, Interval: 20 * time.Millisecond, Debounce: 200 * time.Millisecond}
+	// A long Debounce, so that a loaded machine pausing the writer between batches
+	// does not split the burst: a change is dated by the kernel, not by when it is seen.
+	p := &Poller{Root: root, Interval: 20 * time.Millisecond, Debounce: time.Second}
 	w := startWatcher(t, p)
 	// 500 files in ten batches, each written after the watcher has scanned again, so
 	// the burst spans many scans, as a checkout does.
@@ -719,4 +705,43 @@ func BenchmarkScan10kFresh(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRunNotice measures how long an edit of a small tree's one file takes to reach
+// the callback with the default Interval and Debounce (it was a one-second deadline in a
+// test, which a loaded machine can miss without anything being wrong).
+func BenchmarkRunNotice(b *testing.B) {
+	root := b.TempDir()
+	write(b, root, "main.go", "package main\n")
+	calls := make(chan []string, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &Poller{Root: root}
+	ready := make(chan struct{})
+	p.afterScan = func(n int) {
+		if n == 0 {
+			close(ready)
+		}
+	}
+	go p.Run(ctx, func(c []string) { calls <- c })
+	<-ready
+	var total, worst time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		// A random pause, so that edits fall anywhere between two passes.
+		time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
+		b.StartTimer()
+		start := time.Now()
+		write(b, root, "main.go", fmt.Sprintf("package main // edit %d\n", i))
+		select {
+		case <-calls:
+		case <-time.After(30 * time.Second):
+			b.Fatal("edit not reported within 30s")
+		}
+		d := time.Since(start)
+		total += d
+		worst = max(worst, d)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "notice-ms")
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 }
