@@ -43,6 +43,16 @@ const maxPending = 1 << 20
 // mid-line; an unfinished line is held until its newline arrives, or
 // written with a newline added when ctx is done.
 //
+// A rotation (see Rotate) is followed across: when the file shrank or its
+// bytes before the offset changed, Follow looks for the last bytes it
+// printed at the end of path.1 and the start of the file, prints what
+// path.1 holds after them and goes on in the file, so that no line is lost
+// or printed twice. It finds its place by those last 64 bytes: in a log
+// whose lines repeat exactly it may skip some of those identical lines, and
+// after more than one rotation between two polls (a process writing faster
+// than 2 × --log-max-size per 150 ms) it starts again at the start of the
+// file.
+//
 // Follow returns nil when ctx is done, because that is how following
 // normally ends (Ctrl-C), and an error when writing fails or a file cannot
 // be read for a reason other than not existing.
@@ -197,7 +207,7 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 	}
 	size := fi.Size()
 	if size < fl.off {
-		if err := fl.restart(w); err != nil {
+		if err := fl.reset(ctx, w, f, size); err != nil {
 			return err
 		}
 	}
@@ -208,8 +218,9 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 			return fmt.Errorf("follow %s log: %w", fl.src.Label, err)
 		}
 		if err != nil || !bytes.Equal(b, fl.last) {
-			// The bytes before the offset changed: the file was rewritten.
-			if err := fl.restart(w); err != nil {
+			// The bytes before the offset changed: the file was rotated or
+			// rewritten.
+			if err := fl.reset(ctx, w, f, size); err != nil {
 				return err
 			}
 		}

@@ -38,7 +38,8 @@ func header(s Source) string {
 }
 
 // Show writes the sources the way the CLI shows them: for each source a
-// header line `==> stdout: /path <==`, then its last n lines (n <= 0: all),
+// header line `==> stdout: /path <==`, then its last n lines (n <= 0: all)
+// read across its rotated copies (see TailRotated),
 // "(empty)" for an empty file and "(no log file)" for a missing one, with a
 // blank line between sources.
 //
@@ -52,7 +53,7 @@ func header(s Source) string {
 // and the others are still shown; the errors are returned together.
 func Show(w io.Writer, srcs []Source, n int) error {
 	if len(srcs) == 1 {
-		b, err := Tail(srcs[0].Path, n)
+		b, err := TailRotated(srcs[0].Path, n)
 		if err != nil {
 			return fmt.Errorf("show %s log: %w", srcs[0].Label, err)
 		}
@@ -69,7 +70,7 @@ func Show(w io.Writer, srcs []Source, n int) error {
 			out = append(out, '\n')
 		}
 		out = append(out, header(s)...)
-		b, err := Tail(s.Path, n)
+		b, err := TailRotated(s.Path, n)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			out = append(out, missingMarker+"\n"...)
