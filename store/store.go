@@ -88,6 +88,21 @@ type Record struct {
 	Backoff string
 	GaveUp  bool
 
+	// LogMaxSize is the size in bytes past which the log files are rotated:
+	// 0 for the default (10 MB), negative for never. LogKeep is how many
+	// rotated copies are kept, 0 for the default (3).
+	LogMaxSize int64
+	LogKeep    int
+	// Ready is the readiness probe of a start (http://HOST:PORT/PATH,
+	// tcp:PORT, cmd:COMMAND), "" for none; ReadyTimeout bounds the wait for
+	// it, 0 for the default. HealthInterval is how often a guarded record's
+	// probe is repeated, 0 for the default. MaxMemory is the RSS in bytes
+	// of its tree past which the supervisor restarts it, 0 for no limit.
+	Ready          string
+	ReadyTimeout   time.Duration
+	HealthInterval time.Duration
+	MaxMemory      int64
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -113,8 +128,22 @@ type DB struct {
 //go:embed schema.sql
 var schema string
 
-// schemaVersion is written to PRAGMA user_version once schema.sql is applied.
-const schemaVersion = 1
+// schemaVersion is written to PRAGMA user_version once schema.sql and the
+// migrations are applied: 1 + len(migrations).
+const schemaVersion = 2
+
+// migrations bring a store up one version each: migrations[0] from version 1
+// (schema.sql) to 2, and so on. A new column goes in as a new entry, so that
+// stores made by older versions keep working.
+var migrations = []string{
+	// 2: log rotation, readiness and health checks, memory limit.
+	`ALTER TABLE process ADD COLUMN log_max_size INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN log_keep INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN ready TEXT NOT NULL DEFAULT '';
+	ALTER TABLE process ADD COLUMN ready_timeout_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN health_interval_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN max_memory INTEGER NOT NULL DEFAULT 0;`,
+}
 
 // Home returns bgrun's folder: $BGR_HOME, else ~/.bgr.
 func Home() (string, error) {
@@ -222,8 +251,16 @@ func (db *DB) migrate() error {
 	if v == schemaVersion { // another process migrated while we waited
 		return nil
 	}
-	if _, err := tx.Exec(schema); err != nil {
-		return fmt.Errorf("create schema: %w", cleanErr(err))
+	if v == 0 {
+		if _, err := tx.Exec(schema); err != nil {
+			return fmt.Errorf("create schema: %w", cleanErr(err))
+		}
+		v = 1
+	}
+	for ; v < schemaVersion; v++ {
+		if _, err := tx.Exec(migrations[v-1]); err != nil {
+			return fmt.Errorf("migrate store to version %d: %w", v+1, cleanErr(err))
+		}
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return cleanErr(err)
@@ -266,7 +303,7 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	created_at, updated_at`
+	log_max_size, log_keep, ready, ready_timeout_ms, health_interval_ms, max_memory, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -274,15 +311,17 @@ func scanRecord(s scanner) (Record, error) {
 	var r Record
 	var env, set, files, ignore string
 	var started, exited, created, updated string
-	var startTicks, supTicks int64
+	var startTicks, supTicks, readyMS, healthMS int64
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &created, &updated)
+		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.LogMaxSize, &r.LogKeep,
+		&r.Ready, &readyMS, &healthMS, &r.MaxMemory, &created, &updated)
 	if err != nil {
 		return r, err
 	}
 	r.StartTicks, r.SupervisorTicks = uint64(startTicks), uint64(supTicks)
+	r.ReadyTimeout, r.HealthInterval = time.Duration(readyMS)*time.Millisecond, time.Duration(healthMS)*time.Millisecond
 	for _, f := range []struct {
 		s   string
 		dst *[]string
@@ -347,8 +386,8 @@ func (db *DB) List() ([]Record, error) {
 var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "created_at",
-	"updated_at"}
+	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "log_max_size",
+	"log_keep", "ready", "ready_timeout_ms", "health_interval_ms", "max_memory", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -363,7 +402,8 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
+		r.GaveUp, r.LogMaxSize, r.LogKeep, r.Ready, r.ReadyTimeout.Milliseconds(), r.HealthInterval.Milliseconds(),
+		r.MaxMemory, formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 
 // update writes every column of r but its name and creation time to the row
