@@ -103,6 +103,8 @@ var flags = map[string]flagKind{
 	"no-config": boolFlag, "env": boolFlag, "dashboard": boolFlag, "guard": boolFlag,
 	"guard-off": boolFlag, "follow": boolFlag, "all": boolFlag, "debug": boolFlag,
 	"_supervise": valueFlag, "_serve": boolFlag,
+	"log-max-size": valueFlag, "log-keep": valueFlag, "ready": valueFlag, "ready-timeout": valueFlag,
+	"health-interval": valueFlag, "max-memory": valueFlag,
 }
 
 // nameFlags are actions on one process whose name may follow them as a
@@ -409,7 +411,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 // without --command (`bgrun --name api --force` restarts api as stored).
 func startFlagGiven(c *cmdline) bool {
 	for _, f := range []string{"force", "fetch", "directory", "config", "no-config", "env-file", "set",
-		"stdout", "stderr", "logs-dir", "watch", "hot", "ignore", "max-restarts"} {
+		"stdout", "stderr", "logs-dir", "watch", "hot", "ignore", "max-restarts",
+		"log-max-size", "log-keep", "ready", "ready-timeout", "health-interval", "max-memory"} {
 		if c.has(f) {
 			return true
 		}
@@ -480,6 +483,9 @@ func cmdList(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if recs, err := db.List(); err == nil {
+		e.rotateLogs(recs...)
+	}
 	procs, err := ps.List(db, ps.Options{Group: e.c.vals["filter"]})
 	if err != nil {
 		return err
@@ -509,6 +515,9 @@ func cmdShow(names []string, e *env) error {
 		return err
 	}
 	for _, n := range names {
+		if r, err := db.Get(n); err == nil {
+			e.rotateLogs(r)
+		}
 		p, err := ps.Get(db, n)
 		if err != nil {
 			return err
@@ -545,6 +554,7 @@ func cmdLogs(names []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	e.rotateLogs(r)
 	c := e.c
 	out := c.bools["log-stdout"] || c.bools["stdout"]
 	errs := c.bools["log-stderr"] || c.bools["stderr"]
@@ -1109,6 +1119,12 @@ func start(e *env, o run.Options) error {
 	if o.Grace, err = run.GraceFromEnv(); err != nil {
 		return err
 	}
+	if o.Duties, err = dutyOptions(c); err != nil {
+		return err
+	}
+	if r, err := db.Get(o.Name); err == nil {
+		e.rotateLogs(r)
+	}
 	res, err := run.Start(db, o)
 	if err != nil {
 		return err
@@ -1126,6 +1142,9 @@ func start(e *env, o run.Options) error {
 		}
 		defer e.say("Supervisor: %s.", strings.Join(modes, ", "))
 	}
+	if r := res.Record; r.Ready != "" && r.Status == store.StatusRunning {
+		defer e.say("Ready: %s answered.", r.Ready)
+	}
 	verb := "Started"
 	if o.Restart || res.Replaced {
 		verb = "Restarted"
@@ -1133,6 +1152,70 @@ func start(e *env, o run.Options) error {
 	r := res.Record
 	e.say("%s %s (pid %d). Logs: %s, %s", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
 	return nil
+}
+
+// rotateLogs keeps the logs of recs under their cap (run.RotateLogs); every
+// command that touches a record calls it. A failure is a warning only.
+func (e *env) rotateLogs(recs ...store.Record) {
+	if err := run.RotateLogs(recs...); err != nil {
+		fmt.Fprintf(e.stderr, "bgrun: warning: rotate logs: %v\n", err)
+	}
+}
+
+// dutyOptions reads the flags of log rotation, the readiness check, health
+// checks and the memory limit.
+func dutyOptions(c *cmdline) (run.Duties, error) {
+	var d run.Duties
+	size := func(flag string) (int64, error) {
+		v, ok := c.vals[flag]
+		if !ok {
+			return 0, nil
+		}
+		n, err := run.ParseSize(v)
+		if err != nil {
+			return 0, usagef("--%s: %v", flag, err)
+		}
+		if n == 0 {
+			return -1, nil // 0 turns it off
+		}
+		return n, nil
+	}
+	duration := func(flag string) (time.Duration, error) {
+		v, ok := c.vals[flag]
+		if !ok {
+			return 0, nil
+		}
+		t, err := time.ParseDuration(v)
+		if err != nil || t <= 0 {
+			return 0, usagef("--%s wants a duration such as 30s, got %q", flag, v)
+		}
+		return t, nil
+	}
+	var err error
+	if d.LogMaxSize, err = size("log-max-size"); err != nil {
+		return d, err
+	}
+	if d.MaxMemory, err = size("max-memory"); err != nil {
+		return d, err
+	}
+	if v, ok := c.vals["log-keep"]; ok {
+		if d.LogKeep, err = strconv.Atoi(v); err != nil || d.LogKeep < 1 {
+			return d, usagef("--log-keep wants a positive number, got %q", v)
+		}
+	}
+	if v, ok := c.vals["ready"]; ok {
+		if _, err := run.ParseReady(v); err != nil {
+			return d, usageError{err.Error()}
+		}
+		d.Ready = v
+	}
+	if d.ReadyTimeout, err = duration("ready-timeout"); err != nil {
+		return d, err
+	}
+	if d.HealthInterval, err = duration("health-interval"); err != nil {
+		return d, err
+	}
+	return d, nil
 }
 
 const helpText = `bgrun - start, list, watch, stop and restart named background processes
@@ -1177,6 +1260,10 @@ Start options:
   --stdout PATH          stdout log (default: ~/.bgr/NAME-out.txt)
   --stderr PATH          stderr log (default: ~/.bgr/NAME-err.txt)
   --logs-dir DIR         Put NAME-out.txt and NAME-err.txt in DIR
+  --log-max-size SIZE    Rotate a log past SIZE to NAME-out.txt.1 .. .N (default 10M; 0 = never)
+  --log-keep N           Rotated copies kept per log (default 3)
+  --ready CHECK          Wait until ready: http://HOST:PORT/PATH (2xx/3xx), tcp:PORT or cmd:COMMAND
+  --ready-timeout D      How long a start waits for --ready (default 30s); never ready = failed start
 
 Environment of a process, later wins: the caller's environment at start (kept
 for restarts), the config file, the .env files, --set, then BGR_PROCESS_NAME
@@ -1189,6 +1276,8 @@ Supervision (a detached bgrun supervisor owns the process):
   --ignore PATTERNS      More watch ignore patterns, gitignore style, comma-separated (repeatable)
   --guard                Restart it when it crashes, with backoff
   --max-restarts N       Guard: give up after N restarts in a row
+  --health-interval D    Guard: repeat the --ready check every D (default 10s); 3 failures restart it
+  --max-memory SIZE      Restart it when its tree's RSS stays above SIZE (500M, 2G) for two checks
   bgrun NAME --guard     Guard a process that runs; --guard-off stops guarding (the process runs on)
 
 Other options:

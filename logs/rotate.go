@@ -9,14 +9,6 @@ import (
 	"strconv"
 )
 
-// Rotation defaults: a log past DefaultMaxSize bytes is rotated, and
-// DefaultKeep rotated copies are kept, so a process holds at most
-// (DefaultKeep+1) × DefaultMaxSize bytes of each stream on disk.
-const (
-	DefaultMaxSize = 10 << 20
-	DefaultKeep    = 3
-)
-
 // catchUpRounds bounds how often a copy-and-truncate rotation copies what the
 // process appended while the previous copy ran, so that a process writing
 // faster than the disk copies cannot keep a rotation going for ever.

@@ -209,7 +209,8 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 
 func statusLabel(s string) string {
 	head, rest, _ := strings.Cut(s, " ")
-	label := map[string]string{"running": "● Running", "failed": "✗ Failed", "unknown": "? Unknown"}[head]
+	label := map[string]string{"running": "● Running", "failed": "✗ Failed", "unknown": "? Unknown",
+		"starting": "◐ Starting"}[head]
 	if label == "" {
 		label = "○ Stopped"
 	}
@@ -223,7 +224,7 @@ func colorStatus(s string, st Style) string {
 	switch {
 	case strings.HasPrefix(s, "●"):
 		return st.paint(green+bold, s)
-	case strings.HasPrefix(s, "?"):
+	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "◐"):
 		return st.paint(yellow+bold, s)
 	}
 	return st.paint(red+bold, s)

@@ -50,6 +50,19 @@ type Process struct {
 	GaveUp        bool   `json:"gave_up,omitempty"`
 	LastExit      *Exit  `json:"last_exit"`
 	Docker        bool   `json:"docker"`
+	// LogMaxSize is the size in bytes past which the logs are rotated (0:
+	// never), LogKeep how many rotated copies are kept.
+	LogMaxSize int64 `json:"log_max_size"`
+	LogKeep    int   `json:"log_keep"`
+	// Ready is the readiness check, "" for none; ReadyTimeoutMS how long a
+	// start waits for it and HealthIntervalMS how often it is repeated
+	// under the guard, in milliseconds.
+	Ready            string `json:"ready"`
+	ReadyTimeoutMS   int64  `json:"ready_timeout_ms"`
+	HealthIntervalMS int64  `json:"health_interval_ms"`
+	// MaxMemory is the RSS in bytes past which the supervisor restarts
+	// the process, 0 for no limit.
+	MaxMemory int64 `json:"max_memory"`
 }
 
 // Exit describes how a process last ended.
@@ -120,7 +133,9 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 		p.PIDs = t.Members(r.PID, r.StartTicks)
 		p.Running = len(p.PIDs) > 0
 		if p.Running {
-			p.Status = store.StatusRunning
+			if r.Status != store.StatusStarting { // starting: not ready yet
+				p.Status = store.StatusRunning
+			}
 			p.Memory = t.RSS(p.PIDs)
 			p.CPUTicks = t.CPUTicks(p.PIDs)
 			p.Uptime = int64(now().Sub(r.StartedAt).Seconds())
@@ -149,6 +164,9 @@ func fromRecord(r store.Record) Process {
 		StderrPath: r.StderrPath, ConfigPath: r.ConfigPath, Guarded: r.Guard, Watched: r.Watch,
 		Restarts: r.Restarts, Backoff: r.Backoff, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
 	}
+	p.LogMaxSize, p.LogKeep = r.LogLimits()
+	p.Ready, p.MaxMemory = r.Ready, r.MaxMemory
+	p.ReadyTimeoutMS, p.HealthIntervalMS = r.ReadyWait().Milliseconds(), r.HealthEvery().Milliseconds()
 	if !r.ExitedAt.IsZero() {
 		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt}
 	}

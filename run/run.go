@@ -60,6 +60,9 @@ type Options struct {
 	Watch, Guard bool
 	Ignore       []string // extra watch ignore patterns
 	MaxRestarts  int      // guard: give up after this many restarts in a row
+	// Duties are log rotation, the readiness check, health checks and the
+	// memory limit (see Duties).
+	Duties Duties
 	// Spawn starts a supervised record (Watch or Guard) through its
 	// supervisor instead of directly. It is given the record, saved with
 	// status starting, and returns once the supervisor has started the child
@@ -200,6 +203,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if exists {
 		event = "restart"
 	}
+	if rec.Ready != "" {
+		rec.Status = store.StatusStarting // until AwaitReady says it is ready
+	}
 	// Record it before the startup window, so that a bgrun interrupted
 	// during the window leaves no process that no record knows.
 	if err := db.Put(&rec); err != nil {
@@ -208,6 +214,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	serr := waitStartup(cmd, &rec, o.grace())
+	if serr == nil {
+		serr = AwaitReady(context.Background(), db, &rec, env)
+	}
 	if serr != nil {
 		event = "failed"
 		if err := db.Put(&rec); err != nil {
@@ -310,6 +319,9 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		if o.MaxRestarts != 0 {
 			rec.MaxRestarts = o.MaxRestarts
 		}
+	}
+	if err := o.Duties.apply(&rec, o.Command != "" && !o.Restart); err != nil {
+		return rec, err
 	}
 	var err error
 	if rec.StdoutPath, err = logPath(o.Stdout, o.LogsDir, rec.StdoutPath, o, "out"); err != nil {
