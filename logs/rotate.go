@@ -24,26 +24,34 @@ func RotatedPath(path string, i int) string { return path + "." + strconv.Itoa(i
 
 // Rotate keeps the log at path under maxSize bytes. When the file is larger,
 // its content moves to path.1 (path.1 to path.2, and so on; path.keep is
-// dropped) and the file itself is emptied in place, as logrotate's
+// dropped) and the file itself is emptied or cut in place, as logrotate's
 // copytruncate: the process keeps its file descriptor and, writing with
 // O_APPEND as bgrun opens its logs, goes on at the new end of the file. A
 // maxSize <= 0 turns rotation off; keep < 1 keeps no copy (the file is only
 // emptied). Rotate reports whether it rotated.
 //
-// A rotated copy holds at most maxSize bytes: the last ones, from the first
-// line that starts in them. So a process that writes faster than the checks
-// still holds at most (keep+1) × maxSize bytes on disk (plus what it writes
-// between two checks), and what it wrote meanwhile beyond maxSize is dropped
-// from the front, oldest first.
+// A rotated copy holds at most maxSize bytes, the last ones before the cut
+// from the first line that starts in them, so a process that writes faster
+// than the checks still holds at most (keep+1) × maxSize bytes on disk (plus
+// what it writes between two checks, and a file system block).
 //
-// Nothing written is lost between the copy and the file: on Linux, where
-// the file system can (ext4, xfs), the copied range is cut from the front
-// of the file with fallocate(FALLOC_FL_COLLAPSE_RANGE), which the kernel
-// serializes with the process's appends, and up to one file system block of
-// the oldest bytes stays in the file instead of the copy. Elsewhere Rotate
-// copies, copies again what was appended meanwhile (a few rounds) and then
-// truncates: a write that lands between the last size check and the
-// truncate, a window of two system calls, is lost, as it is with logrotate.
+// Nothing written is lost at the cut, between the copy and the file: on
+// Linux, where the file system can (ext4, xfs, and overlayfs over them),
+// the copied range is cut from the front of the file with
+// fallocate(FALLOC_FL_COLLAPSE_RANGE), which the kernel serializes with the
+// process's appends. The cut falls on a block boundary at maxSize when the
+// file holds less than twice that, so a file found just past its cap loses
+// nothing (the file keeps its last bytes past the cut), and maxSize before
+// the end otherwise, so the file keeps at most maxSize and only bytes before
+// the copy, beyond what the cap allows, are dropped.
+//
+// Elsewhere (tmpfs, btrfs, macOS, Windows) Rotate copies the last maxSize
+// bytes, copies again what was appended meanwhile (a few rounds) and then
+// truncates the file: a write that lands between the last size check and
+// the truncate, a window of two system calls, is lost, as with logrotate's
+// copytruncate, and the bytes past the cap at the check (at most what the
+// process wrote since the previous check) are dropped from the front of the
+// copy.
 //
 // Two bgrun commands that rotate the same file at once do not both rotate
 // it: an advisory lock on the log (Unix) lets one go and makes the other

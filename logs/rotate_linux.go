@@ -15,9 +15,9 @@ const fallocCollapseRange = 0x08
 // range, so that a supervisor does not copy twice at every rotation there.
 var noCollapse sync.Map // device number -> true
 
-// rotateCollapse copies the last maxSize bytes before a block boundary of
-// src to dst (nil: none) and then cuts everything before that boundary from
-// src. The kernel holds the file's lock for the cut as it does for each
+// rotateCollapse copies up to maxSize bytes before a block boundary of src
+// to dst (nil: none) and then cuts everything before that boundary from
+// src, which keeps what lies after it: at most maxSize bytes and a block. The kernel holds the file's lock for the cut as it does for each
 // append, so a write of the process lands either before the boundary (and
 // was copied, since the copy ended there) or after it (and stays): no byte
 // is lost, none is doubled. It returns errNoCollapse, having written
@@ -37,8 +37,14 @@ func rotateCollapse(src, dst *os.File, maxSize int64) error {
 	}
 	blk := int64(sys.Blksize)
 	size := st.Size()
-	// The cut must end before the end of the file.
-	cut := (size - 1) / blk * blk
+	// Where to cut: at maxSize when the file holds less than twice that, so
+	// that the copy takes all of it but the tail and nothing is dropped (a
+	// check finds a file just past its cap); else maxSize before the end, so
+	// that the file keeps at most maxSize and only what lies before the
+	// copy is dropped (a process writing faster than the checks). The cut
+	// falls on a block boundary, before the end of the file.
+	cut := max(maxSize, size-maxSize) / blk * blk
+	cut = min(cut, (size-1)/blk*blk)
 	if cut <= 0 {
 		return errNoCollapse
 	}

@@ -118,13 +118,14 @@ func TestRotateKeepsLastBytes(t *testing.T) {
 		if !strings.HasSuffix(all.String(), string(old)+string(cur)) {
 			t.Fatalf("copy + file (%d + %d bytes) is not the end of what was written", len(old), len(cur))
 		}
-		if len(cur) >= max {
+		// The file keeps at most max bytes and a block (collapse-range).
+		if len(cur) >= max+4096 {
 			t.Fatalf("the file still holds %d bytes", len(cur))
 		}
 		// It goes on at the new end.
 		writeLines(t, p, 1000, 1001)
 		cur, _ = os.ReadFile(p)
-		if !strings.HasSuffix(string(cur), line(1000)) || int64(len(cur)) > max {
+		if !strings.HasSuffix(string(cur), line(1000)) || int64(len(cur)) > max+4096 {
 			t.Fatalf("after an append the file is %q", cur)
 		}
 	})
@@ -170,6 +171,53 @@ func TestRotateShiftsAndDrops(t *testing.T) {
 			t.Fatalf("the last line is %d, want %d", last, next-1)
 		}
 	})
+}
+
+// TestRotateSlowWriterLosesNothing rotates a file each time it is found a
+// little past its cap, as the supervisor's checks find the log of a process
+// that writes slowly: with collapse-range the kept copies and the file hold
+// every line since the oldest kept copy began, nothing dropped.
+func TestRotateSlowWriterLosesNothing(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a-out.txt")
+	writeLines(t, p, 0, 1)
+	if !collapseSupported(p) {
+		t.Skip("the file system of the temporary folder cannot collapse a range")
+	}
+	const max, keep = 16 << 10, 3
+	next, rotations := 1, 0
+	for range 60 {
+		writeLines(t, p, next, next+200) // 6200 bytes, about a third of the cap
+		next += 200
+		rotated, err := Rotate(p, max, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rotated {
+			rotations++
+		}
+	}
+	if rotations < keep+1 {
+		t.Fatalf("%d rotations, want more than %d", rotations, keep)
+	}
+	var stream []byte
+	for i := keep; i >= 1; i-- {
+		b, _ := os.ReadFile(RotatedPath(p, i))
+		if len(b) > max {
+			t.Fatalf(".%d holds %d bytes, over %d", i, len(b), max)
+		}
+		stream = append(stream, b...)
+	}
+	cur, _ := os.ReadFile(p)
+	stream = append(stream, cur...)
+	nums := numbers(t, "stream", stream)
+	for i := 1; i < len(nums); i++ {
+		if nums[i] != nums[i-1]+1 {
+			t.Fatalf("line %d follows line %d: lines lost", nums[i], nums[i-1])
+		}
+	}
+	if nums[len(nums)-1] != next-1 {
+		t.Fatalf("the last line is %d, want %d", nums[len(nums)-1], next-1)
+	}
 }
 
 // TestRotateKeepZero empties the file and keeps no copy.
