@@ -10,9 +10,8 @@ import (
 )
 
 // joinWindow is how much of the end of path.1 and of the start of the file
-// reset searches first for the follower's place: a collapse-range rotation
-// leaves less than one file system block of old bytes in the file, and a
-// follower is rarely more than a poll behind.
+// reset searches first for the follower's place, which is often near the
+// cut: a follower is rarely more than a poll behind.
 const joinWindow = 256 << 10
 
 // rotatedSlack is how much older than the last read a rotated copy may look
@@ -31,8 +30,9 @@ func (fl *follower) reset(ctx context.Context, w io.Writer, cur *os.File, size i
 	return fl.restart(w)
 }
 
-// resume looks for fl.last at the end of path.1 and the start of cur. Found
-// in cur, the offset moves there; found in path.1, what follows it there is
+// resume looks for fl.last at the end of path.1 and the start of cur, then
+// in the rest of cur up to the old offset, then in the rest of path.1.
+// Found in cur, the offset moves there; found in path.1, what follows it there is
 // written and the offset goes to the start of cur. The unfinished line of
 // prefixed output is kept, since it goes on in the next bytes.
 func (fl *follower) resume(ctx context.Context, w io.Writer, cur *os.File, size int64) (bool, error) {
@@ -65,10 +65,25 @@ func (fl *follower) resume(ctx context.Context, w io.Writer, cur *os.File, size 
 			return true, nil
 		}
 		end = rsize - tailLen + e
-	} else if rot != nil && rsize > tailLen {
-		var err error
-		if end, err = lastIndexIn(rot, rsize-tailLen+int64(len(fl.last)-1), fl.last); err != nil || end < 0 {
-			return false, nil
+	} else {
+		// Past the start of the file: a collapse-range rotation keeps up to
+		// the cap there, and the place, if there, is no further than the
+		// old offset.
+		if limit := min(size, fl.off); limit > headLen {
+			e, err := lastIndexIn(cur, limit, fl.last)
+			if err != nil {
+				return false, nil
+			}
+			if e >= 0 {
+				fl.off = e
+				return true, nil
+			}
+		}
+		if rot != nil && rsize > tailLen {
+			var err error
+			if end, err = lastIndexIn(rot, rsize-tailLen+int64(len(fl.last)-1), fl.last); err != nil {
+				return false, nil
+			}
 		}
 	}
 	if end < 0 && rot != nil && fl.rotatedSince(rot) {

@@ -426,3 +426,27 @@ func TestFollowAcrossLossyRotation(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowDeepInFile follows a file whose rotation keeps far more than a
+// block past the cut (collapse-range keeps up to the cap when the file holds
+// over twice it): Follow finds its place deep in the file and goes on from
+// there, printing nothing twice.
+func TestFollowDeepInFile(t *testing.T) {
+	bothModes(t, func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "a-out.txt")
+		writeLines(t, p, 0, 10)
+		f := startFollow(t, Source{Label: "stdout", Path: p})
+		var want strings.Builder
+		for i := 10; i < 70015; i++ {
+			want.WriteString(line(i))
+		}
+		writeLines(t, p, 10, 70000) // 2.2 MB
+		f.waitContains(t, line(69999))
+		writeLines(t, p, 70000, 70010)
+		if rotated, err := Rotate(p, 600<<10, 3); err != nil || !rotated {
+			t.Fatalf("rotated=%v err=%v", rotated, err)
+		}
+		writeLines(t, p, 70010, 70015)
+		f.waitOutput(t, want.String())
+	})
+}
