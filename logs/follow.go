@@ -21,8 +21,11 @@ const readChunk = 64 << 10
 
 // keepTail is how many bytes before the read offset Follow remembers, to
 // notice a file that was truncated and rewritten past the old offset
-// between two polls, which its size alone cannot show.
-const keepTail = 64
+// between two polls, which its size alone cannot show, and to find its
+// place again after a rotation. 1 KB spans several lines of a typical log,
+// so that lines that end alike (a long constant suffix) still tell one
+// place from another; it costs one 1 KB read per poll that saw a change.
+const keepTail = 1 << 10
 
 // maxPending bounds a line that has not ended yet when several sources are
 // followed. A longer line is written in pieces, because holding output back
@@ -47,8 +50,8 @@ const maxPending = 1 << 20
 // bytes before the offset changed, Follow looks for the last bytes it
 // printed at the end of path.1 and the start of the file, prints what
 // path.1 holds after them and goes on in the file, so that no line is lost
-// or printed twice. It finds its place by those last 64 bytes: in a log
-// whose lines repeat exactly it may skip some of those identical lines, and
+// or printed twice. It finds its place by the last 1 KB it printed: in a log
+// that repeats the same 1 KB it may skip some of those identical lines, and
 // after more than one rotation between two polls (a process writing faster
 // than 2 × --log-max-size per 150 ms) it starts again at the start of the
 // file.
