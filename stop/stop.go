@@ -158,7 +158,7 @@ func Delete(db *store.DB, name string, opt Options) (Result, error) {
 func removeLogs(r store.Record) int {
 	n := 0
 	sup, _ := store.SupervisorLog(r.Name)
-	for _, p := range []string{r.StdoutPath, r.StderrPath, sup} {
+	for _, p := range append([]string{r.StdoutPath, r.StderrPath, sup}, rotatedLogs(r)...) {
 		if p == "" {
 			continue
 		}
