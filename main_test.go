@@ -8,7 +8,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -145,18 +144,14 @@ func TestMain(m *testing.M) {
 			os.Rename(os.Args[3]+".tmp", os.Args[3])
 			select {}
 		},
-		// httpready PORT DELAY [PIDFILE] serves HTTP on 127.0.0.1:PORT at
-		// once, answering 503 until DELAY has passed (never for "never"),
-		// then 200.
+		// httpready PORT FLAGFILE [PIDFILE] serves HTTP on 127.0.0.1:PORT at
+		// once, answering 503 until FLAGFILE exists, then 200; "-" for
+		// FLAGFILE answers 200 at once.
 		"httpready": func() {
-			delay, err := time.ParseDuration(os.Args[2])
-			if err != nil {
-				delay = time.Duration(math.MaxInt64)
-			}
+			flag := os.Args[2]
 			writePidFile(os.Args[3:])
-			start := time.Now()
-			err = http.ListenAndServe("127.0.0.1:"+os.Args[1], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if time.Since(start) < delay {
+			err := http.ListenAndServe("127.0.0.1:"+os.Args[1], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := os.Stat(flag); flag != "-" && err != nil {
 					http.Error(w, "warming up", http.StatusServiceUnavailable)
 					return
 				}

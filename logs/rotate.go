@@ -282,7 +282,35 @@ const maxRotated = 100
 // rotation is whole again. n <= 0 returns every copy and the file, oldest
 // first. A missing path is an error matching os.ErrNotExist, as for Tail; a
 // missing copy ends the stream.
+//
+// A rotation while TailRotated reads would mix the copies of before and
+// after it, so TailRotated reads again (up to 3 times) when path.1 changed
+// meanwhile.
 func TailRotated(path string, n int) ([]byte, error) {
+	var b []byte
+	var err error
+	for range maxTailAttempts {
+		before, _ := os.Stat(RotatedPath(path, 1))
+		b, err = tailRotated(path, n)
+		after, _ := os.Stat(RotatedPath(path, 1))
+		if err != nil || sameFile(before, after) {
+			break
+		}
+	}
+	return b, err
+}
+
+// sameFile reports whether two stats of a path show the same unchanged file,
+// or both no file.
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// tailRotated is one read of TailRotated.
+func tailRotated(path string, n int) ([]byte, error) {
 	// One line more than asked: while the stream read so far has at most n
 	// lines it is whole, and its first line may go on in the older copy.
 	want := n + 1

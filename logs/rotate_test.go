@@ -450,3 +450,53 @@ func TestFollowDeepInFile(t *testing.T) {
 		f.waitOutput(t, want.String())
 	})
 }
+
+// TestFollowWhileRotating follows a log that a writer fills in batches of
+// 4 MB and 600 KB, rotating it after each as bgrun commands do, while
+// Follow reads: whatever Follow prints is in order, each line once, and it
+// ends with the last line.
+func TestFollowWhileRotating(t *testing.T) {
+	bothModes(t, func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "a-out.txt")
+		writeLines(t, p, 0, 1)
+		f := startFollow(t, Source{Label: "stdout", Path: p})
+		out, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		next := 1
+		var buf []byte
+		for b := range 8 {
+			n := []int{4 << 20, 600 << 10}[b%2] / 31
+			buf = buf[:0]
+			for i := next; i < next+n; i++ {
+				buf = append(buf, line(i)...)
+				if len(buf) >= 64<<10 {
+					out.Write(buf)
+					buf = buf[:0]
+				}
+			}
+			out.Write(buf)
+			next += n
+			if _, err := Rotate(p, 1<<20, 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.waitContains(t, line(next-1))
+		// Lines cut where a rotation dropped bytes are skipped.
+		prev, cut := -1, 0
+		for _, l := range strings.SplitAfter(f.buf.String(), "\n") {
+			var n int
+			if _, err := fmt.Sscanf(l, "line %d ", &n); err != nil || l != line(n) {
+				cut++
+				continue
+			}
+			if n <= prev {
+				t.Fatalf("line %d comes after line %d", n, prev)
+			}
+			prev = n
+		}
+		t.Logf("%d lines cut by rotations that dropped bytes", cut)
+	})
+}

@@ -294,12 +294,9 @@ func notReady(db *store.DB, rec *store.Record, timeout time.Duration, last strin
 	if err := db.Put(rec); err != nil {
 		return err
 	}
-	reason := "not_ready"
-	if ended {
-		reason = "ended_before_ready"
-	}
-	if err := db.AddEvent(store.Event{Name: rec.Name, Event: "failed", PID: rec.PID,
-		Detail: map[string]any{"reason": reason, "check": rec.Ready, "error": last}}); err != nil {
+	// Why, beside the "failed" event that the start records.
+	if err := db.AddEvent(store.Event{Name: rec.Name, Event: store.EventNotReady, PID: rec.PID,
+		Detail: map[string]any{"check": rec.Ready, "error": last, "ended": ended}}); err != nil {
 		return err
 	}
 	tail, _ := logs.Tail(rec.StderrPath, 10)

@@ -54,4 +54,7 @@ const (
 	// EventMaxMemory: a process was restarted because its tree's RSS stayed
 	// above its --max-memory.
 	EventMaxMemory = "max_memory"
+	// EventNotReady: a start whose process never passed its readiness check
+	// in time, or ended while it was awaited; a "failed" event follows.
+	EventNotReady = "not_ready"
 )
