@@ -452,7 +452,7 @@ func TestFollowDeepInFile(t *testing.T) {
 }
 
 // TestFollowWhileRotating follows a log that a writer fills in batches of
-// 4 MB and 600 KB, rotating it after each as bgrun commands do, while
+// 2 MB and 300 KB (the cap is 512 KB), rotating it after each as bgrun commands do, while
 // Follow reads: whatever Follow prints is in order, each line once, and it
 // ends with the last line.
 func TestFollowWhileRotating(t *testing.T) {
@@ -467,8 +467,8 @@ func TestFollowWhileRotating(t *testing.T) {
 		defer out.Close()
 		next := 1
 		var buf []byte
-		for b := range 8 {
-			n := []int{4 << 20, 600 << 10}[b%2] / 31
+		for b := range 6 {
+			n := []int{2 << 20, 300 << 10}[b%2] / 31
 			buf = buf[:0]
 			for i := next; i < next+n; i++ {
 				buf = append(buf, line(i)...)
@@ -479,7 +479,7 @@ func TestFollowWhileRotating(t *testing.T) {
 			}
 			out.Write(buf)
 			next += n
-			if _, err := Rotate(p, 1<<20, 3); err != nil {
+			if _, err := Rotate(p, 512<<10, 3); err != nil {
 				t.Fatal(err)
 			}
 		}
