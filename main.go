@@ -91,6 +91,8 @@ const (
 	durKind        // a duration such as 5s
 	portKind       // a TCP port, 1-65535
 	initKind       // an init system bgrun startup writes for
+	sizeKind       // a size such as 500M or 2G; 0 turns the limit off
+	readyKind      // a readiness check: http://HOST:PORT/PATH, tcp:PORT or cmd:COMMAND
 )
 
 type flag struct {
@@ -120,6 +122,12 @@ var flagDefs = []flag{
 	{"guard", "", boolKind, "", "restart it when it crashes, with backoff"},
 	{"max-restarts", "", countKind, "N", "guard: give up after N restarts in a row"},
 	{"timeout", "", durKind, "DURATION", "wait this long after SIGTERM before SIGKILL (default 5s)"},
+	{"log-max-size", "", sizeKind, "SIZE", "rotate a log past SIZE (default 10M; 0: never)"},
+	{"log-keep", "", countKind, "N", "rotated copies of each log to keep (default 3)"},
+	{"ready", "", readyKind, "CHECK", "a start waits until http://HOST:PORT/PATH, tcp:PORT or cmd:COMMAND answers"},
+	{"ready-timeout", "", durKind, "DURATION", "how long a start waits for --ready (default 30s)"},
+	{"health-interval", "", durKind, "DURATION", "guard: repeat --ready this often; 3 failures restart it (default 10s)"},
+	{"max-memory", "", sizeKind, "SIZE", "guard: restart it when its tree's memory stays above SIZE (500M, 2G)"},
 	{"json", "j", boolKind, "", "print JSON"},
 	{"filter", "", strKind, "GROUP", "only processes whose BGR_GROUP is GROUP"},
 	{"lines", "", countKind, "N", "the last N lines"},
@@ -132,7 +140,11 @@ var flagDefs = []flag{
 	{"help", "h", boolKind, "", "show this help"},
 }
 
-const startFlags = "name command directory force fetch config no-config env-file set stdout stderr logs-dir watch hot ignore guard max-restarts timeout"
+const startFlags = "name command directory force fetch config no-config env-file set stdout stderr logs-dir watch hot ignore guard max-restarts timeout " + dutyFlags
+
+// dutyFlags are the settings of the supervisor's duties that a start or a
+// restart takes: log rotation, readiness and health checks, the memory limit.
+const dutyFlags = "log-max-size log-keep ready ready-timeout health-interval max-memory"
 
 var commands []*command
 
@@ -141,10 +153,12 @@ func init() {
 		{name: "ps", aliases: []string{"list"}, summary: "list every process", usage: "[--json] [--filter GROUP]",
 			example: "bgrun ps --json | jq '.[].name'", flags: "json filter", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
+				rotate(in)
 				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: style(in.stdout)})
 			}},
 		{name: "show", summary: "show one process in full", usage: "NAME... [--json]", example: "bgrun api", flags: "json",
 			args: [2]int{1, -1}, run: func(ctx context.Context, in *invocation) error {
+				rotate(in, in.args...)
 				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: style(in.stdout)})
 			}},
 		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
@@ -170,7 +184,7 @@ func init() {
 				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: o, Argv: in.rest})
 			}},
 		{name: "restart", summary: "restart with the stored command, directory and environment", usage: "NAME... | --all",
-			example: "bgrun restart api", flags: "all fetch force watch hot guard ignore max-restarts timeout",
+			example: "bgrun restart api", flags: "all fetch force watch hot guard ignore max-restarts timeout " + dutyFlags,
 			args: [2]int{0, -1}, legacy: []legacy{{flag: "restart"}, {flag: "restart-all", set: "all"}},
 			run: func(ctx context.Context, in *invocation) error {
 				if err := in.namesOrAll(); err != nil {
@@ -185,6 +199,7 @@ func init() {
 			legacy: []legacy{{flag: "logs", short: "l"}, {flag: "log-stdout", set: "stdout"}, {flag: "log-stderr", set: "stderr"}},
 			run: func(ctx context.Context, in *invocation) error {
 				st := style(in.stdout)
+				rotate(in, in.args...)
 				if len(in.args) != 1 || in.str("filter") != "" {
 					lines := in.int("lines")
 					if lines == 0 {
@@ -354,7 +369,38 @@ func startOptions(in *invocation) run.Options {
 		EnvFiles: in.list("env-file"), Set: in.list("set"), Stdout: in.str("stdout"), Stderr: in.str("stderr"),
 		LogsDir: in.str("logs-dir"), Watch: in.bool("watch") || in.bool("hot"), Guard: in.bool("guard"),
 		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: stopOptions(in).Timeout,
-		Spawn: watch.Spawn}
+		Spawn: watch.Spawn, Duties: run.Duties{LogMaxSize: sizeFlag(in, "log-max-size"), LogKeep: in.int("log-keep"),
+			Ready: in.str("ready"), ReadyTimeout: durFlag(in, "ready-timeout"), HealthInterval: durFlag(in, "health-interval"),
+			MaxMemory: sizeFlag(in, "max-memory")}}
+}
+
+// sizeFlag reads a size flag: 0 when not given, -1 for an explicit 0 (off).
+func sizeFlag(in *invocation, name string) int64 {
+	n, ok := in.vals[name].(int64)
+	if ok && n == 0 {
+		return -1
+	}
+	return n
+}
+
+func durFlag(in *invocation, name string) time.Duration { d, _ := in.vals[name].(time.Duration); return d }
+
+// rotate rotates the logs of the named records (all with none) that are past
+// their size: every command that touches a record does, so logs stay capped
+// even while no supervisor runs.
+func rotate(in *invocation, names ...string) {
+	var recs []store.Record
+	if len(names) == 0 {
+		recs, _ = in.db.List()
+	}
+	for _, n := range names {
+		if r, err := in.db.Get(n); err == nil {
+			recs = append(recs, r)
+		}
+	}
+	if err := run.RotateLogs(recs...); err != nil {
+		fmt.Fprintf(in.stderr, "bgrun: warning: rotate logs: %v\n", err)
+	}
 }
 
 // stackOptions reads the flags of up and down.

@@ -156,6 +156,58 @@ func TestMain(m *testing.M) {
 				go func() { fmt.Fprintln(c, "hello"); bufio.NewReader(c).ReadString('\n') }()
 			}
 		},
+		// chatter TOTAL NAME DONEFILE writes TOTAL bytes of numbered
+		// 100-byte lines to stdout, in batches of 4 MB and 600 KB, and runs
+		// `bgrun logs NAME` after each, which rotates its logs; then it writes the
+		// number of its last line to DONEFILE and waits.
+		"chatter": func() {
+			total, _ := strconv.ParseInt(os.Args[1], 10, 64)
+			line := []byte("000000000 " + strings.Repeat("x", 89) + "\n")
+			buf := make([]byte, 0, 64<<10)
+			var written int64
+			n := 0
+			for b := 0; written < total; b++ {
+				limit := min(total, written+[]int64{4 << 20, 600 << 10}[b%2])
+				for written < limit {
+					for i, v := 8, n; i >= 0; i, v = i-1, v/10 {
+						line[i] = byte('0' + v%10)
+					}
+					buf = append(buf, line...)
+					written += int64(len(line))
+					n++
+					if len(buf)+len(line) > cap(buf) || written >= limit {
+						if _, err := os.Stdout.Write(buf); err != nil {
+							os.Exit(1)
+						}
+						buf = buf[:0]
+					}
+				}
+				// `bgrun logs` touches the record, so it rotates its logs.
+				if err := exec.Command("bgrun", "logs", os.Args[2], "--lines", "1").Run(); err != nil {
+					fmt.Fprintln(os.Stderr, "bgrun:", err)
+					os.Exit(1)
+				}
+			}
+			os.WriteFile(os.Args[3]+".tmp", []byte(strconv.Itoa(n-1)), 0o644)
+			os.Rename(os.Args[3]+".tmp", os.Args[3])
+			select {}
+		},
+		// httpready PORT FLAGFILE [PIDFILE] serves HTTP on 127.0.0.1:PORT at
+		// once, answering 503 until FLAGFILE exists, then 200; "-" for
+		// FLAGFILE answers 200 at once.
+		"httpready": func() {
+			flag := os.Args[2]
+			writePidFile(os.Args[3:])
+			err := http.ListenAndServe("127.0.0.1:"+os.Args[1], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := os.Stat(flag); flag != "-" && err != nil {
+					http.Error(w, "warming up", http.StatusServiceUnavailable)
+					return
+				}
+				fmt.Fprintln(w, "ok")
+			}))
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		},
 	})
 }
 
@@ -188,6 +240,9 @@ func TestScripts(t *testing.T) {
 			"setsup":      cmdSetsup,
 			"marked":      cmdMarked,
 			"sups":        cmdSupervisors,
+			"freeport":    cmdFreeport,
+			"checklog":    cmdChecklog,
+			"checkseq":    cmdCheckseq,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -291,7 +346,15 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 //	waitfor free PORTFILE      nothing listens on the port in the file
 //	waitfor json NAME KEY VAL  `bgrun NAME --json` has KEY equal to VAL
 //	waitfor locked NAME        someone holds the lock of record NAME
+//
+// `waitfor -t DURATION ...` waits up to DURATION instead.
 func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := 10 * time.Second
+	if len(args) > 2 && args[0] == "-t" {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		timeout, args = d, args[2:]
+	}
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: waitfor file|contains|gone|free ARGS")
 	}
@@ -326,7 +389,7 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unknown waitfor condition %q", args[0])
 		return false
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(timeout)
 	for !check() {
 		if time.Now().After(deadline) {
 			ts.Fatalf("timed out waiting for %s", strings.Join(args, " "))
@@ -528,4 +591,151 @@ func cmdSupervisors(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cmdFreeport sets the variable VAR to a TCP port that the kernel gave and
+// that nothing listens on now: `freeport VAR`.
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// seqLines parses the numbered lines chatter writes ("%09d x...x"), skipping
+// a line that is not one (cut by a rotation that dropped bytes before it).
+func seqLines(b []byte) (nums []int, bad int) {
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		n, err := strconv.Atoi(strings.SplitN(l, " ", 2)[0])
+		if len(l) != 99 || err != nil || l[9:] != " "+strings.Repeat("x", 89) {
+			bad++
+			continue
+		}
+		nums = append(nums, n)
+	}
+	return nums, bad
+}
+
+// cmdChecklog checks the log at PATH and its rotated copies after chatter:
+// `checklog PATH KEEP MAXBYTES LASTFILE`. Together they hold at most
+// MAXBYTES; there is no copy past KEEP; each file's lines follow each other
+// without a gap, and so do the newest copy's and the file's (nothing lost
+// at the last rotation); the stream over all is in order and ends with the
+// line number in LASTFILE.
+func cmdChecklog(ts *testscript.TestScript, neg bool, args []string) {
+	path := ts.MkAbs(args[0])
+	keep, _ := strconv.Atoi(args[1])
+	maxBytes, _ := strconv.ParseInt(args[2], 10, 64)
+	last, _ := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[3])))
+	if _, err := os.Stat(fmt.Sprintf("%s.%d", path, keep+1)); err == nil {
+		ts.Fatalf("%s.%d exists", path, keep+1)
+	}
+	var total int64
+	var all []int
+	var newest []byte
+	newestCount := 0
+	for i := keep; i >= 0; i-- {
+		p := path
+		if i > 0 {
+			p = fmt.Sprintf("%s.%d", path, i)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		total += int64(len(b))
+		if i == 1 {
+			newest = b
+		}
+		if i == 0 {
+			b = append(newest, b...) // the last rotation's boundary
+		}
+		nums, bad := seqLines(b)
+		if bad > 2 {
+			ts.Fatalf("%s: %d malformed lines", p, bad)
+		}
+		for j := 1; j < len(nums); j++ {
+			if nums[j] != nums[j-1]+1 {
+				ts.Fatalf("%s: line %d follows line %d", p, nums[j], nums[j-1])
+			}
+		}
+		if i == 1 {
+			newestCount = len(nums)
+		}
+		if i == 0 {
+			all = all[:len(all)-newestCount] // the joined parse has them again
+		}
+		all = append(all, nums...)
+		ts.Logf("%s: %d bytes, lines %v..%v", p, len(b), first(nums), lastOf(nums))
+	}
+	if total > maxBytes {
+		ts.Fatalf("the log and its copies hold %d bytes, over %d", total, maxBytes)
+	}
+	for j := 1; j < len(all); j++ {
+		if all[j] < all[j-1] {
+			ts.Fatalf("line %d comes after line %d", all[j], all[j-1])
+		}
+	}
+	if lastOf(all) != last {
+		ts.Fatalf("the last line on disk is %d, want %d", lastOf(all), last)
+	}
+}
+
+func first(n []int) int {
+	if len(n) == 0 {
+		return -1
+	}
+	return n[0]
+}
+
+func lastOf(n []int) int {
+	if len(n) == 0 {
+		return -1
+	}
+	return n[len(n)-1]
+}
+
+// cmdCheckseq checks chatter's lines in FILE: `checkseq [-wait] FILE
+// LASTFILE [COUNT]`: each line once and in order, the last one the number in
+// LASTFILE; with COUNT, exactly COUNT lines that follow each other. With
+// -wait it first polls for up to a minute until FILE ends with that line.
+func cmdCheckseq(ts *testscript.TestScript, neg bool, args []string) {
+	wait := len(args) > 0 && args[0] == "-wait"
+	if wait {
+		args = args[1:]
+	}
+	last, _ := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[1])))
+	// Waiting looks only at the end of the file, which is cheap.
+	for deadline := time.Now().Add(time.Minute); wait && time.Now().Before(deadline); {
+		if f, err := os.Open(ts.MkAbs(args[0])); err == nil {
+			end := make([]byte, 100)
+			fi, _ := f.Stat()
+			n, _ := f.ReadAt(end, max(0, fi.Size()-100))
+			f.Close()
+			if got, _ := seqLines(end[:n]); lastOf(got) == last {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	nums, bad := seqLines([]byte(ts.ReadFile(args[0])))
+	for j := 1; j < len(nums); j++ {
+		if nums[j] <= nums[j-1] {
+			ts.Fatalf("%s: line %d comes after line %d", args[0], nums[j], nums[j-1])
+		}
+		if len(args) > 2 && nums[j] != nums[j-1]+1 {
+			ts.Fatalf("%s: line %d follows line %d", args[0], nums[j], nums[j-1])
+		}
+	}
+	if lastOf(nums) != last {
+		ts.Fatalf("%s: the last line is %d, want %d", args[0], lastOf(nums), last)
+	}
+	if len(args) > 2 {
+		want, _ := strconv.Atoi(args[2])
+		if len(nums) != want || bad != 0 {
+			ts.Fatalf("%s: %d lines (%d malformed), want %d", args[0], len(nums), bad, want)
+		}
+	}
+	ts.Logf("%s: %d lines, %d cut by rotations", args[0], len(nums), bad)
 }

@@ -192,6 +192,13 @@ func checkValue(k kind, v string) (any, error) {
 			return nil, fmt.Errorf("wants a positive number, got %q", v)
 		}
 		return n, nil
+	case sizeKind:
+		return run.ParseSize(v)
+	case readyKind:
+		if _, err := run.ParseReady(v); err != nil {
+			return nil, err
+		}
+		return v, nil
 	case initKind:
 		if !slices.Contains(run.InitSystems, v) {
 			return nil, fmt.Errorf("wants an init system (%s), got %q", strings.Join(run.InitSystems, " or "), v)

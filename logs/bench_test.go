@@ -114,3 +114,33 @@ func BenchmarkTail(b *testing.B) { benchmarkTail(b, 200<<20) }
 // BenchmarkTail1KB reads the last 50 lines of a 1 KB log (all of it), to
 // show that the size of the file does not matter.
 func BenchmarkTail1KB(b *testing.B) { benchmarkTail(b, 1<<10) }
+
+// BenchmarkRotateCheck is the cost of a rotation check that finds the log
+// under its cap, what the supervisor pays per log every 5 s.
+func BenchmarkRotateCheck(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "a-out.txt")
+	if err := writeBenchLog(p, 1<<20); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if rotated, err := Rotate(p, 10<<20, 3); rotated || err != nil {
+			b.Fatal(rotated, err)
+		}
+	}
+}
+
+// BenchmarkRotate10MB rotates a log just past the default 10 MB cap.
+func BenchmarkRotate10MB(b *testing.B) {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "a-out.txt")
+	for b.Loop() {
+		b.StopTimer()
+		if err := writeBenchLog(p, 10<<20+4096); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if rotated, err := Rotate(p, 10<<20, 3); !rotated || err != nil {
+			b.Fatal(rotated, err)
+		}
+	}
+}

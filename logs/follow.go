@@ -21,8 +21,11 @@ const readChunk = 64 << 10
 
 // keepTail is how many bytes before the read offset Follow remembers, to
 // notice a file that was truncated and rewritten past the old offset
-// between two polls, which its size alone cannot show.
-const keepTail = 64
+// between two polls, which its size alone cannot show, and to find its
+// place again after a rotation. 1 KB spans several lines of a typical log,
+// so that lines that end alike (a long constant suffix) still tell one
+// place from another; it costs one 1 KB read per poll that saw a change.
+const keepTail = 1 << 10
 
 // maxPending bounds a line that has not ended yet when several sources are
 // followed. A longer line is written in pieces, because holding output back
@@ -42,6 +45,16 @@ const maxPending = 1 << 20
 // and written whole, so lines of different sources never interleave
 // mid-line; an unfinished line is held until its newline arrives, or
 // written with a newline added when ctx is done.
+//
+// A rotation (see Rotate) is followed across: when the file shrank or its
+// bytes before the offset changed, Follow looks for the last bytes it
+// printed at the end of path.1 and the start of the file, prints what
+// path.1 holds after them and goes on in the file, so that no line is lost
+// or printed twice. It finds its place by the last 1 KB it printed: in a log
+// that repeats the same 1 KB it may skip some of those identical lines, and
+// after more than one rotation between two polls (a process writing faster
+// than 2 × --log-max-size per 150 ms) it starts again at the start of the
+// file.
 //
 // Follow returns nil when ctx is done, because that is how following
 // normally ends (Ctrl-C), and an error when writing fails or a file cannot
@@ -197,7 +210,7 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 	}
 	size := fi.Size()
 	if size < fl.off {
-		if err := fl.restart(w); err != nil {
+		if err := fl.reset(ctx, w, f, size); err != nil {
 			return err
 		}
 	}
@@ -208,8 +221,9 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 			return fmt.Errorf("follow %s log: %w", fl.src.Label, err)
 		}
 		if err != nil || !bytes.Equal(b, fl.last) {
-			// The bytes before the offset changed: the file was rewritten.
-			if err := fl.restart(w); err != nil {
+			// The bytes before the offset changed: the file was rotated or
+			// rewritten.
+			if err := fl.reset(ctx, w, f, size); err != nil {
 				return err
 			}
 		}

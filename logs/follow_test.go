@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,15 @@ func (f *following) stop(t *testing.T) error {
 func (f *following) waitOutput(t *testing.T, want string) {
 	t.Helper()
 	waitFor(t, func() bool { return f.buf.String() == want },
-		func() string { return "output " + quote(f.buf.String()) + ", want " + quote(want) })
+		func() string {
+			got := f.buf.String()
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			from := max(0, i-80)
+			return fmt.Sprintf("output differs at byte %d: got %q, want %q", i, got[from:min(len(got), i+80)], want[from:min(len(want), i+80)])
+		})
 }
 
 // waitContains polls until the output of f contains s.

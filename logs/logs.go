@@ -40,17 +40,27 @@ func header(s Source) string {
 	return fmt.Sprintf("==> %s: %s <==\n", s.Label, s.Path)
 }
 
-// tail returns the last n lines of s with its marks among them.
+// tail returns the last n lines of s, read across its rotated copies (see
+// TailRotated), with its marks among the lines of the current file.
 func (s Source) tail(n int) ([]byte, error) {
+	all, err := TailRotated(s.Path, n)
+	if err != nil || len(s.Marks) == 0 {
+		return all, err
+	}
 	b, start, err := tailFrom(s.Path, n, firstBlock, maxBlock)
 	if err != nil {
 		return nil, err
 	}
-	return withMarks(b, start, s.Marks), nil
+	var older []byte
+	if len(all) > len(b) && string(all[len(all)-len(b):]) == string(b) {
+		older = all[:len(all)-len(b)] // lines from the rotated copies
+	}
+	return append(older, withMarks(b, start, s.Marks)...), nil
 }
 
 // Show writes the sources the way the CLI shows them: for each source a
-// header line `==> stdout: /path <==`, then its last n lines (n <= 0: all),
+// header line `==> stdout: /path <==`, then its last n lines (n <= 0: all)
+// read across its rotated copies (see TailRotated),
 // "(empty)" for an empty file and "(no log file)" for a missing one, with a
 // blank line between sources.
 //

@@ -67,6 +67,19 @@ type Process struct {
 	// Instance is the marker of the last start, BGR_INSTANCE in the
 	// environment of each of its processes.
 	Instance string `json:"instance"`
+	// LogMaxSize is the size in bytes past which the logs are rotated (0:
+	// never), LogKeep how many rotated copies are kept.
+	LogMaxSize int64 `json:"log_max_size"`
+	LogKeep    int   `json:"log_keep"`
+	// Ready is the readiness check, "" for none; ReadyTimeoutMS how long a
+	// start waits for it and HealthIntervalMS how often it is repeated
+	// under the guard, in milliseconds.
+	Ready            string `json:"ready"`
+	ReadyTimeoutMS   int64  `json:"ready_timeout_ms"`
+	HealthIntervalMS int64  `json:"health_interval_ms"`
+	// MaxMemory is the RSS in bytes past which the supervisor restarts
+	// the process, 0 for no limit.
+	MaxMemory int64 `json:"max_memory"`
 }
 
 // Exit describes how a process last ended.
@@ -169,7 +182,9 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 			if p.PID == 0 {
 				p.PID = p.PIDs[0] // found by its marker; the leader is not known
 			}
-			p.Status = store.StatusRunning
+			if r.Status != store.StatusStarting { // starting: not ready yet
+				p.Status = store.StatusRunning
+			}
 			p.Memory = t.RSS(p.PIDs)
 			p.CPUTicks = t.CPUTicks(p.PIDs)
 			p.Uptime = int64(now().Sub(r.StartedAt).Seconds())
@@ -196,6 +211,9 @@ func fromRecord(r store.Record) Process {
 		Leader: r.Leader, Instance: r.Instance,
 	}
 	p.Wanted = r.Wanted
+	p.LogMaxSize, p.LogKeep = r.LogLimits()
+	p.Ready, p.MaxMemory = r.Ready, r.MaxMemory
+	p.ReadyTimeoutMS, p.HealthIntervalMS = r.ReadyWait().Milliseconds(), r.HealthEvery().Milliseconds()
 	if !r.ExitedAt.IsZero() {
 		p.LastExit = &Exit{Code: r.ExitCode, Signal: r.ExitSignal, At: r.ExitedAt,
 			Unknown: r.ExitCode == -1 && r.ExitSignal == ""}

@@ -102,6 +102,9 @@ func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 		o.Env = os.Environ()
 	}
 	o.Out = w
+	if r, err := db.Get(o.Name); err == nil {
+		RotateLogs(r) // a start appends: keep its logs under their cap first
+	}
 	res, err := Start(db, o)
 	if err != nil {
 		return err
@@ -115,6 +118,9 @@ func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 		verb = "Restarted"
 	}
 	fmt.Fprintf(w, "%s %s (pid %d). Logs: %s, %s\n", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
+	if r.Ready != "" && r.Status == store.StatusRunning {
+		fmt.Fprintf(w, "Ready: %s answered.\n", r.Ready)
+	}
 	if r.Watch || r.Guard {
 		var modes []string
 		if r.Watch {

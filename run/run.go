@@ -59,6 +59,9 @@ type Options struct {
 	Watch, Guard bool
 	Ignore       []string // extra watch ignore patterns
 	MaxRestarts  int      // guard: give up after this many restarts in a row
+	// Duties are log rotation, the readiness check, health checks and the
+	// memory limit (see Duties).
+	Duties Duties
 	// Spawn starts a supervised record (Watch or Guard) through its
 	// supervisor instead of directly. It is given the record, saved with
 	// status starting, and returns once the supervisor has started the child
@@ -225,6 +228,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 	if exists {
 		event = "restart"
 	}
+	if rec.Ready != "" {
+		rec.Status = store.StatusStarting // until AwaitReady says it is ready
+	}
 	// Record its pid before the startup window; were this write lost, the
 	// next bgrun would still find the process by its marker.
 	if err := db.Put(&rec); err != nil {
@@ -233,6 +239,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	serr := WaitStartup(Follow(cmd, &rec), &rec, o.grace())
+	if serr == nil {
+		serr = AwaitReady(context.Background(), db, &rec, env)
+	}
 	if serr != nil {
 		event = "failed"
 		if err := db.Put(&rec); err != nil {
@@ -334,6 +343,9 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 		if o.MaxRestarts != 0 {
 			rec.MaxRestarts = o.MaxRestarts
 		}
+	}
+	if err := o.Duties.apply(&rec, o.Command != "" && !o.Restart); err != nil {
+		return rec, err
 	}
 	var err error
 	if rec.StdoutPath, err = logPath(o.Stdout, o.LogsDir, rec.StdoutPath, o, "out"); err != nil {

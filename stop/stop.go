@@ -172,6 +172,12 @@ func removeLogs(db *store.DB, r store.Record, opt Options) int {
 	if r.StderrPath == r.StdoutPath {
 		files[1].path = ""
 	}
+	for _, p := range rotatedLogs(r) {
+		files = append(files, struct {
+			path  string
+			owned bool
+		}{p, true})
+	}
 	for _, f := range files {
 		if f.path == "" {
 			continue

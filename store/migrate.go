@@ -18,6 +18,19 @@ var migrations = []func(tx *sql.Tx, dir string) error{
 	migrateOwnedLogs,
 	migrateWanted,
 	migrateInstance,
+	migrateDuties,
+}
+
+// migrateDuties (version 5) adds log rotation, readiness and health checks
+// and the memory limit; 0 means the default.
+func migrateDuties(tx *sql.Tx, _ string) error {
+	_, err := tx.Exec(`ALTER TABLE process ADD COLUMN log_max_size INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN log_keep INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN ready TEXT NOT NULL DEFAULT '';
+	ALTER TABLE process ADD COLUMN ready_timeout_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN health_interval_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN max_memory INTEGER NOT NULL DEFAULT 0;`)
+	return err
 }
 
 // migrateInstance (version 4) adds the start's marker, what leads it (the

@@ -121,6 +121,21 @@ type Record struct {
 	Leader       string
 	StderrOffset int64
 
+	// LogMaxSize is the size in bytes past which the log files are rotated:
+	// 0 for the default (10 MB), negative for never. LogKeep is how many
+	// rotated copies are kept, 0 for the default (3).
+	LogMaxSize int64
+	LogKeep    int
+	// Ready is the readiness probe of a start (http://HOST:PORT/PATH,
+	// tcp:PORT, cmd:COMMAND), "" for none; ReadyTimeout bounds the wait for
+	// it, 0 for the default. HealthInterval is how often a guarded record's
+	// probe is repeated, 0 for the default. MaxMemory is the RSS in bytes
+	// of its tree past which the supervisor restarts it, 0 for no limit.
+	Ready          string
+	ReadyTimeout   time.Duration
+	HealthInterval time.Duration
+	MaxMemory      int64
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -312,7 +327,8 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
 	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
 	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	wanted, stdout_owned, stderr_owned, instance, leader, stderr_offset, created_at, updated_at`
+	wanted, stdout_owned, stderr_owned, instance, leader, stderr_offset, log_max_size, log_keep, ready,
+	ready_timeout_ms, health_interval_ms, max_memory, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -320,16 +336,18 @@ func scanRecord(s scanner) (Record, error) {
 	var r Record
 	var env, set, files, ignore string
 	var started, exited, created, updated string
-	var startTicks, supTicks int64
+	var startTicks, supTicks, readyMS, healthMS int64
 	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
 		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
 		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
 		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &r.StdoutOwned,
-		&r.StderrOwned, &r.Instance, &r.Leader, &r.StderrOffset, &created, &updated)
+		&r.StderrOwned, &r.Instance, &r.Leader, &r.StderrOffset, &r.LogMaxSize, &r.LogKeep, &r.Ready, &readyMS,
+		&healthMS, &r.MaxMemory, &created, &updated)
 	if err != nil {
 		return r, err
 	}
 	r.StartTicks, r.SupervisorTicks = uint64(startTicks), uint64(supTicks)
+	r.ReadyTimeout, r.HealthInterval = time.Duration(readyMS)*time.Millisecond, time.Duration(healthMS)*time.Millisecond
 	for _, f := range []struct {
 		s   string
 		dst *[]string
@@ -395,7 +413,8 @@ var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdi
 	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
 	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
 	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "wanted",
-	"stdout_owned", "stderr_owned", "instance", "leader", "stderr_offset", "created_at", "updated_at"}
+	"stdout_owned", "stderr_owned", "instance", "leader", "stderr_offset", "log_max_size", "log_keep", "ready",
+	"ready_timeout_ms", "health_interval_ms", "max_memory", "created_at", "updated_at"}
 
 var (
 	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
@@ -410,7 +429,8 @@ func values(r *Record) []any {
 		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
 		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
 		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, r.Instance, r.Leader, r.StderrOffset,
+		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, r.Instance, r.Leader, r.StderrOffset, r.LogMaxSize,
+		r.LogKeep, r.Ready, r.ReadyTimeout.Milliseconds(), r.HealthInterval.Milliseconds(), r.MaxMemory,
 		formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
 }
 

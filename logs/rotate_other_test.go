@@ -1,0 +1,5 @@
+//go:build !linux
+
+package logs
+
+func collapseSupported(path string) bool { return false }

@@ -1,0 +1,315 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"bgrun/logs"
+	"bgrun/ps"
+	"bgrun/stop"
+	"bgrun/store"
+)
+
+// readyPoll is how often a start probes until its process is ready.
+const readyPoll = 200 * time.Millisecond
+
+// probeTimeout bounds one probe, so that a server that accepts and never
+// answers costs one try, not the whole wait.
+const probeTimeout = 5 * time.Second
+
+// ErrBadReadySpec is the kind of a readiness check that cannot be parsed.
+var ErrBadReadySpec = errors.New("bad readiness check")
+
+// ReadyKind names the three kinds of readiness check.
+type ReadyKind string
+
+// The kinds of readiness check.
+const (
+	ReadyHTTP ReadyKind = "http" // an HTTP GET answers 2xx or 3xx
+	ReadyTCP  ReadyKind = "tcp"  // a TCP connect succeeds
+	ReadyCmd  ReadyKind = "cmd"  // a command exits 0
+)
+
+// ReadySpec is a parsed readiness check.
+type ReadySpec struct {
+	Kind    ReadyKind
+	URL     string // ReadyHTTP: the URL to GET
+	Addr    string // ReadyTCP: host:port to connect to
+	Command string // ReadyCmd: run with the shell in the process's folder
+}
+
+// String returns the check as the user writes it.
+func (s ReadySpec) String() string {
+	switch s.Kind {
+	case ReadyHTTP:
+		return s.URL
+	case ReadyTCP:
+		return "tcp:" + s.Addr
+	case ReadyCmd:
+		return "cmd:" + s.Command
+	}
+	return ""
+}
+
+// ParseReady reads a readiness check: http://HOST:PORT/PATH (or https),
+// tcp:PORT or tcp:HOST:PORT (HOST defaults to 127.0.0.1), or cmd:COMMAND.
+// A check it cannot read is an error matching ErrBadReadySpec.
+func ParseReady(spec string) (ReadySpec, error) {
+	bad := func(why string) (ReadySpec, error) {
+		return ReadySpec{}, fmt.Errorf("%w %q: %s; want http://HOST:PORT/PATH, tcp:PORT or cmd:COMMAND",
+			ErrBadReadySpec, spec, why)
+	}
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok {
+		return bad("no kind")
+	}
+	switch strings.ToLower(kind) {
+	case "http", "https":
+		u, err := url.Parse(spec)
+		if err != nil {
+			return bad("not a URL")
+		}
+		if u.Host == "" || u.Hostname() == "" {
+			return bad("no host")
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return bad("the port must be a number from 1 to 65535")
+			}
+		}
+		return ReadySpec{Kind: ReadyHTTP, URL: u.String()}, nil
+	case "tcp":
+		host, port := "127.0.0.1", rest
+		if h, p, err := net.SplitHostPort(rest); err == nil {
+			host, port = h, p
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return bad("the port must be a number from 1 to 65535")
+		}
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		return ReadySpec{Kind: ReadyTCP, Addr: net.JoinHostPort(host, strconv.Itoa(n))}, nil
+	case "cmd":
+		if strings.TrimSpace(rest) == "" {
+			return bad("no command")
+		}
+		return ReadySpec{Kind: ReadyCmd, Command: rest}, nil
+	}
+	return bad("unknown kind " + strconv.Quote(kind))
+}
+
+// Probe checks spec once: a GET that answers 2xx or 3xx (redirects are not
+// followed), a TCP connect, or a command run with the shell in dir with env
+// that exits 0. It returns nil when the check passes, else why not. A probe
+// takes at most 5 s, less if ctx ends sooner.
+func Probe(ctx context.Context, spec string, dir string, env []string) error {
+	s, err := ParseReady(spec)
+	if err != nil {
+		return err
+	}
+	return s.Probe(ctx, dir, env)
+}
+
+// Probe is the package's Probe for a parsed check.
+func (s ReadySpec) Probe(ctx context.Context, dir string, env []string) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	switch s.Kind {
+	case ReadyHTTP:
+		return probeHTTP(ctx, s.URL)
+	case ReadyTCP:
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", s.Addr)
+		if err != nil {
+			return fmt.Errorf("connect: %w", unwrapNet(err))
+		}
+		return c.Close()
+	case ReadyCmd:
+		return probeCmd(ctx, s.Command, dir, env)
+	}
+	return fmt.Errorf("%w: empty", ErrBadReadySpec)
+}
+
+// unwrapNet drops the "dial tcp ...:" prefix that net repeats from the
+// caller's own message.
+func unwrapNet(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// probeClient never follows a redirect: a 3xx answer is itself a sign of
+// life, and following it could leave the machine.
+var probeClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+}
+
+func probeHTTP(ctx context.Context, u string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = unwrapNet(ue.Err)
+		}
+		return fmt.Errorf("GET: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("GET: %s", resp.Status)
+	}
+	return nil
+}
+
+// probeOutput bounds what a failed cmd: probe quotes of its output.
+const probeOutput = 200
+
+func probeCmd(ctx context.Context, command, dir string, env []string) error {
+	sh, _ := shellCommand(command)
+	cmd := exec.CommandContext(ctx, sh.Path, sh.Args[1:]...)
+	cmd.Dir, cmd.Env = dir, env
+	// In a session of its own, so that a timeout ends what it started too.
+	detach(cmd)
+	cmd.Cancel = func() error { return killProbe(cmd) }
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	msg := strings.TrimSpace(string(out))
+	if len(msg) > probeOutput {
+		msg = "..." + msg[len(msg)-probeOutput:]
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("no answer in %v", probeTimeout)
+	}
+	if msg != "" {
+		return fmt.Errorf("%v: %s", err, msg)
+	}
+	return err
+}
+
+// NotReadyError is a start whose process ran but never passed its
+// readiness check in time, or ended while it was awaited. It is a failed
+// start: the process was stopped and the record marked failed.
+type NotReadyError struct {
+	Name       string
+	Spec       string
+	Timeout    time.Duration
+	Ended      bool   // the process ended on its own while awaited
+	Last       string // why the last probe failed
+	StderrTail string
+	StderrPath string
+}
+
+func (e *NotReadyError) Error() string {
+	msg := fmt.Sprintf("%s was not ready within %v (%s: %s); it was stopped", e.Name, e.Timeout, e.Spec, e.Last)
+	if e.Ended {
+		msg = fmt.Sprintf("%s ended before it was ready (%s: %s)", e.Name, e.Spec, e.Last)
+	}
+	if e.StderrTail != "" {
+		msg += "; last lines of " + e.StderrPath + ":\n" + e.StderrTail
+	}
+	return msg
+}
+
+// AwaitReady waits until the process of rec, spawned and past its startup
+// window, passes its readiness check (rec.Ready), probing every 200 ms for
+// up to rec.ReadyWait() (30 s by default). Meanwhile the
+// record's status is starting; then running. A process that never gets
+// ready is stopped (its whole tree) and the record marked failed, as a
+// start that failed its startup window: the error is a *NotReadyError. A
+// record without a check returns nil at once. The caller holds the name's
+// lock; rec is updated as written.
+func AwaitReady(ctx context.Context, db *store.DB, rec *store.Record, env []string) error {
+	if rec.Ready == "" {
+		return nil
+	}
+	spec, err := ParseReady(rec.Ready)
+	if err != nil {
+		return err
+	}
+	timeout := rec.ReadyWait()
+	if rec.Status != store.StatusStarting {
+		rec.Status = store.StatusStarting
+		if err := db.Put(rec); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	last := "no probe yet"
+	for {
+		perr := spec.Probe(ctx, rec.Dir, env)
+		if perr == nil {
+			rec.Status = store.StatusRunning
+			return db.Put(rec)
+		}
+		if ctx.Err() == nil || last == "no probe yet" {
+			last = perr.Error()
+		}
+		if !treeRuns(rec) {
+			return notReady(db, rec, timeout, last, true)
+		}
+		select {
+		case <-ctx.Done():
+			return notReady(db, rec, timeout, last, false)
+		case <-tick.C:
+		}
+	}
+}
+
+// treeRuns reports whether anything of rec's process tree still runs.
+func treeRuns(rec *store.Record) bool {
+	t, err := ps.Snapshot()
+	return err != nil || len(t.Members(rec.PID, rec.StartTicks)) > 0
+}
+
+// notReady stops what is left of rec's tree and records the failed start.
+func notReady(db *store.DB, rec *store.Record, timeout time.Duration, last string, ended bool) error {
+	if !ended {
+		if _, err := stop.Tree(rec.PID, rec.StartTicks, stopTimeout()); err != nil {
+			return fmt.Errorf("stop %s, which was not ready: %w", rec.Name, err)
+		}
+	}
+	rec.Status, rec.ExitedAt = store.StatusFailed, time.Now()
+	if err := db.Put(rec); err != nil {
+		return err
+	}
+	// Why, beside the "failed" event that the start records.
+	if err := db.AddEvent(store.Event{Name: rec.Name, Event: store.EventNotReady, PID: rec.PID,
+		Detail: map[string]any{"check": rec.Ready, "error": last, "ended": ended}}); err != nil {
+		return err
+	}
+	tail, _ := logs.Tail(rec.StderrPath, 10)
+	return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: ended, Last: last,
+		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
+}
+
+// stopTimeout is how long a not-ready process gets between SIGTERM and
+// SIGKILL: BGR_STOP_TIMEOUT, else the default.
+func stopTimeout() time.Duration {
+	d, err := stop.TimeoutFromEnv()
+	if err != nil {
+		return stop.DefaultTimeout
+	}
+	return d
+}

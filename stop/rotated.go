@@ -1,0 +1,33 @@
+package stop
+
+import (
+	"fmt"
+	"os"
+
+	"bgrun/store"
+)
+
+// maxRotated bounds how many rotated copies of a log removeLogs looks for.
+const maxRotated = 100
+
+// rotatedLogs returns the rotated copies of the logs bgrun created for r that
+// exist (NAME-out.txt.1, .2, ...: files bgrun's log rotation made), so that
+// deleting a record leaves none behind; copies of a log bgrun did not create
+// are the user's to remove. It stops at the first number missing.
+func rotatedLogs(r store.Record) []string {
+	var out []string
+	for j, p := range []string{r.StdoutPath, r.StderrPath} {
+		owned := []bool{r.StdoutOwned, r.StderrOwned}[j]
+		if p == "" || !owned || (j == 1 && p == r.StdoutPath) {
+			continue
+		}
+		for i := 1; i <= maxRotated; i++ {
+			c := fmt.Sprintf("%s.%d", p, i)
+			if st, err := os.Lstat(c); err != nil || !st.Mode().IsRegular() {
+				break
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
