@@ -383,7 +383,10 @@ func sizeFlag(in *invocation, name string) int64 {
 	return n
 }
 
-func durFlag(in *invocation, name string) time.Duration { d, _ := in.vals[name].(time.Duration); return d }
+func durFlag(in *invocation, name string) time.Duration {
+	d, _ := in.vals[name].(time.Duration)
+	return d
+}
 
 // rotate rotates the logs of the named records (all with none) that are past
 // their size: every command that touches a record does, so logs stay capped
