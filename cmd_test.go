@@ -33,6 +33,12 @@ func sampleValue(k kind) string {
 		return "2s"
 	case portKind:
 		return "5000"
+	case sizeKind:
+		return "500M"
+	case readyKind:
+		return "tcp:5000"
+	case initKind:
+		return "systemd"
 	}
 	return "x"
 }

@@ -14,7 +14,7 @@ import (
 // TestBrowserDrawerRunSeparators: the log drawer shows a separator line
 // between two runs, on loading and while following a restart.
 func TestBrowserDrawerRunSeparators(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	rec := e.start("runs", "echo hello; exec sleep 60")
 	restart := func(n int) {
 		t.Helper()
@@ -28,7 +28,7 @@ func TestBrowserDrawerRunSeparators(t *testing.T) {
 	}
 	restart(2)
 	b := newBrowser(t, browserOptions{width: 1280, height: 900})
-	b.open(e.ts.URL + "/")
+	b.open(e.ts.URL + "/?token=" + browserToken)
 	b.click(b.wait(rowCSS("runs") + " td.name-cell"))
 	lines := func() []string {
 		var l []string

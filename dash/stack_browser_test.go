@@ -14,7 +14,7 @@ import (
 // group, BGR_GROUP, as `bgrun up` sets it) under the stack's name, and a
 // process without a group under its directory.
 func TestBrowserStackGroup(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, browserToken)
 	for _, name := range []string{"db", "api"} {
 		if _, err := run.Start(e.db, run.Options{Name: name, Command: "exec sleep 60", Dir: e.dir, Home: e.home,
 			Env: os.Environ(), Set: []string{"BGR_GROUP=shop"}, Grace: -1}); err != nil {
@@ -23,7 +23,7 @@ func TestBrowserStackGroup(t *testing.T) {
 	}
 	e.start("loose", "exec sleep 60")
 	b := newBrowser(t, browserOptions{width: 1280, height: 900})
-	b.open(e.ts.URL + "/")
+	b.open(e.ts.URL + "/?token=" + browserToken)
 	b.until("three rows", func() bool { return len(b.findAll("tr.proc-row")) == 3 })
 	head := `tr.group-row[data-dir="group:shop"]`
 	b.wait(head)
