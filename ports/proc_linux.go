@@ -27,6 +27,31 @@ type procSocket struct {
 // be read (another user's process without root, or PID 1 here) gives PID 0. Unlike ss it cannot
 // tell a dual-stack socket from an IPv6-only one: both read "::".
 func listProc(ctx context.Context) ([]Listener, error) {
+	return listProcOf(ctx, nil)
+}
+
+// ListOf returns the TCP sockets in LISTEN state held by any of pids, read
+// from /proc without running ss: the sockets of /proc/net/tcp and tcp6, and
+// the fd links of those processes only. It is what a stop needs of a small
+// tree, at a fraction of a full listing's cost.
+func ListOf(ctx context.Context, pids []int) ([]Listener, error) {
+	if len(pids) == 0 {
+		return nil, nil
+	}
+	ls, err := listProcOf(ctx, pids)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[int]bool, len(pids))
+	for _, p := range pids {
+		in[p] = true
+	}
+	return slices.DeleteFunc(ls, func(l Listener) bool { return !in[l.PID] }), nil
+}
+
+// listProcOf is listProc with the owners looked for among pids only (nil:
+// every process).
+func listProcOf(ctx context.Context, pids []int) ([]Listener, error) {
 	var socks []procSocket
 	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, err := os.ReadFile(name)
@@ -39,7 +64,7 @@ func listProc(ctx context.Context) ([]Listener, error) {
 		}
 		socks = append(socks, parseProcNet(data)...)
 	}
-	owners, err := socketOwners(ctx, socks)
+	owners, err := socketOwners(ctx, socks, pids)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +85,7 @@ func listProc(ctx context.Context) ([]Listener, error) {
 
 // socketOwners maps the inode of each socket in socks to the pids that hold it open. Processes
 // that vanish or cannot be read during the walk are skipped, as ss skips them.
-func socketOwners(ctx context.Context, socks []procSocket) (map[uint64][]int, error) {
+func socketOwners(ctx context.Context, socks []procSocket, among []int) (map[uint64][]int, error) {
 	want := make(map[uint64]bool, len(socks))
 	for _, s := range socks {
 		want[s.inode] = true
@@ -69,19 +94,28 @@ func socketOwners(ctx context.Context, socks []procSocket) (map[uint64][]int, er
 	if len(want) == 0 {
 		return owners, nil
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+	names := make([]string, 0, len(among))
+	for _, pid := range among {
+		names = append(names, strconv.Itoa(pid))
 	}
-	for _, e := range entries {
-		pid, ok := parsePID(e.Name())
+	if among == nil {
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			return nil, fmt.Errorf("list processes: %w", err)
+		}
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+	}
+	for _, name := range names {
+		pid, ok := parsePID(name)
 		if !ok || pid == 0 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("list socket owners: %w", err)
 		}
-		dir := "/proc/" + e.Name() + "/fd/"
+		dir := "/proc/" + name + "/fd/"
 		f, err := os.Open(dir)
 		if err != nil {
 			continue

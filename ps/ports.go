@@ -17,6 +17,14 @@ func Listeners() ([]ports.Listener, error) {
 	return ports.List(ctx)
 }
 
+// ListenersOf returns the listening sockets held by any of pids: for a
+// stop, which needs a small tree's sockets and not the machine's.
+func ListenersOf(pids []int) ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+	defer cancel()
+	return ports.ListOf(ctx, pids)
+}
+
 // PortsOf returns the ports that any of pids listens on.
 func PortsOf(ls []ports.Listener, pids []int) []int {
 	set := make(map[int]bool, len(pids))

@@ -24,11 +24,7 @@ type tree struct {
 }
 
 // snapshotTree takes r's tree and its ports (one OS listing).
-func snapshotTree(r store.Record) (tree, error) {
-	t, err := ps.Snapshot()
-	if err != nil {
-		return tree{}, err
-	}
+func snapshotTree(r store.Record, t ps.Table) tree {
 	tr := tree{members: map[int]uint64{}}
 	pids := t.MembersOf(ps.OwnerOf(r), true)
 	for _, p := range pids {
@@ -36,11 +32,11 @@ func snapshotTree(r store.Record) (tree, error) {
 		tr.members[p] = mp.StartTicks
 	}
 	if len(pids) > 0 {
-		if ls, err := ps.Listeners(); err == nil {
+		if ls, err := ps.ListenersOf(pids); err == nil {
 			tr.ports = ps.PortsOf(ls, pids)
 		}
 	}
-	return tr, nil
+	return tr
 }
 
 // stopTree ends r's tree, then frees the ports the tree listened on: a
@@ -60,18 +56,23 @@ func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (
 			say("Warning: docker stop for %s: %v", r.Name, err)
 		}
 	}
-	tr, err := snapshotTree(r)
+	t, err := ps.Snapshot()
 	if err != nil {
 		return TreeResult{}, nil, err
 	}
-	res, err := TreeOf(ps.OwnerOf(r), timeout)
+	tr := snapshotTree(r, t)
+	res, err := treeOf(ps.OwnerOf(r), timeout, &t)
 	if err != nil {
 		return res, tr.ports, err
 	}
 	if len(tr.ports) == 0 {
 		return res, tr.ports, nil
 	}
-	ls, err := ps.Listeners()
+	former := make([]int, 0, len(tr.members))
+	for pid := range tr.members {
+		former = append(former, pid)
+	}
+	ls, err := ps.ListenersOf(former)
 	if err != nil {
 		return res, tr.ports, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"bgrun/docker"
 	"bgrun/ps"
 	"bgrun/store"
 )
@@ -86,11 +87,9 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 			}
 		}
 	}
-	procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
-	if err != nil {
+	if res.WasRunning, err = runs(r); err != nil {
 		return res, err
 	}
-	res.WasRunning = procs[0].Running || len(procs[0].PIDs) > 0
 	if res.WasRunning {
 		if res.Tree, _, err = stopTree(r, opt.timeout(), opt.say); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
@@ -116,6 +115,24 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 		}
 	}
 	return res, nil
+}
+
+// runs reports whether anything of r runs: a member of its tree, or its
+// container. Only a docker record needs the full inspection (and its docker
+// query); for the rest one process snapshot answers.
+func runs(r store.Record) (bool, error) {
+	if docker.IsDocker(r.Command) {
+		procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+		if err != nil {
+			return false, err
+		}
+		return procs[0].Running || len(procs[0].PIDs) > 0, nil
+	}
+	t, err := ps.Snapshot()
+	if err != nil {
+		return false, err
+	}
+	return len(t.MembersOf(ps.OwnerOf(r), true)) > 0, nil
 }
 
 // Unsupervise takes the record named name out of its supervisor's hands

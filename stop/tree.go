@@ -16,8 +16,13 @@ import (
 // DefaultTimeout is how long a tree gets to end after SIGTERM before SIGKILL.
 const DefaultTimeout = 5 * time.Second
 
-// pollEvery is how often a stop looks whether the tree has ended.
+// pollEvery is how often a stop looks whether a process has ended where it
+// cannot wait for the exit itself.
 const pollEvery = 20 * time.Millisecond
+
+// memberScan is how often a stop that waits for a tree's exits looks for new
+// members of it (a shell that forked after the signal).
+const memberScan = 100 * time.Millisecond
 
 // TimeoutFromEnv returns BGR_STOP_TIMEOUT (a Go duration like "10s", or
 // milliseconds), else DefaultTimeout.
@@ -55,13 +60,22 @@ func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
 // error naming the survivors. Without o.Instance, the leader's own marker
 // is used while the leader lives.
 func TreeOf(o ps.Owner, timeout time.Duration) (TreeResult, error) {
+	return treeOf(o, timeout, nil)
+}
+
+// treeOf is TreeOf starting from the snapshot first, when the caller has
+// just taken one.
+func treeOf(o ps.Owner, timeout time.Duration, first *ps.Table) (TreeResult, error) {
 	var res TreeResult
 	termed := map[int]uint64{}
 	killed := map[int]bool{}
 	start := time.Now()
 	for {
-		t, err := ps.Snapshot()
-		if err != nil {
+		var t ps.Table
+		var err error
+		if first != nil {
+			t, first = *first, nil
+		} else if t, err = ps.Snapshot(); err != nil {
 			return res, err
 		}
 		if o.Instance == "" && t.Alive(o.PID, o.Ticks) {
@@ -93,7 +107,19 @@ func TreeOf(o ps.Owner, timeout time.Duration) (TreeResult, error) {
 		if late && time.Since(start) > timeout+5*time.Second {
 			return res, fmt.Errorf("processes %s did not end after SIGKILL", joinInts(members))
 		}
-		time.Sleep(pollEvery)
+		// Wait for the members to exit, but look again within memberScan
+		// for members that appeared meanwhile (a shell forking), and at
+		// the timeout for those that need SIGKILL.
+		wait := memberScan
+		if left := timeout - time.Since(start); !late && left < wait {
+			wait = max(left, 0)
+		}
+		alive := make(map[int]uint64, len(members))
+		for _, m := range members {
+			mp, _ := t.Get(m)
+			alive[m] = mp.StartTicks
+		}
+		waitExits(alive, wait)
 	}
 }
 
