@@ -58,7 +58,7 @@ type RestartOptions struct {
 func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartOptions) error {
 	o.Restart = true
 	if o.All {
-		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record) error {
+		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record, w io.Writer) error {
 			opt := o.Options
 			opt.Name = r.Name
 			return start(ctx, db, w, opt)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"bgrun/ps"
+	"bgrun/stop"
 	"bgrun/store"
 )
 
@@ -18,7 +19,7 @@ type ResurrectOptions struct {
 	// Start is the template of every start: Home, StopTimeout, Grace and
 	// Spawn (for guarded and watched records) are taken from it.
 	Start Options
-	// Workers bounds how many starts run at once; 8 when zero.
+	// Workers bounds how many starts run at once; stop.Workers when zero.
 	Workers int
 }
 
@@ -59,7 +60,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 	failed := make([]bool, len(wanted))
 	workers := o.Workers
 	if workers <= 0 {
-		workers = 8
+		workers = stop.Workers
 	}
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup

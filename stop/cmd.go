@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"bgrun/store"
 )
@@ -21,7 +22,7 @@ type CmdOptions struct {
 // record and logs.
 func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions) error {
 	if o.All {
-		return EachRecord(ctx, db, w, errw, "stop", func(r store.Record) error {
+		return EachRecord(ctx, db, w, errw, "stop", func(r store.Record, w io.Writer) error {
 			res, err := Stop(db, r.Name, o.Options)
 			if err == nil && res.WasRunning {
 				fmt.Fprintf(w, "Stopped %s.\n", r.Name)
@@ -133,10 +134,13 @@ func CmdKillPort(ctx context.Context, w io.Writer, o KillPortOptions) error {
 	return err
 }
 
-// EachRecord runs fn on every record (stop --all, restart --all), reporting
-// each failure on errw and going on; it fails if any did. A record that
-// vanished meanwhile (a parent's stop took it) is no failure.
-func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb string, fn func(store.Record) error) error {
+// EachRecord runs fn on every record (stop --all, restart --all), Workers at
+// a time, so that many stops take about one stop and many restarts about
+// one startup window; each record's own lock keeps two changes of it apart.
+// fn is given w, made safe for the concurrent calls. It reports each failure
+// on errw and goes on; it fails if any did. A record that vanished meanwhile
+// (a parent's stop took it) is no failure.
+func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb string, fn func(r store.Record, w io.Writer) error) error {
 	recs, err := db.List()
 	if err != nil {
 		return err
@@ -145,20 +149,67 @@ func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb strin
 		_, err = fmt.Fprintln(w, "No processes registered.")
 		return err
 	}
-	failed := 0
-	for _, r := range recs {
-		if err := ctx.Err(); err != nil {
+	mu := new(sync.Mutex) // one lock: stdout and stderr lines stay in order
+	lw, lerrw := &lockedWriter{mu, w}, &lockedWriter{mu, errw}
+	errs := Concurrently(ctx, recs, func(r store.Record) error {
+		err := fn(r, lw)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(lerrw, "bgrun: %s %s: %v\n", verb, r.Name, err)
 			return err
 		}
-		if err := fn(r); err != nil && !errors.Is(err, store.ErrNotFound) {
-			failed++
-			fmt.Fprintf(errw, "bgrun: %s %s: %v\n", verb, r.Name, err)
-		}
+		return nil
+	})
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	if failed > 0 {
+	if failed := len(errs); failed > 0 {
 		return fmt.Errorf("%s failed for %d of %d processes", verb, failed, len(recs))
 	}
 	return nil
+}
+
+// Workers is how many records a bulk action (stop --all, restart --all,
+// nuke) changes at once.
+const Workers = 32
+
+// Concurrently calls fn for each record, Workers at a time, until ctx ends,
+// and returns the errors it gave.
+func Concurrently(ctx context.Context, recs []store.Record, fn func(store.Record) error) []error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, Workers)
+	for _, r := range recs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(r); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// lockedWriter lets concurrent calls write whole lines to one stream.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 func validNames(names []string) error {

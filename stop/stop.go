@@ -1,11 +1,13 @@
 package stop
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"bgrun/docker"
@@ -304,20 +306,25 @@ func Nuke(db *store.DB, opt Options) (removed, wasRunning int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	var errs []error
-	for _, r := range recs {
+	var mu sync.Mutex
+	if opt.Out != nil {
+		opt.Out = &lockedWriter{new(sync.Mutex), opt.Out} // the deletes say what they keep at once
+	}
+	errs := Concurrently(context.Background(), recs, func(r store.Record) error {
 		res, err := Delete(db, r.Name, opt)
 		if errors.Is(err, store.ErrNotFound) {
-			continue // a parent's stop already took it
+			return nil // a parent's stop already took it
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r.Name, err))
-			continue
+			return fmt.Errorf("%s: %w", r.Name, err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		removed++
 		if res.WasRunning {
 			wasRunning++
 		}
-	}
+		return nil
+	})
 	return removed, wasRunning, errors.Join(errs...)
 }
