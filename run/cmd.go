@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"bgrun/stop"
@@ -117,7 +118,11 @@ func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	if o.Restart || res.Replaced {
 		verb = "Restarted"
 	}
-	fmt.Fprintf(w, "%s %s (pid %d). Logs: %s, %s\n", verb, r.Name, r.PID, r.StdoutPath, r.StderrPath)
+	on := ""
+	for i, p := range res.Ports {
+		on += map[bool]string{true: " on :", false: ", :"}[i == 0] + strconv.Itoa(p)
+	}
+	fmt.Fprintf(w, "%s %s (pid %d)%s. Logs: %s, %s\n", verb, r.Name, r.PID, on, r.StdoutPath, r.StderrPath)
 	if r.Ready != "" && r.Status == store.StatusRunning {
 		fmt.Fprintf(w, "Ready: %s answered.\n", r.Ready)
 	}

@@ -113,6 +113,7 @@ func (e *StartupError) Error() string {
 type Result struct {
 	Record   store.Record
 	Replaced bool     // a running process was stopped first
+	Ports    []int    // what it listened on when its startup window ended early
 	Loaded   []string // config and env files that were read
 }
 
@@ -238,7 +239,8 @@ func Start(db *store.DB, o Options) (Result, error) {
 		cmd.Wait()
 		return res, err
 	}
-	serr := WaitStartup(Follow(cmd, &rec), &rec, o.grace())
+	var serr error
+	res.Ports, serr = WaitListening(Follow(cmd, &rec), &rec, o.grace())
 	if serr == nil {
 		serr = AwaitReady(context.Background(), db, &rec, env)
 	}

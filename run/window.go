@@ -137,16 +137,62 @@ func (l *Leader) poll() {
 // *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
 // the one startup rule of the CLI, the dashboard and the supervisor.
 func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
+	_, err := WaitListening(l, rec, window)
+	return err
+}
+
+// listenCheck is how often a start in its window looks whether its tree
+// listens yet.
+const listenCheck = 20 * time.Millisecond
+
+// WaitListening is WaitStartup that ends the window early, with the ports,
+// once the new tree listens on a TCP port: a server is up when it listens,
+// and most of what users start is servers. Other processes wait out the
+// whole window.
+func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
 	if window <= 0 {
-		return nil
+		return nil, nil
 	}
 	t := time.NewTimer(window)
 	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-l.Done():
+	tick := time.NewTicker(listenCheck)
+	defer tick.Stop()
+	for ended := false; !ended; {
+		select {
+		case <-t.C:
+			return nil, nil
+		case <-l.Done():
+			ended = true
+		case <-tick.C:
+			if ports := listening(*rec); len(ports) > 0 {
+				return ports, nil
+			}
+		}
 	}
+	return nil, endedInWindow(l, rec, window)
+}
+
+// listening returns the ports that r's tree listens on, read from /proc for
+// its members only (cheap enough to ask every listenCheck).
+func listening(r store.Record) []int {
+	t, err := ps.Snapshot()
+	if err != nil {
+		return nil
+	}
+	members := t.MembersOf(ps.OwnerOf(r), false)
+	if len(members) == 0 {
+		return nil
+	}
+	ls, err := ps.ListenersOf(members)
+	if err != nil {
+		return nil
+	}
+	return ps.PortsOf(ls, members)
+}
+
+// endedInWindow judges a leader that ended in its startup window (see
+// WaitStartup).
+func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 	code, sig, _, at := l.Exit()
 	left := false
 	if t, err := ps.Snapshot(); err == nil {
