@@ -37,10 +37,33 @@ func PortsOf(ls []ports.Listener, pids []int) []int {
 	return []int{}
 }
 
+// pendingListeners is a Listeners call running in the background.
+type pendingListeners struct {
+	done chan struct{}
+	ls   []ports.Listener
+	err  error
+}
+
+// startListeners starts the one OS socket query of a listing at once: it
+// is the slowest part (a run of ss), and it needs nothing the listing reads.
+func startListeners() *pendingListeners {
+	p := &pendingListeners{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.ls, p.err = Listeners()
+	}()
+	return p
+}
+
+func (p *pendingListeners) wait() ([]ports.Listener, error) {
+	<-p.done
+	return p.ls, p.err
+}
+
 // addPorts fills in the listening ports of the running processes with one
-// OS query for all of them. A failed query leaves ports empty: the list is
-// still worth showing.
-func addPorts(procs []Process) {
+// OS query for all of them (pending, if one was started already). A failed
+// query leaves ports empty: the list is still worth showing.
+func addPorts(procs []Process, pending *pendingListeners) {
 	running := false
 	for _, p := range procs {
 		running = running || len(p.PIDs) > 0
@@ -48,7 +71,10 @@ func addPorts(procs []Process) {
 	if !running {
 		return
 	}
-	ls, err := Listeners()
+	if pending == nil {
+		pending = startListeners()
+	}
+	ls, err := pending.wait()
 	if err != nil {
 		return
 	}
