@@ -55,9 +55,9 @@ type StackProcess struct {
 	DependsOn   []string
 	// StopTimeout is how long a stop waits after SIGTERM; 0 for the default.
 	StopTimeout time.Duration
-	// Ready, ReadyTimeout, MaxMemory and LogMaxSize are read and kept for
-	// the supervisor's health checks and log rotation, which do not use them
-	// yet.
+	// Ready and ReadyTimeout are the readiness check that a start (and so
+	// each process depending on this one) waits for; MaxMemory and
+	// LogMaxSize are sizes such as "512M" (see ParseSize).
 	Ready        string
 	ReadyTimeout time.Duration
 	MaxMemory    string
@@ -81,14 +81,6 @@ func (e *StackError) Error() string {
 		return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
-
-// notYet lists the keys accepted for features of a later release.
-var notYet = map[string]string{
-	"ready":         "readiness checks",
-	"ready_timeout": "readiness checks",
-	"max_memory":    "memory limits",
-	"log_max_size":  "log rotation",
 }
 
 // processKeys lists every key a [process.NAME] table may hold.
@@ -337,7 +329,11 @@ func (p *stackParser) process(st *Stack, name string, v any) (StackProcess, erro
 		case "stop_timeout":
 			sp.StopTimeout, err = p.duration(val, full)
 		case "ready":
-			sp.Ready, err = p.str(val, full)
+			if sp.Ready, err = p.str(val, full); err == nil {
+				if _, perr := ParseReady(sp.Ready); perr != nil {
+					err = p.errf(full, "%v", perr)
+				}
+			}
 		case "ready_timeout":
 			sp.ReadyTimeout, err = p.duration(val, full)
 		case "max_memory":
@@ -349,10 +345,6 @@ func (p *stackParser) process(st *Stack, name string, v any) (StackProcess, erro
 		}
 		if err != nil {
 			return sp, err
-		}
-		if what, later := notYet[k]; later {
-			p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: %s: not yet supported (%s); ignored",
-				p.path, p.line(lineKey(full)), full, what))
 		}
 	}
 	if sp.Command == "" {
@@ -458,8 +450,7 @@ func (p *stackParser) size(v any, key string) (string, error) {
 		}
 		return strconv.FormatInt(v, 10), nil
 	case string:
-		num := strings.TrimRight(strings.ToUpper(v), "BKMGTI")
-		if _, err := strconv.ParseFloat(num, 64); err != nil || num == "" {
+		if _, err := ParseSize(v); err != nil {
 			return "", p.errf(key, "want a size such as \"512M\", got %q", v)
 		}
 		return v, nil

@@ -75,14 +75,8 @@ depends_on = ["api"]
 	if !web.Watch || !slices.Equal(web.Ignore, []string{"dist/**"}) || web.Dir != "/srv/shop" {
 		t.Errorf("web = %+v", web)
 	}
-	wantWarn := []string{
-		"s.toml:6: process.db.ready: not yet supported (readiness checks); ignored",
-		"s.toml:7: process.db.ready_timeout: not yet supported (readiness checks); ignored",
-		"s.toml:21: process.api.max_memory: not yet supported (memory limits); ignored",
-		"s.toml:22: process.api.log_max_size: not yet supported (log rotation); ignored",
-	}
-	if !slices.Equal(st.Warnings, wantWarn) {
-		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(st.Warnings, "\n"), strings.Join(wantWarn, "\n"))
+	if len(st.Warnings) > 0 {
+		t.Errorf("warnings:\n%s", strings.Join(st.Warnings, "\n"))
 	}
 }
 

@@ -167,7 +167,7 @@ func upOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, e
 		Stdout: sp.Stdout, Stderr: sp.Stderr, Config: sp.Config, EnvFiles: envFiles,
 		Env: env, Set: set, Grace: o.Grace,
 		Watch: sp.Watch, Guard: sp.Guard, Ignore: sp.Ignore, MaxRestarts: sp.MaxRestarts, Spawn: o.Spawn,
-		Home: o.Home, StopTimeout: timeout,
+		Home: o.Home, StopTimeout: timeout, Duties: sp.duties(),
 	})
 	if err != nil {
 		return "", err
@@ -177,6 +177,22 @@ func upOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, e
 		verb = "restarted"
 	}
 	return fmt.Sprintf("%s (pid %d)", verb, res.Record.PID), nil
+}
+
+// duties are the process's readiness check, memory limit and log cap as a
+// start takes them (a size of 0 turns its limit off).
+func (sp StackProcess) duties() Duties {
+	size := func(s string) int64 {
+		if s == "" {
+			return 0
+		}
+		n, _ := ParseSize(s) // checked when the file was read
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return Duties{Ready: sp.Ready, ReadyTimeout: sp.ReadyTimeout, MaxMemory: size(sp.MaxMemory), LogMaxSize: size(sp.LogMaxSize)}
 }
 
 // stackSet is what a stack gives a process explicitly: its env table, then
@@ -196,7 +212,10 @@ func stackSet(st *Stack, sp StackProcess) []string {
 // keeping: command, directory, variables, env and config files,
 // supervision, and log paths the file names.
 func sameDefinition(rec store.Record, sp StackProcess, set []string) bool {
+	d := sp.duties()
 	return rec.Command == docker.Label(sp.Command, sp.Name) &&
+		rec.Ready == d.Ready && rec.ReadyTimeout == d.ReadyTimeout &&
+		rec.MaxMemory == d.MaxMemory && rec.LogMaxSize == d.LogMaxSize &&
 		rec.Dir == sp.Dir &&
 		slices.Equal(rec.Set, set) &&
 		slices.Equal(rec.EnvFiles, sp.EnvFiles) &&
