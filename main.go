@@ -5,7 +5,8 @@
 // handler, which lives in the feature's package), the one parser over it,
 // the mapping of the original bgrun's flag forms (`bgrun --stop api`,
 // `bgrun api --logs`) onto the same entries, and the exit codes: 0 ok,
-// 1 failure, 2 usage. help.go prints help and completion from the table.
+// 1 failure, 2 usage. Help and completion are rendered from the table by
+// run's WriteHelp, WriteOverview and WriteCompletion.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -333,7 +335,12 @@ func init() {
 			}},
 		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
 			example: "source <(bgrun completion bash)", args: [2]int{1, 1},
-			run: func(ctx context.Context, in *invocation) error { return writeCompletion(in.stdout, in.args[0]) }},
+			run: func(ctx context.Context, in *invocation) error {
+				if err := run.WriteCompletion(in.stdout, in.args[0], usages(), usageFlags(flagDefs)); err != nil {
+					return in.usagef("%v", err)
+				}
+				return nil
+			}},
 		{name: "version", nodb: true, summary: "print the version", legacy: []legacy{{flag: "version", short: "v"}},
 			run: func(ctx context.Context, in *invocation) error {
 				_, err := fmt.Fprintf(in.stdout, "bgrun version: %s\n", version)
@@ -591,4 +598,435 @@ func (in *invocation) dbPath() (string, error) {
 		return p, nil
 	}
 	return store.DefaultPath()
+}
+
+// lookup finds a command by name or alias.
+func lookup(word string) *command {
+	for _, c := range commands {
+		if c.name == word || slices.Contains(c.aliases, word) {
+			return c
+		}
+	}
+	return nil
+}
+
+// flagsOf returns the flags c takes: its own first, then the shared ones it
+// names, then --db and --help.
+func flagsOf(c *command) []flag {
+	fs := slices.Clone(c.local)
+	for _, name := range strings.Fields(c.flags + " db help") {
+		if f, ok := findFlag(flagDefs, "--"+name); ok {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// spells reports whether a command-line word is --name or -short.
+func spells(word, name, short string) bool {
+	return word == "--"+name || (short != "" && word == "-"+short)
+}
+
+// findFlag finds the flag a word ("--json", "-j") names among fs.
+func findFlag(fs []flag, word string) (flag, bool) {
+	i := slices.IndexFunc(fs, func(f flag) bool { return spells(word, f.name, f.short) })
+	if i < 0 {
+		return flag{}, false
+	}
+	return fs[i], true
+}
+
+// findLegacy finds the command of one of the original's action flags.
+func findLegacy(word string) (*command, legacy, bool) {
+	for _, c := range commands {
+		for _, l := range c.legacy {
+			if spells(word, l.flag, l.short) {
+				return c, l, true
+			}
+		}
+	}
+	return nil, legacy{}, false
+}
+
+// isFlag reports whether a is one of bgrun's flags, so `--name --force`
+// reads as a missing name rather than a process called "--force".
+func isFlag(a string) bool {
+	word, _, _ := strings.Cut(a, "=")
+	_, shared := findFlag(flagDefs, word)
+	_, _, action := findLegacy(word)
+	return a == "--" || shared || action
+}
+
+// helpOn is the invocation of `bgrun help TOPIC...`.
+func helpOn(topic ...string) *invocation {
+	return &invocation{cmd: lookup("help"), args: topic, vals: map[string]any{}}
+}
+
+// parse reads a command line: a command word and its arguments, or one of
+// the original's forms, mapped onto the same command.
+func parse(args []string) (*invocation, error) {
+	if c := lookup(slices.Concat(args, []string{""})[0]); c != nil {
+		return parseFor(c, args[1:])
+	}
+	return parseLegacy(args)
+}
+
+// parseFor parses args against the flags of c.
+func parseFor(c *command, args []string) (*invocation, error) {
+	in := &invocation{cmd: c, vals: map[string]any{}}
+	fs := flagsOf(c)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" && !c.dash:
+			return in, in.usagef("takes no command after --")
+		case a == "--":
+			in.dash, in.rest = true, args[i+1:]
+			return in, in.check()
+		case (len(a) < 2 || a[0] != '-') && c.argv:
+			in.dash, in.rest = true, args[i:]
+			return in, in.check()
+		case len(a) < 2 || a[0] != '-':
+			in.args = append(in.args, a)
+			continue
+		}
+		word, val, hasVal := strings.Cut(a, "=")
+		f, ok := findFlag(fs, word)
+		switch {
+		case !ok:
+			return in, in.unknownFlag(word)
+		case f.name == "help":
+			return helpOn(c.name), nil
+		case f.kind == boolKind:
+			b, err := true, error(nil)
+			if hasVal {
+				if b, err = strconv.ParseBool(val); err != nil {
+					return in, in.usagef("--%s takes no value (got %q)", f.name, val)
+				}
+			}
+			in.vals[f.name] = b
+			continue
+		case !hasVal && (i+1 >= len(args) || isFlag(args[i+1])):
+			return in, in.usagef("flag --%s needs a value", f.name)
+		case !hasVal:
+			i++
+			val = args[i]
+		}
+		v, err := checkValue(f.kind, val)
+		if err != nil {
+			return in, in.usagef("--%s %v", f.name, err)
+		}
+		switch old := in.vals[f.name].(type) {
+		case []string:
+			in.vals[f.name] = append(old, v.([]string)...)
+		case nil:
+			in.vals[f.name] = v
+		default:
+			return in, in.usagef("flag --%s given twice", f.name)
+		}
+	}
+	return in, in.check()
+}
+
+// check checks what a whole command line holds: the number and kind of the
+// arguments, and flags that contradict each other.
+func (in *invocation) check() error {
+	c := in.cmd
+	switch {
+	case in.str("config") != "" && in.bool("no-config"):
+		return in.usagef("--config and --no-config contradict each other")
+	case len(in.args) < c.args[0]:
+		return in.usagef("needs %s", strings.Fields(c.usage + " ARG")[0])
+	case c.args[1] >= 0 && len(in.args) > c.args[1]:
+		return in.usagef("unexpected argument %q", in.args[c.args[1]])
+	}
+	for _, a := range in.args {
+		if _, err := checkValue(c.argKind, a); err != nil {
+			return in.usagef("%s %v", strings.Trim(strings.Fields(c.usage)[0], "[]"), err)
+		}
+	}
+	return nil
+}
+
+// unknownFlag explains a flag that the command does not take: one that
+// another command takes, or a misspelt one.
+func (in *invocation) unknownFlag(word string) error {
+	var names, owners []string
+	for _, f := range flagsOf(in.cmd) {
+		names = append(names, "--"+f.name)
+	}
+	for _, c := range commands {
+		for _, l := range c.legacy {
+			names = append(names, "--"+l.flag)
+		}
+		if _, ok := findFlag(flagsOf(c), word); ok && c != in.cmd && !c.hidden {
+			owners = append(owners, c.name)
+		}
+	}
+	if len(owners) > 0 {
+		return in.usagef("takes no %s (%s %s)", word, strings.Join(owners, ", "), map[bool]string{true: "does", false: "do"}[len(owners) == 1])
+	}
+	if s := suggest(word, names); s != "" {
+		return in.usagef("unknown flag %s; did you mean %s?", word, s)
+	}
+	return in.usagef("unknown flag %s", word)
+}
+
+// checkValue checks and converts a flag's value: the one check of each kind.
+func checkValue(k kind, v string) (any, error) {
+	n, nerr := strconv.Atoi(v)
+	switch k {
+	case countKind:
+		if nerr != nil || n <= 0 {
+			return nil, fmt.Errorf("wants a positive number, got %q", v)
+		}
+		return n, nil
+	case portKind:
+		if nerr != nil || n <= 0 || n > 65535 {
+			return nil, fmt.Errorf("wants a port number (1-65535), got %q", v)
+		}
+		return n, nil
+	case durKind:
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			return d, nil
+		}
+		return nil, fmt.Errorf("wants a duration such as 10s, got %q", v)
+	case sizeKind:
+		return run.ParseSize(v)
+	case readyKind:
+		_, err := run.ParseReady(v)
+		return v, err
+	case initKind:
+		if !slices.Contains(run.InitSystems, v) {
+			return nil, fmt.Errorf("wants an init system (%s), got %q", strings.Join(run.InitSystems, " or "), v)
+		}
+	case listKind:
+		return []string{v}, nil
+	case csvKind:
+		return slices.DeleteFunc(strings.Split(v, ","), func(s string) bool { return s == "" }), nil
+	}
+	return v, nil
+}
+
+// parseLegacy maps the original's forms onto the table: an action flag
+// (`--stop api`, `api --logs`) picks its command and the other words are
+// parsed as that command's; without one, `-- CMD`, --command or a start
+// flag is run, a name is show, and nothing is ps. --help and --version are
+// commands too.
+func parseLegacy(args []string) (*invocation, error) {
+	var c, weakCmd *command
+	var act, weak string
+	var pre, dashRest, first, sets, names []string
+	help := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		word, val, hasVal := strings.Cut(a, "=")
+		lc, l, isAction := findLegacy(word)
+		f, shared := findFlag(flagDefs, word)
+		switch {
+		case a == "--":
+			dashRest = args[i:]
+			i = len(args)
+			continue
+		case word == "--help" || word == "-h":
+			help = true
+			continue
+		case !isAction && shared && f.kind != boolKind && !hasVal && i+1 < len(args) && !isFlag(args[i+1]):
+			pre = append(pre, a, args[i+1]) // a value, never an action
+			i++
+			continue
+		case !isAction:
+			if !strings.HasPrefix(a, "-") || a == "-" {
+				names = append(names, a)
+			}
+			pre = append(pre, a)
+			continue
+		case l.weak:
+			weak, weakCmd = word, lc
+		case c != nil && c != lc:
+			return nil, usageError{"", fmt.Sprintf("%s and %s are two actions; give one", act, word)}
+		default:
+			c, act = lc, word
+		}
+		switch {
+		case l.value && !hasVal && (i+1 >= len(args) || isFlag(args[i+1])):
+			return nil, usageError{lc.name, fmt.Sprintf("flag %s needs a value", word)}
+		case l.value && !hasVal:
+			i++
+			first = append(first, args[i])
+		case hasVal:
+			first = append(first, val)
+		}
+		if l.set != "" {
+			sets = append(sets, "--"+l.set)
+		}
+	}
+	if c == nil {
+		c = impliedCommand(pre, len(names) > 0, dashRest != nil)
+		if weakCmd != nil && c.name != "run" {
+			c = weakCmd
+		} else if weakCmd != nil {
+			sets = append(sets, weak) // --guard as a start flag
+		}
+	}
+	switch {
+	case help && act == "" && weak == "":
+		return helpOn(), nil // bgrun --help: the overview
+	case help:
+		return helpOn(c.name), nil
+	case (c.name == "ps" || c.name == "show") && len(names) > 1:
+		if s := suggestCommand(names[0]); s != "" {
+			return nil, usageError{"", fmt.Sprintf("unknown command %q; did you mean %q?", names[0], s)}
+		}
+		return nil, usageError{"", fmt.Sprintf("unexpected argument %q; to start a command give it with --command \"...\" or after --: bgrun -- %s",
+			names[1], strings.Join(names, " "))}
+	case c.name != "run":
+		// The commands other than run take the name as an argument:
+		// `bgrun --stop --name api` is `bgrun stop api`.
+		var rest []string
+		for i := 0; i < len(pre); i++ {
+			word, val, hasVal := strings.Cut(pre[i], "=")
+			if f, ok := findFlag(flagDefs, word); !ok || f.name != "name" {
+				rest = append(rest, pre[i])
+				continue
+			} else if !hasVal && (i+1 >= len(pre) || isFlag(pre[i+1])) {
+				return nil, usageError{"", "flag --name needs a value"}
+			} else if !hasVal {
+				i++
+				val = pre[i]
+			}
+			first = append(first, val)
+		}
+		pre = rest
+	}
+	return parseFor(c, slices.Concat(first, pre, sets, dashRest))
+}
+
+// impliedCommand is the command of a line without an action flag: run for
+// `-- CMD` or a start flag, show for a name, else ps.
+func impliedCommand(pre []string, hasName, dash bool) *command {
+	for _, a := range pre {
+		word, _, _ := strings.Cut(a, "=")
+		f, ok := findFlag(flagDefs, word)
+		switch {
+		case ok && f.name == "name":
+			hasName = true
+		case ok && f.name != "db" && f.name != "timeout" && strings.Contains(" "+startFlags+" ", " "+f.name+" "):
+			dash = true
+		}
+	}
+	switch {
+	case dash:
+		return lookup("run")
+	case hasName:
+		return lookup("show")
+	}
+	return lookup("ps")
+}
+
+// commandWords are the names and aliases of the commands a user types.
+func commandWords() []string {
+	var words []string
+	for _, c := range commands {
+		if !c.hidden {
+			words = append(append(words, c.name), c.aliases...)
+		}
+	}
+	return words
+}
+
+// suggestCommand returns the command a word of four letters or more was
+// probably meant to be, or "": `bun` is no typo of run but a program.
+func suggestCommand(word string) string {
+	if len(word) < 4 {
+		return ""
+	}
+	return suggest(word, commandWords())
+}
+
+// suggest returns the candidate nearest to word within a small edit
+// distance (one for short words, two for longer ones), or "". The distance
+// is Levenshtein's, counting a swap of two neighbours as one edit (stpo is
+// one from stop).
+func suggest(word string, candidates []string) string {
+	best, bestD := "", 2
+	if len(strings.TrimLeft(word, "-")) > 5 {
+		bestD = 3
+	}
+	for _, b := range candidates {
+		d := make([][]int, len(word)+1)
+		for i := range d {
+			d[i] = make([]int, len(b)+1)
+			d[i][0] = i
+		}
+		for j := range d[0] {
+			d[0][j] = j
+		}
+		for i := 1; i <= len(word); i++ {
+			for j := 1; j <= len(b); j++ {
+				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+btoi(word[i-1] != b[j-1]))
+				if i > 1 && j > 1 && word[i-1] == b[j-2] && word[i-2] == b[j-1] {
+					d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				}
+			}
+		}
+		if dist := d[len(word)][len(b)]; dist < bestD && b != word {
+			best, bestD = b, dist
+		}
+	}
+	return best
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// writeHelp prints bgrun's help, or one command's: all of it from the table.
+func writeHelp(w io.Writer, name string) error {
+	if name == "" {
+		return run.WriteOverview(w, usages())
+	}
+	if c := lookup(name); c != nil {
+		return run.WriteHelp(w, usageOf(c))
+	}
+	msg := fmt.Sprintf("no command %q", name)
+	if s := suggestCommand(name); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageError{"", msg}
+}
+
+// usages are the commands a user sees, as help and completion show them.
+func usages() (us []run.Usage) {
+	for _, c := range commands {
+		if !c.hidden {
+			us = append(us, usageOf(c))
+		}
+	}
+	return us
+}
+
+// usageOf is c as help and completion show it, with the original's
+// spellings of it: `bgrun --stop NAME...`.
+func usageOf(c *command) run.Usage {
+	u := run.Usage{Names: append([]string{c.name}, c.aliases...), Summary: c.summary, Args: c.usage,
+		Example: c.example, Flags: usageFlags(flagsOf(c)), ProcessNames: strings.Contains(c.usage, "NAME")}
+	for _, l := range c.legacy {
+		form := "bgrun --" + l.flag
+		if c.args[1] != 0 && l.set != "all" {
+			form += " " + strings.Fields(c.usage + " VALUE")[0]
+		}
+		u.Forms = append(u.Forms, form)
+	}
+	return u
+}
+
+func usageFlags(fs []flag) (out []run.UsageFlag) {
+	for _, f := range fs {
+		out = append(out, run.UsageFlag{Name: f.name, Short: f.short, Arg: f.arg, Help: f.help})
+	}
+	return out
 }

@@ -839,13 +839,6 @@ func TestCommandTable(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // TestOriginalForms holds that each of the original's forms parses to the
 // same command, flags and arguments as its subcommand form.
 func TestOriginalForms(t *testing.T) {
@@ -857,6 +850,7 @@ func TestOriginalForms(t *testing.T) {
 		{"--stop api", "stop api"},
 		{"--stop=api --timeout 3s", "stop api --timeout 3s"},
 		{"--stop --name api", "stop api"},
+		{"--stop n", "stop n"}, // a name like a short flag
 		{"--stop-all", "stop --all"},
 		{"--restart api", "restart api"},
 		{"--restart-all", "restart --all"},
