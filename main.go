@@ -155,13 +155,13 @@ func init() {
 		{name: "ps", aliases: []string{"list"}, summary: "list every process", usage: "[--json] [--filter GROUP]",
 			example: "bgrun ps --json | jq '.[].name'", flags: "json filter", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
-				rotate(in)
-				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: style(in.stdout)})
+				run.RotateNamed(in.db, in.stderr)
+				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: ps.StyleFor(in.stdout)})
 			}},
 		{name: "show", summary: "show one process in full", usage: "NAME... [--json]", example: "bgrun api", flags: "json",
 			args: [2]int{1, -1}, run: func(ctx context.Context, in *invocation) error {
-				rotate(in, in.args...)
-				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: style(in.stdout)})
+				run.RotateNamed(in.db, in.stderr, in.args...)
+				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: ps.StyleFor(in.stdout)})
 			}},
 		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
 			example: "bgrun run api -- node server.js   (or: bgrun --name api --command \"node server.js\")",
@@ -200,8 +200,8 @@ func init() {
 				{"follow", "f", boolKind, "", "keep printing new lines until Ctrl-C"}},
 			legacy: []legacy{{flag: "logs", short: "l"}, {flag: "log-stdout", set: "stdout"}, {flag: "log-stderr", set: "stderr"}},
 			run: func(ctx context.Context, in *invocation) error {
-				st := style(in.stdout)
-				rotate(in, in.args...)
+				st := ps.StyleFor(in.stdout)
+				run.RotateNamed(in.db, in.stderr, in.args...)
 				if len(in.args) != 1 || in.str("filter") != "" {
 					lines := in.int("lines")
 					if lines == 0 {
@@ -395,24 +395,6 @@ func durFlag(in *invocation, name string) time.Duration {
 	return d
 }
 
-// rotate rotates the logs of the named records (all with none) that are past
-// their size: every command that touches a record does, so logs stay capped
-// even while no supervisor runs.
-func rotate(in *invocation, names ...string) {
-	var recs []store.Record
-	if len(names) == 0 {
-		recs, _ = in.db.List()
-	}
-	for _, n := range names {
-		if r, err := in.db.Get(n); err == nil {
-			recs = append(recs, r)
-		}
-	}
-	if err := run.RotateLogs(recs...); err != nil {
-		fmt.Fprintf(in.stderr, "bgrun: warning: rotate logs: %v\n", err)
-	}
-}
-
 // stackOptions reads the flags of up and down.
 func stackOptions(in *invocation) run.StackOptions {
 	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
@@ -445,24 +427,6 @@ func dashboardPort(in *invocation) (port int, explicit bool, err error) {
 		return 0, false, in.usagef("BUN_PORT: %v", err)
 	}
 	return p.(int), true, nil
-}
-
-// style is how the list fits the terminal: COLUMNS, else the width of the
-// terminal on w, else no limit (piped); colours only on a terminal.
-func style(w io.Writer) ps.Style {
-	var st ps.Style
-	f, isFile := w.(*os.File)
-	width, tty := 0, false
-	if isFile {
-		width, tty = ps.TerminalWidth(f)
-	}
-	st.Color = tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
-		st.Width = cols
-	} else if tty {
-		st.Width = width
-	}
-	return st
 }
 
 // usageError is a mistake in the command line: exit status 2, printed as
@@ -766,7 +730,7 @@ func (in *invocation) unknownFlag(word string) error {
 	if len(owners) > 0 {
 		return in.usagef("takes no %s (%s %s)", word, strings.Join(owners, ", "), map[bool]string{true: "does", false: "do"}[len(owners) == 1])
 	}
-	if s := suggest(word, names); s != "" {
+	if s := run.Suggest(word, names); s != "" {
 		return in.usagef("unknown flag %s; did you mean %s?", word, s)
 	}
 	return in.usagef("unknown flag %s", word)
@@ -941,47 +905,7 @@ func suggestCommand(word string) string {
 	if len(word) < 4 {
 		return ""
 	}
-	return suggest(word, commandWords())
-}
-
-// suggest returns the candidate nearest to word within a small edit
-// distance (one for short words, two for longer ones), or "". The distance
-// is Levenshtein's, counting a swap of two neighbours as one edit (stpo is
-// one from stop).
-func suggest(word string, candidates []string) string {
-	best, bestD := "", 2
-	if len(strings.TrimLeft(word, "-")) > 5 {
-		bestD = 3
-	}
-	for _, b := range candidates {
-		d := make([][]int, len(word)+1)
-		for i := range d {
-			d[i] = make([]int, len(b)+1)
-			d[i][0] = i
-		}
-		for j := range d[0] {
-			d[0][j] = j
-		}
-		for i := 1; i <= len(word); i++ {
-			for j := 1; j <= len(b); j++ {
-				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+btoi(word[i-1] != b[j-1]))
-				if i > 1 && j > 1 && word[i-1] == b[j-2] && word[i-2] == b[j-1] {
-					d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-				}
-			}
-		}
-		if dist := d[len(word)][len(b)]; dist < bestD && b != word {
-			best, bestD = b, dist
-		}
-	}
-	return best
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return run.Suggest(word, commandWords())
 }
 
 // writeHelp prints bgrun's help, or one command's: all of it from the table.

@@ -814,7 +814,11 @@ func TestCommandTable(t *testing.T) {
 					t.Errorf("%q: command %s, value %v", args, in.cmd.name, in.vals[f.name])
 				}
 				if f.short != "" {
-					args[len(args)-1-btoi(f.kind != boolKind)] = "-" + f.short
+					i := len(args) - 1
+					if f.kind != boolKind {
+						i-- // the flag comes before its value
+					}
+					args[i] = "-" + f.short
 					if in, err := parse(args); err != nil || in.vals[f.name] == nil {
 						t.Errorf("%q: %v", args, err)
 					}

@@ -170,6 +170,39 @@ complete -c bgrun -n __fish_use_subcommand -a '(bgrun _names 2>/dev/null)' -d pr
 	return nil
 }
 
+// Suggest returns the candidate nearest to word within a small edit
+// distance (one for short words, two for longer ones), or "". The distance
+// is Levenshtein's, counting a swap of two neighbours as one edit (stpo is
+// one from stop).
+func Suggest(word string, candidates []string) string {
+	best, bestD := "", 2
+	if len(strings.TrimLeft(word, "-")) > 5 {
+		bestD = 3
+	}
+	for _, b := range candidates {
+		d := make([][]int, len(word)+1)
+		for i := range d {
+			d[i] = make([]int, len(b)+1)
+			d[i][0] = i
+		}
+		for j := range d[0] {
+			d[0][j] = j
+		}
+		for i := 1; i <= len(word); i++ {
+			for j := 1; j <= len(b); j++ {
+				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+btoi(word[i-1] != b[j-1]))
+				if i > 1 && j > 1 && word[i-1] == b[j-2] && word[i-2] == b[j-1] {
+					d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				}
+			}
+		}
+		if dist := d[len(word)][len(b)]; dist < bestD && b != word {
+			best, bestD = b, dist
+		}
+	}
+	return best
+}
+
 // flagWords lists the spellings of fs for completion.
 func flagWords(fs []UsageFlag) string {
 	var words []string
