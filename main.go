@@ -258,7 +258,7 @@ func init() {
 			example: "bgrun resurrect", flags: "filter timeout", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
 				return run.Resurrect(ctx, in.db, in.stdout, run.ResurrectOptions{Group: in.str("filter"),
-					Start: run.Options{StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}})
+					Start: run.Options{StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}})
 			}},
 		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[INIT] [--install]   (INIT: systemd or launchd; default: this machine's)",
 			example: "bgrun startup --install", args: [2]int{0, 1}, argKind: initKind,
@@ -331,7 +331,7 @@ func init() {
 					return err
 				}
 				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: port, PortExplicit: explicit,
-					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: stopOptions(in).Timeout})
+					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: in.dur("timeout")})
 			}},
 		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
 			example: "source <(bgrun completion bash)", args: [2]int{1, 1},
@@ -363,9 +363,7 @@ func init() {
 			}},
 		{name: "_supervise", nodb: true, hidden: true, summary: "the supervisor of a store", usage: "STORE", args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
 			run: func(ctx context.Context, in *invocation) error { return watch.Supervise(ctx, in.args[0]) }},
-		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error {
-			return ps.CmdNames(ctx, in.db, in.stdout)
-		}},
+		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error { return ps.CmdNames(ctx, in.db, in.stdout) }},
 	}
 }
 
@@ -375,9 +373,9 @@ func startOptions(in *invocation) run.Options {
 		Force: in.bool("force"), Fetch: in.bool("fetch"), Config: in.str("config"), NoConfig: in.bool("no-config"),
 		EnvFiles: in.list("env-file"), Set: in.list("set"), Stdout: in.str("stdout"), Stderr: in.str("stderr"),
 		LogsDir: in.str("logs-dir"), Watch: in.bool("watch") || in.bool("hot"), Guard: in.bool("guard"),
-		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: stopOptions(in).Timeout,
+		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: in.dur("timeout"),
 		Spawn: watch.Spawn, Duties: run.Duties{LogMaxSize: sizeFlag(in, "log-max-size"), LogKeep: in.int("log-keep"),
-			Ready: in.str("ready"), ReadyTimeout: durFlag(in, "ready-timeout"), HealthInterval: durFlag(in, "health-interval"),
+			Ready: in.str("ready"), ReadyTimeout: in.dur("ready-timeout"), HealthInterval: in.dur("health-interval"),
 			MaxMemory: sizeFlag(in, "max-memory")}}
 }
 
@@ -390,15 +388,10 @@ func sizeFlag(in *invocation, name string) int64 {
 	return n
 }
 
-func durFlag(in *invocation, name string) time.Duration {
-	d, _ := in.vals[name].(time.Duration)
-	return d
-}
-
 // stackOptions reads the flags of up and down.
 func stackOptions(in *invocation) run.StackOptions {
 	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
-		StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}
+		StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}
 }
 
 // startupOptions reads the flags of startup and unstartup.
@@ -407,10 +400,7 @@ func startupOptions(in *invocation) run.StartupOptions {
 }
 
 // stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
-func stopOptions(in *invocation) stop.Options {
-	d, _ := in.vals["timeout"].(time.Duration)
-	return stop.Options{Timeout: d}
-}
+func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
 
 // dashboardPort reads --port, else BUN_PORT (the original's variable);
 // either makes the port explicit: used as given, or the start fails.
@@ -530,10 +520,11 @@ type invocation struct {
 	db             *store.DB // open unless the command is nodb
 }
 
-func (in *invocation) str(name string) string    { s, _ := in.vals[name].(string); return s }
-func (in *invocation) bool(name string) bool     { b, _ := in.vals[name].(bool); return b }
-func (in *invocation) int(name string) int       { n, _ := in.vals[name].(int); return n }
-func (in *invocation) list(name string) []string { l, _ := in.vals[name].([]string); return l }
+func (in *invocation) str(name string) string        { s, _ := in.vals[name].(string); return s }
+func (in *invocation) bool(name string) bool         { b, _ := in.vals[name].(bool); return b }
+func (in *invocation) int(name string) int           { n, _ := in.vals[name].(int); return n }
+func (in *invocation) list(name string) []string     { l, _ := in.vals[name].([]string); return l }
+func (in *invocation) dur(name string) time.Duration { d, _ := in.vals[name].(time.Duration); return d }
 
 func (in *invocation) arg(i int) string {
 	if i < len(in.args) {
