@@ -879,24 +879,17 @@ func impliedCommand(pre []string, hasName, dash bool) *command {
 	return lookup("ps")
 }
 
-// commandWords are the names and aliases of the commands a user types.
-func commandWords() []string {
-	var words []string
-	for _, c := range commands {
-		if !c.hidden {
-			words = append(append(words, c.name), c.aliases...)
-		}
-	}
-	return words
-}
-
 // suggestCommand returns the command a word of four letters or more was
 // probably meant to be, or "": `bun` is no typo of run but a program.
 func suggestCommand(word string) string {
+	var words []string
+	for _, u := range usages() {
+		words = append(words, u.Names...)
+	}
 	if len(word) < 4 {
 		return ""
 	}
-	return run.Suggest(word, commandWords())
+	return run.Suggest(word, words)
 }
 
 // writeHelp prints bgrun's help, or one command's: all of it from the table.
