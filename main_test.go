@@ -1185,10 +1185,12 @@ func TestOwnershipStress(t *testing.T) {
 		}
 		sweep(tag)
 	})
+	// sleep, not the helper sleeper: under -race every helper is the race
+	// build of this test binary, slow to start, and the shapes are the same.
 	commands := []string{
-		"sleeper",                                // simple: exec'd
-		"sleeper & sleeper; wait",                // compound: the shell leads
-		"setsid sh -c 'sleeper &'; exec sleeper", // leaves a daemon in a session of its own
+		"sleep 600",                                  // simple: exec'd
+		"sleep 600 & sleep 600; wait",                // compound: the shell leads
+		"setsid sh -c 'sleep 600 &'; exec sleep 600", // leaves a daemon in a session of its own
 	}
 	names := []string{"s0", "s1", "s2", "s3"}
 	rng := rand.New(rand.NewPCG(10, 2026))
