@@ -5,7 +5,8 @@
 // handler, which lives in the feature's package), the one parser over it,
 // the mapping of the original bgrun's flag forms (`bgrun --stop api`,
 // `bgrun api --logs`) onto the same entries, and the exit codes: 0 ok,
-// 1 failure, 2 usage. help.go prints help and completion from the table.
+// 1 failure, 2 usage. Help and completion are rendered from the table by
+// run's WriteHelp, WriteOverview and WriteCompletion.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -153,13 +155,13 @@ func init() {
 		{name: "ps", aliases: []string{"list"}, summary: "list every process", usage: "[--json] [--filter GROUP]",
 			example: "bgrun ps --json | jq '.[].name'", flags: "json filter", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
-				rotate(in)
-				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: style(in.stdout)})
+				run.RotateNamed(in.db, in.stderr)
+				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: ps.StyleFor(in.stdout)})
 			}},
 		{name: "show", summary: "show one process in full", usage: "NAME... [--json]", example: "bgrun api", flags: "json",
 			args: [2]int{1, -1}, run: func(ctx context.Context, in *invocation) error {
-				rotate(in, in.args...)
-				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: style(in.stdout)})
+				run.RotateNamed(in.db, in.stderr, in.args...)
+				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: ps.StyleFor(in.stdout)})
 			}},
 		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
 			example: "bgrun run api -- node server.js   (or: bgrun --name api --command \"node server.js\")",
@@ -198,8 +200,8 @@ func init() {
 				{"follow", "f", boolKind, "", "keep printing new lines until Ctrl-C"}},
 			legacy: []legacy{{flag: "logs", short: "l"}, {flag: "log-stdout", set: "stdout"}, {flag: "log-stderr", set: "stderr"}},
 			run: func(ctx context.Context, in *invocation) error {
-				st := style(in.stdout)
-				rotate(in, in.args...)
+				st := ps.StyleFor(in.stdout)
+				run.RotateNamed(in.db, in.stderr, in.args...)
 				if len(in.args) != 1 || in.str("filter") != "" {
 					lines := in.int("lines")
 					if lines == 0 {
@@ -256,7 +258,7 @@ func init() {
 			example: "bgrun resurrect", flags: "filter timeout", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
 				return run.Resurrect(ctx, in.db, in.stdout, run.ResurrectOptions{Group: in.str("filter"),
-					Start: run.Options{StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}})
+					Start: run.Options{StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}})
 			}},
 		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[INIT] [--install]   (INIT: systemd or launchd; default: this machine's)",
 			example: "bgrun startup --install", args: [2]int{0, 1}, argKind: initKind,
@@ -329,11 +331,16 @@ func init() {
 					return err
 				}
 				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: port, PortExplicit: explicit,
-					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: stopOptions(in).Timeout})
+					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: in.dur("timeout")})
 			}},
 		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
 			example: "source <(bgrun completion bash)", args: [2]int{1, 1},
-			run: func(ctx context.Context, in *invocation) error { return writeCompletion(in.stdout, in.args[0]) }},
+			run: func(ctx context.Context, in *invocation) error {
+				if err := run.WriteCompletion(in.stdout, in.args[0], usages(), usageFlags(flagDefs)); err != nil {
+					return in.usagef("%v", err)
+				}
+				return nil
+			}},
 		{name: "version", nodb: true, summary: "print the version", legacy: []legacy{{flag: "version", short: "v"}},
 			run: func(ctx context.Context, in *invocation) error {
 				_, err := fmt.Fprintf(in.stdout, "bgrun version: %s\n", version)
@@ -356,9 +363,7 @@ func init() {
 			}},
 		{name: "_supervise", nodb: true, hidden: true, summary: "the supervisor of a store", usage: "STORE", args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
 			run: func(ctx context.Context, in *invocation) error { return watch.Supervise(ctx, in.args[0]) }},
-		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error {
-			return ps.CmdNames(ctx, in.db, in.stdout)
-		}},
+		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error { return ps.CmdNames(ctx, in.db, in.stdout) }},
 	}
 }
 
@@ -368,9 +373,9 @@ func startOptions(in *invocation) run.Options {
 		Force: in.bool("force"), Fetch: in.bool("fetch"), Config: in.str("config"), NoConfig: in.bool("no-config"),
 		EnvFiles: in.list("env-file"), Set: in.list("set"), Stdout: in.str("stdout"), Stderr: in.str("stderr"),
 		LogsDir: in.str("logs-dir"), Watch: in.bool("watch") || in.bool("hot"), Guard: in.bool("guard"),
-		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: stopOptions(in).Timeout,
+		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: in.dur("timeout"),
 		Spawn: watch.Spawn, Duties: run.Duties{LogMaxSize: sizeFlag(in, "log-max-size"), LogKeep: in.int("log-keep"),
-			Ready: in.str("ready"), ReadyTimeout: durFlag(in, "ready-timeout"), HealthInterval: durFlag(in, "health-interval"),
+			Ready: in.str("ready"), ReadyTimeout: in.dur("ready-timeout"), HealthInterval: in.dur("health-interval"),
 			MaxMemory: sizeFlag(in, "max-memory")}}
 }
 
@@ -383,33 +388,10 @@ func sizeFlag(in *invocation, name string) int64 {
 	return n
 }
 
-func durFlag(in *invocation, name string) time.Duration {
-	d, _ := in.vals[name].(time.Duration)
-	return d
-}
-
-// rotate rotates the logs of the named records (all with none) that are past
-// their size: every command that touches a record does, so logs stay capped
-// even while no supervisor runs.
-func rotate(in *invocation, names ...string) {
-	var recs []store.Record
-	if len(names) == 0 {
-		recs, _ = in.db.List()
-	}
-	for _, n := range names {
-		if r, err := in.db.Get(n); err == nil {
-			recs = append(recs, r)
-		}
-	}
-	if err := run.RotateLogs(recs...); err != nil {
-		fmt.Fprintf(in.stderr, "bgrun: warning: rotate logs: %v\n", err)
-	}
-}
-
 // stackOptions reads the flags of up and down.
 func stackOptions(in *invocation) run.StackOptions {
 	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
-		StopTimeout: stopOptions(in).Timeout, Spawn: watch.Spawn}
+		StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}
 }
 
 // startupOptions reads the flags of startup and unstartup.
@@ -418,10 +400,7 @@ func startupOptions(in *invocation) run.StartupOptions {
 }
 
 // stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
-func stopOptions(in *invocation) stop.Options {
-	d, _ := in.vals["timeout"].(time.Duration)
-	return stop.Options{Timeout: d}
-}
+func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
 
 // dashboardPort reads --port, else BUN_PORT (the original's variable);
 // either makes the port explicit: used as given, or the start fails.
@@ -438,24 +417,6 @@ func dashboardPort(in *invocation) (port int, explicit bool, err error) {
 		return 0, false, in.usagef("BUN_PORT: %v", err)
 	}
 	return p.(int), true, nil
-}
-
-// style is how the list fits the terminal: COLUMNS, else the width of the
-// terminal on w, else no limit (piped); colours only on a terminal.
-func style(w io.Writer) ps.Style {
-	var st ps.Style
-	f, isFile := w.(*os.File)
-	width, tty := 0, false
-	if isFile {
-		width, tty = ps.TerminalWidth(f)
-	}
-	st.Color = tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
-		st.Width = cols
-	} else if tty {
-		st.Width = width
-	}
-	return st
 }
 
 // usageError is a mistake in the command line: exit status 2, printed as
@@ -559,10 +520,11 @@ type invocation struct {
 	db             *store.DB // open unless the command is nodb
 }
 
-func (in *invocation) str(name string) string    { s, _ := in.vals[name].(string); return s }
-func (in *invocation) bool(name string) bool     { b, _ := in.vals[name].(bool); return b }
-func (in *invocation) int(name string) int       { n, _ := in.vals[name].(int); return n }
-func (in *invocation) list(name string) []string { l, _ := in.vals[name].([]string); return l }
+func (in *invocation) str(name string) string        { s, _ := in.vals[name].(string); return s }
+func (in *invocation) bool(name string) bool         { b, _ := in.vals[name].(bool); return b }
+func (in *invocation) int(name string) int           { n, _ := in.vals[name].(int); return n }
+func (in *invocation) list(name string) []string     { l, _ := in.vals[name].([]string); return l }
+func (in *invocation) dur(name string) time.Duration { d, _ := in.vals[name].(time.Duration); return d }
 
 func (in *invocation) arg(i int) string {
 	if i < len(in.args) {
@@ -591,4 +553,388 @@ func (in *invocation) dbPath() (string, error) {
 		return p, nil
 	}
 	return store.DefaultPath()
+}
+
+// lookup finds a command by name or alias.
+func lookup(word string) *command {
+	for _, c := range commands {
+		if c.name == word || slices.Contains(c.aliases, word) {
+			return c
+		}
+	}
+	return nil
+}
+
+// flagsOf returns the flags c takes: its own first, then the shared ones it
+// names, then --db and --help.
+func flagsOf(c *command) []flag {
+	fs := slices.Clone(c.local)
+	for _, name := range strings.Fields(c.flags + " db help") {
+		if f, ok := findFlag(flagDefs, "--"+name); ok {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// spells reports whether a command-line word is --name or -short.
+func spells(word, name, short string) bool {
+	return word == "--"+name || (short != "" && word == "-"+short)
+}
+
+// findFlag finds the flag a word ("--json", "-j") names among fs.
+func findFlag(fs []flag, word string) (flag, bool) {
+	i := slices.IndexFunc(fs, func(f flag) bool { return spells(word, f.name, f.short) })
+	if i < 0 {
+		return flag{}, false
+	}
+	return fs[i], true
+}
+
+// findLegacy finds the command of one of the original's action flags.
+func findLegacy(word string) (*command, legacy, bool) {
+	for _, c := range commands {
+		for _, l := range c.legacy {
+			if spells(word, l.flag, l.short) {
+				return c, l, true
+			}
+		}
+	}
+	return nil, legacy{}, false
+}
+
+// isFlag reports whether a is one of bgrun's flags, so `--name --force`
+// reads as a missing name rather than a process called "--force".
+func isFlag(a string) bool {
+	word, _, _ := strings.Cut(a, "=")
+	_, shared := findFlag(flagDefs, word)
+	_, _, action := findLegacy(word)
+	return a == "--" || shared || action
+}
+
+// helpOn is the invocation of `bgrun help TOPIC...`.
+func helpOn(topic ...string) *invocation {
+	return &invocation{cmd: lookup("help"), args: topic, vals: map[string]any{}}
+}
+
+// parse reads a command line: a command word and its arguments, or one of
+// the original's forms, mapped onto the same command.
+func parse(args []string) (*invocation, error) {
+	if c := lookup(slices.Concat(args, []string{""})[0]); c != nil {
+		return parseFor(c, args[1:])
+	}
+	return parseLegacy(args)
+}
+
+// parseFor parses args against the flags of c.
+func parseFor(c *command, args []string) (*invocation, error) {
+	in := &invocation{cmd: c, vals: map[string]any{}}
+	fs := flagsOf(c)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" && !c.dash:
+			return in, in.usagef("takes no command after --")
+		case a == "--":
+			in.dash, in.rest = true, args[i+1:]
+			return in, in.check()
+		case (len(a) < 2 || a[0] != '-') && c.argv:
+			in.dash, in.rest = true, args[i:]
+			return in, in.check()
+		case len(a) < 2 || a[0] != '-':
+			in.args = append(in.args, a)
+			continue
+		}
+		word, val, hasVal := strings.Cut(a, "=")
+		f, ok := findFlag(fs, word)
+		switch {
+		case !ok:
+			return in, in.unknownFlag(word)
+		case f.name == "help":
+			return helpOn(c.name), nil
+		case f.kind == boolKind:
+			b, err := true, error(nil)
+			if hasVal {
+				if b, err = strconv.ParseBool(val); err != nil {
+					return in, in.usagef("--%s takes no value (got %q)", f.name, val)
+				}
+			}
+			in.vals[f.name] = b
+			continue
+		case !hasVal && (i+1 >= len(args) || isFlag(args[i+1])):
+			return in, in.usagef("flag --%s needs a value", f.name)
+		case !hasVal:
+			i++
+			val = args[i]
+		}
+		v, err := checkValue(f.kind, val)
+		if err != nil {
+			return in, in.usagef("--%s %v", f.name, err)
+		}
+		switch old := in.vals[f.name].(type) {
+		case []string:
+			in.vals[f.name] = append(old, v.([]string)...)
+		case nil:
+			in.vals[f.name] = v
+		default:
+			return in, in.usagef("flag --%s given twice", f.name)
+		}
+	}
+	return in, in.check()
+}
+
+// check checks what a whole command line holds: the number and kind of the
+// arguments, and flags that contradict each other.
+func (in *invocation) check() error {
+	c := in.cmd
+	switch {
+	case in.str("config") != "" && in.bool("no-config"):
+		return in.usagef("--config and --no-config contradict each other")
+	case len(in.args) < c.args[0]:
+		return in.usagef("needs %s", strings.Fields(c.usage + " ARG")[0])
+	case c.args[1] >= 0 && len(in.args) > c.args[1]:
+		return in.usagef("unexpected argument %q", in.args[c.args[1]])
+	}
+	for _, a := range in.args {
+		if _, err := checkValue(c.argKind, a); err != nil {
+			return in.usagef("%s %v", strings.Trim(strings.Fields(c.usage)[0], "[]"), err)
+		}
+	}
+	return nil
+}
+
+// unknownFlag explains a flag that the command does not take: one that
+// another command takes, or a misspelt one.
+func (in *invocation) unknownFlag(word string) error {
+	var names, owners []string
+	for _, f := range flagsOf(in.cmd) {
+		names = append(names, "--"+f.name)
+	}
+	for _, c := range commands {
+		for _, l := range c.legacy {
+			names = append(names, "--"+l.flag)
+		}
+		if _, ok := findFlag(flagsOf(c), word); ok && c != in.cmd && !c.hidden {
+			owners = append(owners, c.name)
+		}
+	}
+	if len(owners) > 0 {
+		return in.usagef("takes no %s (%s %s)", word, strings.Join(owners, ", "), map[bool]string{true: "does", false: "do"}[len(owners) == 1])
+	}
+	if s := run.Suggest(word, names); s != "" {
+		return in.usagef("unknown flag %s; did you mean %s?", word, s)
+	}
+	return in.usagef("unknown flag %s", word)
+}
+
+// checkValue checks and converts a flag's value: the one check of each kind.
+func checkValue(k kind, v string) (any, error) {
+	n, nerr := strconv.Atoi(v)
+	switch k {
+	case countKind:
+		if nerr != nil || n <= 0 {
+			return nil, fmt.Errorf("wants a positive number, got %q", v)
+		}
+		return n, nil
+	case portKind:
+		if nerr != nil || n <= 0 || n > 65535 {
+			return nil, fmt.Errorf("wants a port number (1-65535), got %q", v)
+		}
+		return n, nil
+	case durKind:
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			return d, nil
+		}
+		return nil, fmt.Errorf("wants a duration such as 10s, got %q", v)
+	case sizeKind:
+		return run.ParseSize(v)
+	case readyKind:
+		_, err := run.ParseReady(v)
+		return v, err
+	case initKind:
+		if !slices.Contains(run.InitSystems, v) {
+			return nil, fmt.Errorf("wants an init system (%s), got %q", strings.Join(run.InitSystems, " or "), v)
+		}
+	case listKind:
+		return []string{v}, nil
+	case csvKind:
+		return slices.DeleteFunc(strings.Split(v, ","), func(s string) bool { return s == "" }), nil
+	}
+	return v, nil
+}
+
+// parseLegacy maps the original's forms onto the table: an action flag
+// (`--stop api`, `api --logs`) picks its command and the other words are
+// parsed as that command's; without one, `-- CMD`, --command or a start
+// flag is run, a name is show, and nothing is ps. --help and --version are
+// commands too.
+func parseLegacy(args []string) (*invocation, error) {
+	var c, weakCmd *command
+	var act, weak string
+	var pre, dashRest, first, sets, names []string
+	help := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		word, val, hasVal := strings.Cut(a, "=")
+		lc, l, isAction := findLegacy(word)
+		f, shared := findFlag(flagDefs, word)
+		switch {
+		case a == "--":
+			dashRest = args[i:]
+			i = len(args)
+			continue
+		case word == "--help" || word == "-h":
+			help = true
+			continue
+		case !isAction && shared && f.kind != boolKind && !hasVal && i+1 < len(args) && !isFlag(args[i+1]):
+			pre = append(pre, a, args[i+1]) // a value, never an action
+			i++
+			continue
+		case !isAction:
+			if !strings.HasPrefix(a, "-") || a == "-" {
+				names = append(names, a)
+			}
+			pre = append(pre, a)
+			continue
+		case l.weak:
+			weak, weakCmd = word, lc
+		case c != nil && c != lc:
+			return nil, usageError{"", fmt.Sprintf("%s and %s are two actions; give one", act, word)}
+		default:
+			c, act = lc, word
+		}
+		switch {
+		case l.value && !hasVal && (i+1 >= len(args) || isFlag(args[i+1])):
+			return nil, usageError{lc.name, fmt.Sprintf("flag %s needs a value", word)}
+		case l.value && !hasVal:
+			i++
+			first = append(first, args[i])
+		case hasVal:
+			first = append(first, val)
+		}
+		if l.set != "" {
+			sets = append(sets, "--"+l.set)
+		}
+	}
+	if c == nil {
+		c = impliedCommand(pre, len(names) > 0, dashRest != nil)
+		if weakCmd != nil && c.name != "run" {
+			c = weakCmd
+		} else if weakCmd != nil {
+			sets = append(sets, weak) // --guard as a start flag
+		}
+	}
+	switch {
+	case help && act == "" && weak == "":
+		return helpOn(), nil // bgrun --help: the overview
+	case help:
+		return helpOn(c.name), nil
+	case (c.name == "ps" || c.name == "show") && len(names) > 1:
+		if s := suggestCommand(names[0]); s != "" {
+			return nil, usageError{"", fmt.Sprintf("unknown command %q; did you mean %q?", names[0], s)}
+		}
+		return nil, usageError{"", fmt.Sprintf("unexpected argument %q; to start a command give it with --command \"...\" or after --: bgrun -- %s",
+			names[1], strings.Join(names, " "))}
+	case c.name != "run":
+		// The commands other than run take the name as an argument:
+		// `bgrun --stop --name api` is `bgrun stop api`.
+		var rest []string
+		for i := 0; i < len(pre); i++ {
+			word, val, hasVal := strings.Cut(pre[i], "=")
+			if f, ok := findFlag(flagDefs, word); !ok || f.name != "name" {
+				rest = append(rest, pre[i])
+				continue
+			} else if !hasVal && (i+1 >= len(pre) || isFlag(pre[i+1])) {
+				return nil, usageError{"", "flag --name needs a value"}
+			} else if !hasVal {
+				i++
+				val = pre[i]
+			}
+			first = append(first, val)
+		}
+		pre = rest
+	}
+	return parseFor(c, slices.Concat(first, pre, sets, dashRest))
+}
+
+// impliedCommand is the command of a line without an action flag: run for
+// `-- CMD` or a start flag, show for a name, else ps.
+func impliedCommand(pre []string, hasName, dash bool) *command {
+	for _, a := range pre {
+		word, _, _ := strings.Cut(a, "=")
+		f, ok := findFlag(flagDefs, word)
+		switch {
+		case ok && f.name == "name":
+			hasName = true
+		case ok && f.name != "db" && f.name != "timeout" && strings.Contains(" "+startFlags+" ", " "+f.name+" "):
+			dash = true
+		}
+	}
+	switch {
+	case dash:
+		return lookup("run")
+	case hasName:
+		return lookup("show")
+	}
+	return lookup("ps")
+}
+
+// suggestCommand returns the command a word of four letters or more was
+// probably meant to be, or "": `bun` is no typo of run but a program.
+func suggestCommand(word string) string {
+	var words []string
+	for _, u := range usages() {
+		words = append(words, u.Names...)
+	}
+	if len(word) < 4 {
+		return ""
+	}
+	return run.Suggest(word, words)
+}
+
+// writeHelp prints bgrun's help, or one command's: all of it from the table.
+func writeHelp(w io.Writer, name string) error {
+	if name == "" {
+		return run.WriteOverview(w, usages())
+	}
+	if c := lookup(name); c != nil {
+		return run.WriteHelp(w, usageOf(c))
+	}
+	msg := fmt.Sprintf("no command %q", name)
+	if s := suggestCommand(name); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageError{"", msg}
+}
+
+// usages are the commands a user sees, as help and completion show them.
+func usages() (us []run.Usage) {
+	for _, c := range commands {
+		if !c.hidden {
+			us = append(us, usageOf(c))
+		}
+	}
+	return us
+}
+
+// usageOf is c as help and completion show it, with the original's
+// spellings of it: `bgrun --stop NAME...`.
+func usageOf(c *command) run.Usage {
+	u := run.Usage{Names: append([]string{c.name}, c.aliases...), Summary: c.summary, Args: c.usage,
+		Example: c.example, Flags: usageFlags(flagsOf(c)), ProcessNames: strings.Contains(c.usage, "NAME")}
+	for _, l := range c.legacy {
+		form := "bgrun --" + l.flag
+		if c.args[1] != 0 && l.set != "all" {
+			form += " " + strings.Fields(c.usage + " VALUE")[0]
+		}
+		u.Forms = append(u.Forms, form)
+	}
+	return u
+}
+
+func usageFlags(fs []flag) (out []run.UsageFlag) {
+	for _, f := range fs {
+		out = append(out, run.UsageFlag{Name: f.name, Short: f.short, Arg: f.arg, Help: f.help})
+	}
+	return out
 }

@@ -3,18 +3,25 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -738,4 +745,619 @@ func cmdCheckseq(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Logf("%s: %d lines, %d cut by rotations", args[0], len(nums), bad)
+}
+
+// raceDetector is true when the tests (and so every bgrun they run, the same
+// binary) are built with the race detector, which slows each process down.
+var raceDetector = func() bool {
+	bi, ok := debug.ReadBuildInfo()
+	return ok && slices.Contains(bi.Settings, debug.BuildSetting{Key: "-race", Value: "true"})
+}()
+
+// sampleArgs are arguments that satisfy c's least number of arguments.
+func sampleArgs(c *command) []string {
+	switch c.name {
+	case "kill-port":
+		return []string{"8080"}
+	case "completion":
+		return []string{"bash"}
+	}
+	var args []string
+	for range c.args[0] {
+		args = append(args, "api")
+	}
+	return args
+}
+
+// sampleValue is a valid value for a flag of kind k.
+func sampleValue(k kind) string {
+	switch k {
+	case countKind:
+		return "3"
+	case durKind:
+		return "2s"
+	case portKind:
+		return "5000"
+	case sizeKind:
+		return "500M"
+	case readyKind:
+		return "tcp:5000"
+	case initKind:
+		return "systemd"
+	}
+	return "x"
+}
+
+// TestCommandTable goes over every command: each flag it takes parses, a
+// flag it does not take is a usage error naming it, and --help prints its
+// usage.
+func TestCommandTable(t *testing.T) {
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			takes := map[string]bool{}
+			for _, f := range flagsOf(c) {
+				takes[f.name] = true
+				if f.name == "help" {
+					continue
+				}
+				args := append([]string{c.name}, sampleArgs(c)...)
+				args = append(args, "--"+f.name)
+				if f.kind != boolKind {
+					args = append(args, sampleValue(f.kind))
+				}
+				in, err := parse(args)
+				if err != nil {
+					t.Errorf("%q: %v", args, err)
+					continue
+				}
+				if in.cmd != c || in.vals[f.name] == nil {
+					t.Errorf("%q: command %s, value %v", args, in.cmd.name, in.vals[f.name])
+				}
+				if f.short != "" {
+					i := len(args) - 1
+					if f.kind != boolKind {
+						i-- // the flag comes before its value
+					}
+					args[i] = "-" + f.short
+					if in, err := parse(args); err != nil || in.vals[f.name] == nil {
+						t.Errorf("%q: %v", args, err)
+					}
+				}
+			}
+			for _, f := range flagDefs {
+				if takes[f.name] {
+					continue
+				}
+				args := append(append([]string{c.name}, sampleArgs(c)...), "--"+f.name, sampleValue(f.kind))
+				var ue usageError
+				if _, err := parse(args); !errors.As(err, &ue) || ue.cmd != c.name {
+					t.Errorf("%q: want a usage error of %s, got %v", args, c.name, err)
+				}
+			}
+			var out, errb bytes.Buffer
+			if code := Main(context.Background(), []string{c.name, "--help"}, &out, &errb); code != 0 ||
+				!strings.HasPrefix(out.String(), "Usage: bgrun "+c.name) {
+				t.Errorf("%s --help: exit %d, %q %q", c.name, code, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// TestOriginalForms holds that each of the original's forms parses to the
+// same command, flags and arguments as its subcommand form.
+func TestOriginalForms(t *testing.T) {
+	for _, tc := range []struct{ old, sub string }{
+		{"", "ps"},
+		{"--json --filter prod", "ps --json --filter prod"},
+		{"api", "show api"},
+		{"api --json", "show api --json"},
+		{"--stop api", "stop api"},
+		{"--stop=api --timeout 3s", "stop api --timeout 3s"},
+		{"--stop --name api", "stop api"},
+		{"--stop n", "stop n"}, // a name like a short flag
+		{"--stop-all", "stop --all"},
+		{"--restart api", "restart api"},
+		{"--restart-all", "restart --all"},
+		{"--delete api", "delete api"},
+		{"api --logs --lines 5", "logs api --lines 5"},
+		{"api -l", "logs api"},
+		{"api --log-stdout", "logs api --stdout"},
+		{"--clean", "clean"},
+		{"--nuke", "nuke"},
+		{"--kill-port 8080", "kill-port 8080"},
+		{"--env --shell fish", "env --shell fish"},
+		{"--dashboard --port 5000", "dashboard --port 5000"},
+		{"api --guard", "guard api"},
+		{"api --guard-off", "guard api --off"},
+		{"--name api --command x --guard", "run --name api --command x --guard"},
+		{"--name api --force", "run --name api --force"},
+		{"api --force", "run api --force"},
+		{"-- sleep 1", "run -- sleep 1"},
+		{"--name api -- sleep 1", "run --name api -- sleep 1"},
+		{"--version", "version"},
+		{"-v", "version"},
+		{"--_supervise api --db x", "_supervise api --db x"},
+	} {
+		old, err1 := parse(strings.Fields(tc.old))
+		sub, err2 := parse(strings.Fields(tc.sub))
+		if err1 != nil || err2 != nil {
+			t.Errorf("%q: %v; %q: %v", tc.old, err1, tc.sub, err2)
+			continue
+		}
+		if old.cmd != sub.cmd || !reflect.DeepEqual(old.vals, sub.vals) || !reflect.DeepEqual(old.args, sub.args) ||
+			!reflect.DeepEqual(old.rest, sub.rest) {
+			t.Errorf("%q is %s %v %q %q; %q is %s %v %q %q", tc.old, old.cmd.name, old.vals, old.args, old.rest,
+				tc.sub, sub.cmd.name, sub.vals, sub.args, sub.rest)
+		}
+	}
+}
+
+// TestStrict lists command lines that are usage errors.
+func TestStrict(t *testing.T) {
+	for _, line := range []string{
+		"ps --fetch", "--clean --stop-all", "--stop a --restart", "web --lines abc", "logs x --json",
+		"logs x --lines 0", "logs x --lines", "stop x -- y", "ports a b", "--name", "--kill-port abc",
+		"--json=maybe", "stpo web", "bun run dev", "ps --jsn", "--dashboard --port 70000",
+		"run a --config c --no-config", "restart --timeout 1x a",
+	} {
+		var ue usageError
+		if _, err := parse(strings.Fields(line)); !errors.As(err, &ue) {
+			t.Errorf("%q: want a usage error, got %v", line, err)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	for word, want := range map[string]string{"stpo": "stop", "restrat": "restart", "bun": "", "bogus": "",
+		"dashbord": "dashboard", "histroy": "history", "ps": ""} {
+		if got := suggestCommand(word); got != want {
+			t.Errorf("suggestCommand(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+// cmdReboot simulates a reboot for a script: every process of its test (the
+// managed ones and their supervisors, all carrying BGR_TEST_TAG) is killed
+// with SIGKILL, and it returns once none of them runs. The store is left as
+// it was, as a power cut would leave it.
+func cmdReboot(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 0 {
+		ts.Fatalf("usage: reboot")
+	}
+	tag := ts.Getenv("BGR_TEST_TAG")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sweep(tag)
+		left := tagged(tag)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("processes %v survived SIGKILL", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tagged lists the live (not zombie) processes that carry the tag.
+func tagged(tag string) []int {
+	want := []byte("BGR_TEST_TAG=" + tag + "\x00")
+	t, err := ps.Snapshot()
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, pid := range t.PIDs() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil || !bytes.Contains(b, want) || pid == os.Getpid() {
+			continue
+		}
+		if p, ok := ps.Read(pid); ok && p.State != 'Z' {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// systemdRunning reports whether systemd is the init system here, as
+// sd_booted(3) decides.
+func systemdRunning() bool {
+	fi, err := os.Stat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
+
+// openScriptDB opens the store of the running script.
+func openScriptDB(ts *testscript.TestScript) *store.DB {
+	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
+	ts.Check(err)
+	return db
+}
+
+// cmdInterrupted leaves the store as a bgrun killed in the middle of a start
+// leaves it: `interrupted NAME MARKER [PIDFILE]` writes NAME's record as
+// starting with that marker and no pid, and with PIDFILE also spawns, in a
+// session of its own, a sleeper that carries the marker (as if the kill came
+// after the spawn and before the pid was written).
+func cmdInterrupted(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: interrupted NAME MARKER [PIDFILE]")
+	}
+	db := openScriptDB(ts)
+	defer db.Close()
+	home := filepath.Join(ts.Getenv("HOME"), ".bgr")
+	r := store.Record{Name: args[0], Command: "sleeper", Dir: ts.Getenv("WORK"), Status: store.StatusStarting,
+		Instance: args[1], StdoutPath: filepath.Join(home, args[0]+"-out.txt"),
+		StderrPath: filepath.Join(home, args[0]+"-err.txt")}
+	ts.Check(db.Put(&r))
+	if len(args) < 3 {
+		return
+	}
+	cmd := exec.Command("sleeper", ts.MkAbs(args[2]))
+	cmd.Env = []string{"PATH=" + ts.Getenv("PATH"), "HOME=" + ts.Getenv("HOME"),
+		"BGR_TEST_TAG=" + ts.Getenv("BGR_TEST_TAG"), ps.MarkerVar + "=" + args[1]}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	ts.Check(cmd.Start())
+	go cmd.Wait()
+}
+
+// cmdSetsup makes a record's stored supervisor pid stale: `setsup NAME
+// PIDFILE reused` points it at the process in PIDFILE with another start
+// time (a pid reused by another program); `setsup NAME PIDFILE thread` at a
+// thread of that process that does not lead it, with the thread's own start
+// time (pidfd_open fails there with ENOENT).
+func cmdSetsup(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: setsup NAME PIDFILE reused|thread")
+	}
+	pid, ticks := readPidFile(ts, args[1])
+	supPID, supTicks := pid, ticks+12345
+	if args[2] == "thread" {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		ts.Check(err)
+		supPID = 0
+		for _, t := range tasks {
+			if tid, _ := strconv.Atoi(t.Name()); tid != pid && tid > 0 {
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+				ts.Check(err)
+				f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+				supTicks, _ = strconv.ParseUint(f[19], 10, 64)
+				supPID = tid
+				break
+			}
+		}
+		if supPID == 0 {
+			ts.Fatalf("process %d has no second thread", pid)
+		}
+	}
+	db := openScriptDB(ts)
+	defer db.Close()
+	_, err := db.Update(args[0], func(r *store.Record) error {
+		r.SupervisorPID, r.SupervisorTicks = supPID, supTicks
+		return nil
+	})
+	ts.Check(err)
+}
+
+// cmdMarked checks by marker the live processes of this script that carry
+// one: `marked` wants each to belong to a record of its store, with that
+// record's current marker; `marked none` wants none at all; `marked NAME...`
+// also wants each NAME to have some.
+func cmdMarked(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: marked [none | NAME...]")
+	}
+	db := openScriptDB(ts)
+	defer db.Close()
+	stray, lines := checkMarked(db, ts.Getenv("BGR_TEST_TAG"))
+	ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+	if len(stray) > 0 {
+		ts.Fatalf("processes no record knows: %s", strings.Join(stray, "; "))
+	}
+	if len(args) == 1 && args[0] == "none" {
+		if len(lines) > 0 {
+			ts.Fatalf("marked processes still run")
+		}
+		return
+	}
+	for _, name := range args {
+		found := false
+		for _, l := range lines {
+			found = found || strings.Fields(l)[1] == name
+		}
+		if !found {
+			ts.Fatalf("no marked process of %s runs", name)
+		}
+	}
+}
+
+// checkMarked returns the live processes carrying a marker (and the tag
+// BGR_TEST_TAG=tag) that no record of db owns, and a line per marker found.
+func checkMarked(db *store.DB, tag string) (stray, lines []string) {
+	recs, err := db.List()
+	if err != nil {
+		return []string{err.Error()}, nil
+	}
+	owner := map[string]string{}
+	for _, r := range recs {
+		if r.Instance != "" {
+			owner[r.Instance] = r.Name
+		}
+	}
+	t, err := ps.Snapshot()
+	if err != nil {
+		return []string{err.Error()}, nil
+	}
+	want := "BGR_TEST_TAG=" + tag + "\x00"
+	for m, pids := range t.Marked() {
+		var mine []string
+		for _, p := range pids {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p))
+			if err == nil && strings.Contains(string(b), want) {
+				if q, ok := t.Get(p); ok && q.State != 'Z' {
+					mine = append(mine, strconv.Itoa(p))
+				}
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		name, ok := owner[m]
+		lines = append(lines, fmt.Sprintf("%s %s %s", m, name, strings.Join(mine, ",")))
+		if !ok {
+			stray = append(stray, fmt.Sprintf("%s (pids %s)", m, strings.Join(mine, ",")))
+		}
+	}
+	sort.Strings(lines)
+	return stray, lines
+}
+
+// lockHeld reports whether some process holds the lock of record name.
+func lockHeld(ts *testscript.TestScript, name string) bool {
+	db := openScriptDB(ts)
+	defer db.Close()
+	unlock, ok, err := db.TryLock(name)
+	ts.Check(err)
+	if ok {
+		unlock()
+	}
+	return !ok
+}
+
+// holdStoreMain is the helper program holdstore (see TestMain).
+func holdStoreMain() {
+	db, err := store.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ms, _ := strconv.Atoi(os.Args[3])
+	r := store.Record{Name: "holder", Command: "true", Dir: "/", Status: store.StatusStopped,
+		StdoutPath: os.Args[2] + ".log", StderrPath: os.Args[2] + ".log"}
+	if err := db.Put(&r); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db.Update("holder", func(*store.Record) error {
+		os.WriteFile(os.Args[2], []byte("held\n"), 0o644)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return nil
+	})
+	os.Exit(0)
+}
+
+// TestOwnershipStress starts, restarts, stops, deletes and cleans records at
+// random from several goroutines through the real binary, and SIGKILLs the
+// CLI at random moments (40 rounds, a fixed seed). After every round it
+// checks by marker that every live process carrying one belongs to a record,
+// and that every record is consistent: settled (not left starting), and
+// running exactly when processes with its marker run. It counts; it does
+// not time.
+func TestOwnershipStress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stress test; run without -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("markers are read from /proc")
+	}
+	// Built with -race, each of its ~350 bgrun runs is several times slower
+	// and the package would not fit go test's default 10 minutes; the race
+	// detector sees nothing of other processes, so this black-box test
+	// drives a plain build of bgrun instead.
+	bgrun, path := "bgrun", os.Getenv("PATH")
+	if raceDetector {
+		bin := t.TempDir()
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as .ci/run builds it: cached
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		bgrun, path = filepath.Join(bin, "bgrun"), bin+string(os.PathListSeparator)+path
+	}
+	home := t.TempDir()
+	tag := fmt.Sprintf("stress-%d-%d", os.Getpid(), time.Now().UnixNano())
+	env := append(os.Environ(), "HOME="+home, "BGR_TEST_TAG="+tag, "BGR_STOP_TIMEOUT=1s",
+		"BGR_STARTUP_HEALTH_GRACE_MS=50", "NO_COLOR=1", "DB_NAME=", "BGR_HOME=", "PATH="+path)
+	dbPath := filepath.Join(home, ".bgr", "bgr.sqlite")
+	t.Cleanup(func() {
+		if db, err := store.Open(dbPath); err == nil {
+			stop.Nuke(db, stop.Options{Timeout: time.Second})
+			db.Close()
+		}
+		sweep(tag)
+	})
+	// sleep, not the helper sleeper: under -race every helper is the race
+	// build of this test binary, slow to start, and the shapes are the same.
+	commands := []string{
+		"sleep 600",                                  // simple: exec'd
+		"sleep 600 & sleep 600; wait",                // compound: the shell leads
+		"setsid sh -c 'sleep 600 &'; exec sleep 600", // leaves a daemon in a session of its own
+	}
+	names := []string{"s0", "s1", "s2", "s3"}
+	rng := rand.New(rand.NewPCG(10, 2026))
+	type op struct {
+		args []string
+		kill time.Duration // SIGKILL the CLI after this long; 0 never
+	}
+	counts := map[string]int{}
+	var mu sync.Mutex
+	runOp := func(o op) {
+		cmd := exec.Command(bgrun, o.args...)
+		cmd.Env = env
+		cmd.Dir = home
+		if err := cmd.Start(); err != nil {
+			t.Error(err)
+			return
+		}
+		var timer *time.Timer
+		if o.kill > 0 {
+			timer = time.AfterFunc(o.kill, func() { cmd.Process.Kill() })
+		}
+		cmd.Wait()
+		killed := o.kill > 0 && !timer.Stop()
+		mu.Lock()
+		counts[o.args[0]]++
+		if killed {
+			counts["killed"]++
+		}
+		mu.Unlock()
+	}
+	const rounds, workers, opsEach = 40, 4, 2
+	for round := range rounds {
+		// The plan comes from the seed alone, before anything runs.
+		plan := make([][]op, workers)
+		for w := range plan {
+			for range opsEach {
+				name := names[rng.IntN(len(names))]
+				var args []string
+				switch k := rng.IntN(10); {
+				case k < 4:
+					args = []string{"--name", name, "--command", commands[rng.IntN(len(commands))]}
+					if rng.IntN(2) == 0 {
+						args = append(args, "--force")
+					}
+				case k < 6:
+					args = []string{"--restart", name}
+				case k < 8:
+					args = []string{"--stop", name}
+				case k < 9:
+					args = []string{"--delete", name}
+				default:
+					args = []string{"--clean"}
+				}
+				o := op{args: args}
+				if rng.IntN(3) == 0 {
+					o.kill = time.Duration(1+rng.IntN(250)) * time.Millisecond
+				}
+				plan[w] = append(plan[w], o)
+			}
+		}
+		var wg sync.WaitGroup
+		if hold := rng.IntN(2) == 0; hold {
+			// Another writer holds the store for a while, as the dashboard
+			// or a supervisor may: a start must not have spawned anything
+			// it cannot record yet.
+			wg.Go(func() { holdStore(t, dbPath, 3, 60*time.Millisecond) })
+		}
+		for _, ops := range plan {
+			wg.Go(func() {
+				for _, o := range ops {
+					runOp(o)
+				}
+			})
+		}
+		wg.Wait()
+		checkRound(t, round, dbPath, tag, counts)
+		if t.Failed() {
+			break
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%d", k, counts[k])
+	}
+	t.Logf("counts:%s", b.String())
+	if counts["killed"] == 0 || counts["marked"] == 0 {
+		t.Errorf("the stress killed no CLI or saw no marked process: %v", counts)
+	}
+}
+
+// holdStore holds the store's write lock n times for d each, through a
+// record of its own that owns no process.
+func holdStore(t *testing.T, dbPath string, n int, d time.Duration) {
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer db.Close()
+	for range n {
+		// Its log paths are bgrun's own: deleting the record removes them.
+		logs := filepath.Join(filepath.Dir(dbPath), "holder.txt")
+		r := store.Record{Name: "holder", Command: "true", Dir: "/", Status: store.StatusStopped,
+			StdoutPath: logs, StderrPath: logs}
+		if err := db.Put(&r); err != nil {
+			t.Error(err)
+			return
+		}
+		db.Update("holder", func(*store.Record) error {
+			time.Sleep(d)
+			return nil
+		})
+		time.Sleep(d / 2)
+	}
+}
+
+// checkRound checks the invariants after a round, once every CLI of it has
+// ended (or was killed).
+func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]int) {
+	t.Helper()
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	defer db.Close()
+	// A listing settles what killed starts left behind.
+	procs, err := ps.List(db, ps.Options{})
+	if err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	recs, err := db.List()
+	if err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	stray, lines := checkMarked(db, tag)
+	if len(stray) > 0 {
+		t.Errorf("round %d: processes no record knows: %s", round, strings.Join(stray, "; "))
+	}
+	counts["marked"] += len(lines)
+	byName := map[string]store.Record{}
+	for _, r := range recs {
+		byName[r.Name] = r
+		if r.Status == store.StatusStarting {
+			t.Errorf("round %d: %s is left starting after every CLI ended", round, r.Name)
+		}
+	}
+	t2, err := ps.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		r := byName[p.Name]
+		for _, pid := range p.PIDs {
+			if m := t2.Marker(pid); m != "" && m != r.Instance {
+				if q, ok := t2.Get(pid); ok && q.State != 'Z' {
+					t.Errorf("round %d: %s counts pid %d, which carries marker %s, not its own %s",
+						round, p.Name, pid, m, r.Instance)
+				}
+			}
+		}
+		if p.Running {
+			counts["running"]++
+		}
+	}
 }

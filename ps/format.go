@@ -3,6 +3,7 @@ package ps
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -373,4 +374,22 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 		kv("Supervisor", strings.Join(append(modes, fmt.Sprintf("%d restarts", p.Restarts)), ", "))
 	}
 	return nil
+}
+
+// StyleFor is how output to w may be decorated: colours only on a terminal
+// (without NO_COLOR or TERM=dumb); the width from COLUMNS, else the
+// terminal's, else no limit (piped).
+func StyleFor(w io.Writer) Style {
+	f, isFile := w.(*os.File)
+	width, tty := 0, false
+	if isFile {
+		width, tty = TerminalWidth(f)
+	}
+	st := Style{Color: tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
+	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
+		st.Width = cols
+	} else if tty {
+		st.Width = width
+	}
+	return st
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"bgrun/logs"
@@ -91,4 +92,23 @@ func RotateLogs(recs ...store.Record) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RotateNamed rotates the logs of the named records (of every record with no
+// name) that are past their size, warning on warn of a failure: every
+// command that touches a record does, so logs stay capped even while no
+// supervisor runs.
+func RotateNamed(db *store.DB, warn io.Writer, names ...string) {
+	var recs []store.Record
+	if len(names) == 0 {
+		recs, _ = db.List()
+	}
+	for _, n := range names {
+		if r, err := db.Get(n); err == nil {
+			recs = append(recs, r)
+		}
+	}
+	if err := RotateLogs(recs...); err != nil {
+		fmt.Fprintf(warn, "bgrun: warning: rotate logs: %v\n", err)
+	}
 }
