@@ -215,12 +215,16 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 		}
 	}
 	if len(fl.last) > 0 {
-		b := make([]byte, len(fl.last))
-		err := readFullAt(f, b, fl.off-int64(len(b)))
+		// After a rotation the place may be nearer the start of the file
+		// than the bytes remembered before it (they straddled the rotated
+		// copy and the file): compare what the file holds of them.
+		n := min(int64(len(fl.last)), fl.off)
+		b := make([]byte, n)
+		err := readFullAt(f, b, fl.off-n)
 		if err != nil && !errors.Is(err, errShrank) {
 			return fmt.Errorf("follow %s log: %w", fl.src.Label, err)
 		}
-		if err != nil || !bytes.Equal(b, fl.last) {
+		if err != nil || !bytes.Equal(b, fl.last[int64(len(fl.last))-n:]) {
 			// The bytes before the offset changed: the file was rotated or
 			// rewritten.
 			if err := fl.reset(ctx, w, f, size); err != nil {
