@@ -19,11 +19,12 @@ set -euo pipefail
 runs=${1:-21}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
+real_home=$HOME # go keeps its module cache there
 export HOME="$tmp/home"
 mkdir -p "$HOME"
 b="$tmp/bgrun"
 trap '"$b" --nuke >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-(cd "$top" && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$b" .)
+(cd "$top" && HOME="$real_home" CGO_ENABLED=0 go build -ldflags='-s -w' -o "$b" .)
 
 ms() {
 	local s e

@@ -30,6 +30,7 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
+real_home=$HOME # go keeps its module cache there
 export HOME="$tmp/home" PM2_HOME="$tmp/pm2home"
 mkdir -p "$HOME" "$PM2_HOME"
 b="$tmp/bgrun"
@@ -41,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "building bgrun, installing PM2 from npm into $tmp/pm2 ..." >&2
-(cd "$top" && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$b" .)
+(cd "$top" && HOME="$real_home" CGO_ENABLED=0 go build -ldflags='-s -w' -o "$b" .)
 npm install --silent --no-audit --no-fund --prefix "$tmp/pm2" pm2 >/dev/null 2>&1
 "$pm2" ping >/dev/null # a warm daemon, as PM2 users have
 
