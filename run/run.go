@@ -256,6 +256,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Record = rec
+	if serr == nil && AfterStart != nil {
+		AfterStart(db)
+	}
 	return res, serr
 }
 
