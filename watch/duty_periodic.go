@@ -15,10 +15,11 @@ import (
 // interface, which is per tracked (guarded or watched) record: rotation
 // and memory limits are for every running record, tracked or not.
 
-// checkEvery is the longest time between two rounds of checks; Duties runs
-// each check only when it is due, so a round costs one process snapshot and
-// a stat of each log.
-const checkEvery = time.Second
+// checkEvery is the longest time between two rounds of checks (shorter
+// for a --health-interval below it). Duties runs each check only when it is
+// due; a round costs one process snapshot and a stat of each log, so rounds
+// are not made more often than some check can be due.
+const checkEvery = RotateEvery
 
 // errAborted is a start whose record changed meanwhile (stopped, deleted,
 // or started elsewhere): the start was ended.
