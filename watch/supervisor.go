@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -224,7 +226,9 @@ func (s *supervisor) loop(ctx context.Context) error {
 func (s *supervisor) mayExit() bool {
 	f, err := openLock(startLockPath(s.db.Path()))
 	if err != nil {
-		return false
+		// The store's folder was deleted under it: nothing can need it.
+		_, serr := os.Stat(filepath.Dir(s.db.Path()))
+		return errors.Is(serr, fs.ErrNotExist)
 	}
 	if err := lock(f); err != nil {
 		f.Close()
