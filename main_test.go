@@ -199,6 +199,25 @@ func TestMain(m *testing.M) {
 			os.Rename(os.Args[3]+".tmp", os.Args[3])
 			select {}
 		},
+		// growmem MB [PIDFILE] grows its RSS by 4 MB every 100 ms up to MB
+		// megabytes, then holds it.
+		"growmem": func() {
+			mb, _ := strconv.Atoi(os.Args[1])
+			writePidFile(os.Args[2:])
+			var held [][]byte
+			for n := 0; n < mb; n += 4 {
+				b := make([]byte, 4<<20)
+				for i := range b {
+					b[i] = 1
+				}
+				held = append(held, b)
+				time.Sleep(100 * time.Millisecond)
+			}
+			for {
+				time.Sleep(time.Hour)
+				runtime.KeepAlive(held)
+			}
+		},
 		// httpready PORT FLAGFILE [PIDFILE] serves HTTP on 127.0.0.1:PORT at
 		// once, answering 503 until FLAGFILE exists, then 200; "-" for
 		// FLAGFILE answers 200 at once.

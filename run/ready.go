@@ -265,17 +265,45 @@ func AwaitReady(ctx context.Context, db *store.DB, rec *store.Record, env []stri
 	if rec.Ready == "" {
 		return nil
 	}
-	spec, err := ParseReady(rec.Ready)
-	if err != nil {
+	if _, err := ParseReady(rec.Ready); err != nil {
 		return err
 	}
-	timeout := rec.ReadyWait()
 	if rec.Status != store.StatusStarting {
 		rec.Status = store.StatusStarting
 		if err := db.Put(rec); err != nil {
 			return err
 		}
 	}
+	err := WaitReady(ctx, rec, env)
+	var nre *NotReadyError
+	if errors.As(err, &nre) {
+		if err := StopNotReady(db, rec, nre); err != nil {
+			return err
+		}
+		rec.Status, rec.ExitedAt = store.StatusFailed, time.Now()
+		if err := db.Put(rec); err != nil {
+			return err
+		}
+		return nre
+	}
+	if err != nil {
+		return err
+	}
+	rec.Status = store.StatusRunning
+	return db.Put(rec)
+}
+
+// WaitReady probes rec's readiness check every 200 ms until it passes (nil),
+// for up to rec.ReadyWait(). It writes nothing and stops nothing: a process
+// that is not ready in time, or whose tree ends meanwhile, is a
+// *NotReadyError for the caller to end with StopNotReady. The supervisor
+// uses it with its own guarded writes; AwaitReady for everyone else.
+func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
+	spec, err := ParseReady(rec.Ready)
+	if err != nil {
+		return err
+	}
+	timeout := rec.ReadyWait()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(readyPoll)
@@ -284,18 +312,17 @@ func AwaitReady(ctx context.Context, db *store.DB, rec *store.Record, env []stri
 	for {
 		perr := spec.Probe(ctx, rec.Dir, env)
 		if perr == nil {
-			rec.Status = store.StatusRunning
-			return db.Put(rec)
+			return nil
 		}
 		if ctx.Err() == nil || last == "no probe yet" {
 			last = perr.Error()
 		}
 		if !treeRuns(rec) {
-			return notReady(db, rec, timeout, last, true)
+			return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: true, Last: last}
 		}
 		select {
 		case <-ctx.Done():
-			return notReady(db, rec, timeout, last, false)
+			return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Last: last}
 		case <-tick.C:
 		}
 	}
@@ -307,25 +334,23 @@ func treeRuns(rec *store.Record) bool {
 	return err != nil || len(t.Members(rec.PID, rec.StartTicks)) > 0
 }
 
-// notReady stops what is left of rec's tree and records the failed start.
-func notReady(db *store.DB, rec *store.Record, timeout time.Duration, last string, ended bool) error {
-	if !ended {
+// StopNotReady ends a start that WaitReady found not ready: it stops what
+// is left of rec's tree, records why (history event not_ready, beside the
+// "failed" event that the start records) and adds the stderr tail to e.
+// The record's status is the caller's to write.
+func StopNotReady(db *store.DB, rec *store.Record, e *NotReadyError) error {
+	if !e.Ended {
 		if _, err := stop.Tree(rec.PID, rec.StartTicks, stopTimeout()); err != nil {
 			return fmt.Errorf("stop %s, which was not ready: %w", rec.Name, err)
 		}
 	}
-	rec.Status, rec.ExitedAt = store.StatusFailed, time.Now()
-	if err := db.Put(rec); err != nil {
-		return err
-	}
-	// Why, beside the "failed" event that the start records.
 	if err := db.AddEvent(store.Event{Name: rec.Name, Event: store.EventNotReady, PID: rec.PID,
-		Detail: map[string]any{"check": rec.Ready, "error": last, "ended": ended}}); err != nil {
+		Detail: map[string]any{"check": rec.Ready, "error": e.Last, "ended": e.Ended}}); err != nil {
 		return err
 	}
 	tail, _ := logs.Tail(rec.StderrPath, 10)
-	return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: ended, Last: last,
-		StderrTail: strings.TrimRight(string(tail), "\n"), StderrPath: rec.StderrPath}
+	e.StderrTail, e.StderrPath = strings.TrimRight(string(tail), "\n"), rec.StderrPath
+	return nil
 }
 
 // stopTimeout is how long a not-ready process gets between SIGTERM and

@@ -258,6 +258,9 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Record = rec
+	if serr == nil && AfterStart != nil {
+		AfterStart(db)
+	}
 	return res, serr
 }
 

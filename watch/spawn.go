@@ -93,11 +93,31 @@ func anyNeeds(db *store.DB) bool {
 		return false
 	}
 	for _, r := range recs {
-		if Needs(r) {
+		if Needs(r) || hasDuties(r) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasDuties reports whether r, guarded or not, needs the supervisor for its
+// periodic duties: its leader runs and its logs are rotated or its memory
+// limited. Rotation is on by default, so every running record keeps the
+// supervisor (it checks every RotateEvery, see README "Logs").
+func hasDuties(r store.Record) bool {
+	if maxSize, _ := r.LogLimits(); maxSize <= 0 && r.MaxMemory <= 0 {
+		return false
+	}
+	if r.PID <= 0 || (r.Status != store.StatusRunning && r.Status != store.StatusStarting) {
+		return false
+	}
+	p, ok := ps.Read(r.PID)
+	return ok && p.StartTicks == r.StartTicks && p.State != 'Z'
+}
+
+func init() {
+	// A plain start brings up the supervisor at once (a no-op when it runs).
+	run.AfterStart = func(db *store.DB) { Ensure(db) }
 }
 
 // spawnSupervisor starts `bgrun --_supervise STORE --db STORE` detached, in
@@ -154,6 +174,9 @@ func Spawn(db *store.DB, rec *store.Record) error {
 	}
 	mark := rec.UpdatedAt
 	deadline := time.Now().Add(startupWindow() + 20*time.Second)
+	if rec.Ready != "" {
+		deadline = deadline.Add(rec.ReadyWait())
+	}
 	var ensured time.Time
 	for {
 		if time.Since(ensured) > time.Second {
@@ -208,6 +231,14 @@ func outcome(db *store.DB, r store.Record, mark time.Time) (error, bool) {
 		}
 		if e.Event == "start" {
 			return nil, true
+		}
+		if msg, ok := e.Detail["not_ready"].(string); ok {
+			// Not ready in time: the message says it all.
+			if r.Status == store.StatusRestarting {
+				d, _ := time.ParseDuration(r.Backoff)
+				msg += fmt.Sprintf("\nThe guard tries again in %v (see: bgrun %s).", d, r.Name)
+			}
+			return store.Errorf(store.KindFailedStart, "%s", msg), true
 		}
 		se := &run.StartupError{Name: r.Name, Window: startupWindow(), StderrPath: r.StderrPath}
 		if c, ok := e.Detail["code"].(float64); ok {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -87,10 +89,11 @@ type tracked struct {
 type eventKind int
 
 const (
-	evExit    eventKind = iota // a leader ended
-	evStarted                  // a start finished its window (or failed)
-	evEnded                    // what was left of a tree was ended
-	evChange                   // watched files changed
+	evExit      eventKind = iota // a leader ended
+	evStarted                    // a start finished its window (or failed)
+	evEnded                      // what was left of a tree was ended
+	evChange                     // watched files changed
+	evPlainDone                  // a restart of an untracked record ended
 )
 
 type event struct {
@@ -132,6 +135,18 @@ type supervisor struct {
 	version int64
 	scanned time.Time
 	idle    time.Time
+	// ctx ends with the supervisor: it bounds readiness and health checks.
+	ctx context.Context
+	// periodic decides rotation, health checks and memory limits (see
+	// duty_periodic.go) for checked, the records of the last scan that have
+	// such duties; untracked counts those the guard does not keep, which
+	// keep the supervisor running all the same. plainBusy holds the
+	// untracked records being restarted.
+	periodic  Duties
+	checked   []store.Record
+	checkAt   time.Time
+	untracked int
+	plainBusy map[string]bool
 }
 
 // Supervise is the supervisor of the store at dbPath (`bgrun --_supervise`).
@@ -167,7 +182,10 @@ func Supervise(ctx context.Context, dbPath string) error {
 	fmt.Fprintf(lf, "%d %d\n", os.Getpid(), self.StartTicks)
 	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags),
 		self: ident{pid: os.Getpid(), ticks: self.StartTicks}, grace: startupWindow(), timeout: stopTimeout(),
-		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now()}
+		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now(), ctx: ctx,
+		plainBusy: map[string]bool{}}
+	s.periodic.Logf = s.log.Printf
+	defer s.periodic.Wait()
 	// A long-lived process with a small live heap: collect often rather
 	// than let the heap grow to twice what it holds.
 	debug.SetGCPercent(20)
@@ -193,7 +211,8 @@ func (s *supervisor) loop(ctx context.Context) error {
 			s.scan()
 		}
 		s.due()
-		if len(s.recs) > 0 {
+		s.checkDuties()
+		if len(s.recs) > 0 || s.untracked > 0 || len(s.plainBusy) > 0 {
 			s.idle = time.Now()
 		} else if time.Since(s.idle) > idleExit && s.mayExit() {
 			return nil
@@ -207,7 +226,9 @@ func (s *supervisor) loop(ctx context.Context) error {
 func (s *supervisor) mayExit() bool {
 	f, err := openLock(startLockPath(s.db.Path()))
 	if err != nil {
-		return false
+		// The store's folder was deleted under it: nothing can need it.
+		_, serr := os.Stat(filepath.Dir(s.db.Path()))
+		return errors.Is(serr, fs.ErrNotExist)
 	}
 	if err := lock(f); err != nil {
 		f.Close()
@@ -234,6 +255,7 @@ func (s *supervisor) scan() {
 	}
 	seen := map[string]bool{}
 	var snap *ps.Table
+	s.noteDuties(recs)
 	for _, r := range recs {
 		seen[r.Name] = true
 		t := s.recs[r.Name]
@@ -437,11 +459,22 @@ func (s *supervisor) start(r store.Record, want ident, ev string) startResult {
 	}
 	res.want = t.want
 	res.err = run.WaitStartup(l, &r, s.grace)
+	if res.err == nil && r.Ready != "" {
+		if res.err = s.awaitReady(t, &r, env); errors.Is(res.err, errAborted) {
+			res.aborted = true
+			return res
+		}
+		res.want = t.want
+	}
 	res.rec, res.leader = r, l
 	return res
 }
 
 func (s *supervisor) handle(ev event) {
+	if ev.kind == evPlainDone {
+		delete(s.plainBusy, ev.name)
+		return
+	}
 	t := s.recs[ev.name]
 	if t == nil || (ev.t != nil && ev.t != t) {
 		return
@@ -516,7 +549,11 @@ func (s *supervisor) started(t *tracked, res startResult) {
 		s.failed(t, exitInfo{se.Code, se.Signal, true, r.ExitedAt}, r.StartedAt, detail)
 	default:
 		s.log.Printf("%s: %v", t.name, res.err)
-		s.failed(t, exitInfo{code: -1, known: true, at: time.Now()}, time.Now(), map[string]any{"error": res.err.Error()})
+		detail := map[string]any{"error": res.err.Error()}
+		if nre := (*run.NotReadyError)(nil); errors.As(res.err, &nre) {
+			detail["not_ready"] = nre.Error()
+		}
+		s.failed(t, exitInfo{code: -1, known: true, at: time.Now()}, time.Now(), detail)
 	}
 }
 
