@@ -129,7 +129,7 @@ var flagDefs = []flag{
 	{"ready", "", readyKind, "CHECK", "a start waits until http://HOST:PORT/PATH, tcp:PORT or cmd:COMMAND answers"},
 	{"ready-timeout", "", durKind, "DURATION", "how long a start waits for --ready (default 30s)"},
 	{"health-interval", "", durKind, "DURATION", "guard: repeat --ready this often; 3 failures restart it (default 10s)"},
-	{"max-memory", "", sizeKind, "SIZE", "guard: restart it when its tree's memory stays above SIZE (500M, 2G)"},
+	{"max-memory", "", sizeKind, "SIZE", "restart it when its tree's memory stays above SIZE (500M, 2G)"},
 	{"json", "j", boolKind, "", "print JSON"},
 	{"filter", "", strKind, "GROUP", "only processes whose BGR_GROUP is GROUP"},
 	{"lines", "", countKind, "N", "the last N lines"},
