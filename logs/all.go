@@ -47,6 +47,9 @@ var colors = []string{"\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m"
 // later, across restarts, rotations and truncations, like `tail -F`.
 // stderr lines are labelled NAME(err).
 func All(ctx context.Context, w io.Writer, o AllOptions) error {
+	// A stream whose file changed after this moment holds output of a
+	// process started meanwhile, shown from its start.
+	since := time.Now()
 	streams, err := o.List()
 	if err != nil {
 		return err
@@ -60,7 +63,7 @@ func All(ctx context.Context, w io.Writer, o AllOptions) error {
 	if !o.Follow {
 		return nil
 	}
-	return followAll(ctx, w, o, streams)
+	return followAll(ctx, w, o, streams, since)
 }
 
 func label(s Stream) string {
@@ -139,8 +142,7 @@ func showAll(w io.Writer, streams []Stream, o AllOptions, width int) error {
 func streamKey(s Stream) string { return s.Name + "\x00" + s.Label }
 
 // followAll follows every stream, listing them again every relistEvery.
-func followAll(ctx context.Context, w io.Writer, o AllOptions, streams []Stream) error {
-	since := time.Now()
+func followAll(ctx context.Context, w io.Writer, o AllOptions, streams []Stream, since time.Time) error {
 	fls := map[string]*follower{}
 	var order []string // keys in the order of the list, for a stable output
 	add := func(s Stream, initial bool) error {

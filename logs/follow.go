@@ -201,6 +201,15 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	// Hold off rotations (which take this lock exclusively, and skip the
+	// file when they cannot) while finding the place and reading: a cut in
+	// the middle of the search would make the place look lost and repeat
+	// output.
+	lockShared(f)
+	defer unlock(f)
+	if fi, err = f.Stat(); err != nil {
+		return err
+	}
 
 	if fl.gone || fl.id == nil || !os.SameFile(fl.id, fi) {
 		if err := fl.restart(w); err != nil {

@@ -19,4 +19,11 @@ func tryLock(f *os.File) (bool, error) {
 	return err == nil, err
 }
 
+// lockShared takes a shared lock on f, waiting for a rotation under way: a
+// follower reading the file holds rotations off meanwhile.
+func lockShared(f *os.File) {
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_SH) == syscall.EINTR {
+	}
+}
+
 func unlock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

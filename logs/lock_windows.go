@@ -6,4 +6,6 @@ import "os"
 // moment may then both copy it, doubling or dropping a rotated copy.
 func tryLock(f *os.File) (bool, error) { return true, nil }
 
+func lockShared(f *os.File) {}
+
 func unlock(f *os.File) {}
