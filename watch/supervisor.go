@@ -564,23 +564,34 @@ func (s *supervisor) failed(t *tracked, e exitInfo, startedAt time.Time, detail 
 	if err != nil {
 		return
 	}
-	status, delay, giveUp := store.StatusFailed, time.Duration(0), false
+	status, delay, ok := s.recordEnd(t, r, e, e.at.Sub(startedAt), store.StatusFailed, "failed", detail)
+	if !ok {
+		return
+	}
+	s.scheduled(t, status, delay, e.at, r)
+}
+
+// recordEnd records that r's process ended (event ev, after running for
+// ranFor): guarded, it is restarting after the backoff's next delay, or
+// errored when the guard gives up; otherwise its status becomes status. It
+// reports false when the record changed meanwhile, which wins.
+func (s *supervisor) recordEnd(t *tracked, r store.Record, e exitInfo, ranFor time.Duration, status, ev string,
+	detail map[string]any) (string, time.Duration, bool) {
+	delay, giveUp := time.Duration(0), false
 	if r.Guard {
 		status = store.StatusRestarting
-		if delay, giveUp = t.backoff.Next(e.at.Sub(startedAt)); giveUp {
+		if delay, giveUp = t.backoff.Next(ranFor); giveUp {
 			status = store.StatusErrored
 		}
 	}
-	if !s.write(t, func(rec *store.Record) {
+	ok := s.write(t, func(rec *store.Record) {
 		rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = status, e.code, e.signal, e.at
 		rec.Backoff, rec.GaveUp = "", giveUp
 		if status == store.StatusRestarting {
 			rec.Backoff = delay.String()
 		}
-	}, "failed", r.PID, detail) {
-		return
-	}
-	s.scheduled(t, status, delay, e.at, r)
+	}, ev, r.PID, detail)
+	return status, delay, ok
 }
 
 // crashed records the end of a leader after its window. Guarded, it is
@@ -596,20 +607,8 @@ func (s *supervisor) crashed(t *tracked, e exitInfo) {
 	if !e.known {
 		detail["code"], detail["status"] = nil, "not collected: the supervisor was not its parent"
 	}
-	status, delay, giveUp := r.Status, time.Duration(0), false
-	if r.Guard {
-		status = store.StatusRestarting
-		if delay, giveUp = t.backoff.Next(ranFor); giveUp {
-			status = store.StatusErrored
-		}
-	}
-	if !s.write(t, func(rec *store.Record) {
-		rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = status, e.code, e.signal, e.at
-		rec.Backoff, rec.GaveUp = "", giveUp
-		if status == store.StatusRestarting {
-			rec.Backoff = delay.String()
-		}
-	}, "exit", r.PID, detail) {
+	status, delay, ok := s.recordEnd(t, r, e, ranFor, r.Status, "exit", detail)
+	if !ok {
 		return
 	}
 	s.log.Printf("%s: pid %d ended (%v)", t.name, r.PID, detail)
