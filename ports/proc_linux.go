@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"slices"
@@ -21,8 +19,8 @@ type procSocket struct {
 	inode uint64
 }
 
-// listProc lists listeners the way ss does, without ss: the LISTEN sockets of /proc/net/tcp and
-// /proc/net/tcp6 (this process's network namespace, as for ss), and their owners found by
+// listProc lists listeners the way ss does, without ss: the LISTEN sockets of this process's
+// network namespace (see listenSockets), and their owners found by
 // matching socket inodes against the links in every /proc/PID/fd. A socket whose owner cannot
 // be read (another user's process without root, or PID 1 here) gives PID 0. Unlike ss it cannot
 // tell a dual-stack socket from an IPv6-only one: both read "::".
@@ -30,9 +28,9 @@ func listProc(ctx context.Context) ([]Listener, error) {
 	return listProcOf(ctx, nil)
 }
 
-// ListOf returns the TCP sockets in LISTEN state held by any of pids, read
-// from /proc without running ss: the sockets of /proc/net/tcp and tcp6, and
-// the fd links of those processes only. It is what a stop needs of a small
+// ListOf returns the TCP sockets in LISTEN state held by any of pids,
+// found without running ss: the listening sockets (listenSockets), and the
+// fd links of those processes only. It is what a stop needs of a small
 // tree, at a fraction of a full listing's cost.
 func ListOf(ctx context.Context, pids []int) ([]Listener, error) {
 	if len(pids) == 0 {
@@ -49,20 +47,27 @@ func ListOf(ctx context.Context, pids []int) ([]Listener, error) {
 	return slices.DeleteFunc(ls, func(l Listener) bool { return !in[l.PID] }), nil
 }
 
+// ListenInodes returns the inodes of the TCP sockets in LISTEN state, from
+// the kernel's list of them alone: a cheap look for a new listener before
+// the costly search of its owner. ok is false where it cannot be read.
+func ListenInodes() (inodes map[uint64]bool, ok bool) {
+	socks, err := listenSockets()
+	if err != nil {
+		return nil, false
+	}
+	inodes = make(map[uint64]bool, len(socks))
+	for _, s := range socks {
+		inodes[s.inode] = true
+	}
+	return inodes, true
+}
+
 // listProcOf is listProc with the owners looked for among pids only (nil:
 // every process).
 func listProcOf(ctx context.Context, pids []int) ([]Listener, error) {
-	var socks []procSocket
-	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		data, err := os.ReadFile(name)
-		if errors.Is(err, fs.ErrNotExist) && name == "/proc/net/tcp6" {
-			// tcp6 is absent when the kernel has IPv6 disabled.
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read sockets: %w", err)
-		}
-		socks = append(socks, parseProcNet(data)...)
+	socks, err := listenSockets()
+	if err != nil {
+		return nil, err
 	}
 	owners, err := socketOwners(ctx, socks, pids)
 	if err != nil {
