@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"bgrun/docker"
+	"bgrun/ports"
 	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
@@ -157,6 +158,7 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 	defer t.Stop()
 	tick := time.NewTicker(listenCheck)
 	defer tick.Stop()
+	var known map[uint64]bool // listeners known not to be the tree's
 	for ended := false; !ended; {
 		select {
 		case <-t.C:
@@ -164,7 +166,7 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 		case <-l.Done():
 			ended = true
 		case <-tick.C:
-			if ports := listening(*rec); len(ports) > 0 {
+			if ports := listening(*rec, &known); len(ports) > 0 {
 				return ports, nil
 			}
 		}
@@ -173,21 +175,39 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 }
 
 // listening returns the ports that r's tree listens on, read from /proc for
-// its members only (cheap enough to ask every listenCheck).
-func listening(r store.Record) []int {
+// its members only. Most checks find no listener that was not there at the
+// last one (known, which listening keeps) and end after reading the socket
+// tables, without looking at any process.
+func listening(r store.Record, known *map[uint64]bool) []int {
+	inodes, cheap := ports.ListenInodes()
+	if cheap && *known != nil && !hasNew(inodes, *known) {
+		return nil
+	}
 	t, err := ps.Snapshot()
 	if err != nil {
 		return nil
 	}
-	members := t.MembersOf(ps.OwnerOf(r), false)
-	if len(members) == 0 {
-		return nil
+	var found []int
+	if members := t.MembersOf(ps.OwnerOf(r), false); len(members) > 0 {
+		if ls, err := ps.ListenersOf(members); err == nil {
+			found = ps.PortsOf(ls, members)
+		}
 	}
-	ls, err := ps.ListenersOf(members)
-	if err != nil {
-		return nil
+	if len(found) == 0 && cheap {
+		// Read before the snapshot: whoever held these was in it, and not
+		// in the tree.
+		*known = inodes
 	}
-	return ps.PortsOf(ls, members)
+	return found
+}
+
+func hasNew(inodes, known map[uint64]bool) bool {
+	for i := range inodes {
+		if !known[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // endedInWindow judges a leader that ended in its startup window (see
