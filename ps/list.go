@@ -108,16 +108,11 @@ func (e *Exit) String() string {
 type Options struct {
 	Group string // only this BGR_GROUP; "" for all
 	Now   func() time.Time
-
-	// listeners is the socket query under way, started before the store
-	// and /proc are read so that it costs no wall time of its own.
-	listeners *pendingListeners
 }
 
 // List returns every record with its live state, read from the OS with one
 // process snapshot for all records.
 func List(db *store.DB, opt Options) ([]Process, error) {
-	opt.listeners = startListeners()
 	recs, err := db.List()
 	if err != nil {
 		return nil, err
@@ -202,7 +197,7 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 		}
 		out[i] = p
 	}
-	addPorts(out, opt.listeners)
+	addPorts(out)
 	addDocker(out, recs)
 	return out, nil
 }

@@ -37,44 +37,19 @@ func PortsOf(ls []ports.Listener, pids []int) []int {
 	return []int{}
 }
 
-// pendingListeners is a Listeners call running in the background.
-type pendingListeners struct {
-	done chan struct{}
-	ls   []ports.Listener
-	err  error
-}
-
-// startListeners starts the one OS socket query of a listing at once: it
-// is the slowest part (a run of ss), and it needs nothing the listing reads.
-func startListeners() *pendingListeners {
-	p := &pendingListeners{done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.ls, p.err = Listeners()
-	}()
-	return p
-}
-
-func (p *pendingListeners) wait() ([]ports.Listener, error) {
-	<-p.done
-	return p.ls, p.err
-}
-
 // addPorts fills in the listening ports of the running processes with one
-// OS query for all of them (pending, if one was started already). A failed
-// query leaves ports empty: the list is still worth showing.
-func addPorts(procs []Process, pending *pendingListeners) {
-	running := false
+// look at the sockets for all of them: the listening sockets, and the fds of
+// their members only (no run of ss, which reads every process's fds). A
+// failed look leaves ports empty: the list is still worth showing.
+func addPorts(procs []Process) {
+	var pids []int
 	for _, p := range procs {
-		running = running || len(p.PIDs) > 0
+		pids = append(pids, p.PIDs...)
 	}
-	if !running {
+	if len(pids) == 0 {
 		return
 	}
-	if pending == nil {
-		pending = startListeners()
-	}
-	ls, err := pending.wait()
+	ls, err := ListenersOf(pids)
 	if err != nil {
 		return
 	}
