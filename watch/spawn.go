@@ -178,6 +178,7 @@ func Spawn(db *store.DB, rec *store.Record) error {
 		deadline = deadline.Add(rec.ReadyWait())
 	}
 	var ensured time.Time
+	wait := 10 * time.Millisecond
 	for {
 		if time.Since(ensured) > time.Second {
 			// Again now and then: a supervisor killed meanwhile comes back.
@@ -200,7 +201,10 @@ func Spawn(db *store.DB, rec *store.Record) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the supervisor did not start %s in time; see %s", rec.Name, LogPath(db.Path()))
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Soon for a quick answer, then seldom: many starters waiting at
+		// once must leave the machine to the supervisor.
+		time.Sleep(wait)
+		wait = min(2*wait, 80*time.Millisecond)
 	}
 }
 
