@@ -304,6 +304,15 @@ func setupScript(e *testscript.Env) error {
 	e.Setenv("NO_COLOR", "1")
 	e.Setenv("BGR_STOP_TIMEOUT", "3s")
 	e.Defer(func() {
+		if f, ok := e.T().(interface{ Failed() bool }); ok && f.Failed() {
+			// What the supervisor saw explains most failures; CI keeps nothing else.
+			if b, err := os.ReadFile(filepath.Join(home, ".bgr", "bgr-supervisor.txt")); err == nil {
+				if len(b) > 6000 {
+					b = b[len(b)-6000:]
+				}
+				e.T().Log("the supervisor's log (its end):\n" + string(b))
+			}
+		}
 		if db, err := store.Open(filepath.Join(home, ".bgr", "bgr.sqlite")); err == nil {
 			stop.Nuke(db, stop.Options{Timeout: time.Second})
 			db.Close()
@@ -321,19 +330,23 @@ func setupScript(e *testscript.Env) error {
 }
 
 // sweep SIGKILLs every process whose environment holds BGR_TEST_TAG=tag:
-// whatever a script started and bgrun did not stop.
-func sweep(tag string) {
+// whatever a script started and bgrun did not stop. It returns them.
+func sweep(tag string) []ps.Proc {
 	want := []byte("BGR_TEST_TAG=" + tag + "\x00")
 	t, err := ps.Snapshot()
 	if err != nil {
-		return
+		return nil
 	}
+	var killed []ps.Proc
 	for _, pid := range t.PIDs() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		if err == nil && bytes.Contains(b, want) && pid != os.Getpid() {
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, ok := ps.Read(pid); ok && syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed = append(killed, p)
+			}
 		}
 	}
+	return killed
 }
 
 // readPidFile reads "PID TICKS" from a pid file written by a helper.
@@ -945,9 +958,17 @@ func cmdReboot(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	tag := ts.Getenv("BGR_TEST_TAG")
 	deadline := time.Now().Add(10 * time.Second)
+	// A killed process loses its environment before it is a zombie: wait
+	// for the end of each one killed, not only for the tag to vanish.
+	var killed []ps.Proc
 	for {
-		sweep(tag)
+		killed = append(killed, sweep(tag)...)
 		left := tagged(tag)
+		for _, p := range killed {
+			if q, ok := ps.Read(p.PID); ok && q.State != 'Z' && q.StartTicks == p.StartTicks {
+				left = append(left, p.PID)
+			}
+		}
 		if len(left) == 0 {
 			return
 		}
