@@ -173,10 +173,14 @@ func Spawn(db *store.DB, rec *store.Record) error {
 		}
 	}
 	mark := rec.UpdatedAt
-	deadline := time.Now().Add(startupWindow() + 20*time.Second)
+	// The supervisor has 20 s to take the start up and as long again, plus
+	// the window and the readiness wait, once it has spawned the process:
+	// many starts at once on a loaded machine take their time.
+	limit := startupWindow() + 20*time.Second
 	if rec.Ready != "" {
-		deadline = deadline.Add(rec.ReadyWait())
+		limit += rec.ReadyWait()
 	}
+	deadline, spawned := time.Now().Add(limit), 0
 	var ensured time.Time
 	wait := 10 * time.Millisecond
 	for {
@@ -197,6 +201,9 @@ func Spawn(db *store.DB, rec *store.Record) error {
 			if err, found := outcome(db, r, mark); found || r.Status == store.StatusStopped {
 				return err
 			}
+		}
+		if r.PID != spawned && r.PID > 0 {
+			spawned, deadline = r.PID, time.Now().Add(limit)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the supervisor did not start %s in time; see %s", rec.Name, LogPath(db.Path()))
