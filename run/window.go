@@ -131,7 +131,7 @@ func (l *Leader) poll() {
 }
 
 // WaitStartup waits out the startup window of a start that Launch made and l
-// follows. A leader that ends in the window is a failed start, unless it
+// follows, counted from the spawn. A leader that ends in the window is a failed start, unless it
 // exited 0 and left its tree running (a command that daemonizes, or `docker
 // run -d`): then the start is good and its tree is what runs. A failed start
 // sets rec's status and exit, ends what is left of its tree, and returns a
@@ -154,7 +154,13 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 	if window <= 0 {
 		return nil, nil
 	}
-	t := time.NewTimer(window)
+	// The window counts from the spawn (rec.StartedAt), not from this call:
+	// a slow write in between must not move an exit into or out of it.
+	end := time.Now().Add(window)
+	if !rec.StartedAt.IsZero() {
+		end = rec.StartedAt.Add(window)
+	}
+	t := time.NewTimer(time.Until(end))
 	defer t.Stop()
 	tick := time.NewTicker(listenCheck)
 	defer tick.Stop()
@@ -164,6 +170,9 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 		case <-t.C:
 			return nil, nil
 		case <-l.Done():
+			if _, _, _, at := l.Exit(); at.After(end) {
+				return nil, nil // it ended after its window: a crash, not a failed start
+			}
 			ended = true
 		case <-tick.C:
 			if ports := listening(*rec, &known); len(ports) > 0 {
