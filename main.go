@@ -401,6 +401,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 	if in != nil && in.db != nil {
 		in.db.Close()
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "bgrun: interrupted")
+		return 130
+	}
 	return report(stderr, in, err)
 }
 

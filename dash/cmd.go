@@ -16,7 +16,7 @@ func CmdDashboard(ctx context.Context, db *store.DB, w io.Writer, o LaunchOption
 	}
 	o.Out = w
 	o.PortExplicit = o.PortExplicit || o.Port > 0
-	return Launch(db, db.Path(), o)
+	return Launch(ctx, db, db.Path(), o)
 }
 
 // CmdServe is the dashboard process itself (`bgrun --_serve`), serving until

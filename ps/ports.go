@@ -11,16 +11,16 @@ import (
 const portQueryTimeout = 5 * time.Second
 
 // Listeners returns every listening socket on the machine, from one OS query.
-func Listeners() ([]ports.Listener, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+func Listeners(ctx context.Context) ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(ctx, portQueryTimeout)
 	defer cancel()
 	return ports.List(ctx)
 }
 
 // ListenersOf returns the listening sockets held by any of pids: for a
 // stop, which needs a small tree's sockets and not the machine's.
-func ListenersOf(pids []int) ([]ports.Listener, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+func ListenersOf(ctx context.Context, pids []int) ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(ctx, portQueryTimeout)
 	defer cancel()
 	return ports.ListOf(ctx, pids)
 }
@@ -46,11 +46,11 @@ type pendingListeners struct {
 
 // startListeners starts the one OS socket query of a listing at once: it
 // is the slowest part (a run of ss), and it needs nothing the listing reads.
-func startListeners() *pendingListeners {
+func startListeners(ctx context.Context) *pendingListeners {
 	p := &pendingListeners{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.ls, p.err = Listeners()
+		p.ls, p.err = Listeners(ctx)
 	}()
 	return p
 }
@@ -63,7 +63,7 @@ func (p *pendingListeners) wait() ([]ports.Listener, error) {
 // addPorts fills in the listening ports of the running processes with one
 // OS query for all of them (pending, if one was started already). A failed
 // query leaves ports empty: the list is still worth showing.
-func addPorts(procs []Process, pending *pendingListeners) {
+func addPorts(ctx context.Context, procs []Process, pending *pendingListeners) {
 	running := false
 	for _, p := range procs {
 		running = running || len(p.PIDs) > 0
@@ -72,7 +72,7 @@ func addPorts(procs []Process, pending *pendingListeners) {
 		return
 	}
 	if pending == nil {
-		pending = startListeners()
+		pending = startListeners(ctx)
 	}
 	ls, err := pending.wait()
 	if err != nil {
@@ -94,9 +94,9 @@ type PortEntry struct {
 
 // PortTable lists which managed process listens where: all of them, or only
 // the one named name.
-func PortTable(procs []Process, name string) ([]PortEntry, error) {
+func PortTable(ctx context.Context, procs []Process, name string) ([]PortEntry, error) {
 	out := []PortEntry{}
-	ls, err := Listeners()
+	ls, err := Listeners(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	if r, err := db.Get(o.Name); err == nil {
 		RotateLogs(r) // a start appends: keep its logs under their cap first
 	}
-	res, err := Start(db, o)
+	res, err := Start(ctx, db, o)
 	if err != nil {
 		return err
 	}

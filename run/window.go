@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"os/exec"
 	"sync"
 	"time"
@@ -174,6 +175,9 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 
 // listening returns the ports that r's tree listens on, read from /proc for
 // its members only (cheap enough to ask every listenCheck).
+// The window is judged to its end whoever waits for it (the CLI, the
+// supervisor): its queries are bounded by their own timeouts, not by a
+// caller's context.
 func listening(r store.Record) []int {
 	t, err := ps.Snapshot()
 	if err != nil {
@@ -183,7 +187,7 @@ func listening(r store.Record) []int {
 	if len(members) == 0 {
 		return nil
 	}
-	ls, err := ps.ListenersOf(members)
+	ls, err := ps.ListenersOf(context.Background(), members)
 	if err != nil {
 		return nil
 	}
@@ -204,7 +208,7 @@ func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 		}
 		if docker.IsDocker(rec.Command) {
 			// `docker run -d` exits at once; its container is what runs.
-			if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
+			if procs, err := ps.Inspect(context.Background(), []store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
 				return nil
 			}
 		}

@@ -107,11 +107,11 @@ func TestKillPortRefusesItself(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	_, err = KillPort(port, Options{Timeout: time.Second})
+	_, err = KillPort(t.Context(), port, Options{Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "bgrun itself") {
 		t.Fatalf("KillPort of our own port: %v", err)
 	}
-	if _, err := KillPort(0, Options{}); err == nil {
+	if _, err := KillPort(t.Context(), 0, Options{}); err == nil {
 		t.Fatal("port 0 accepted")
 	}
 }
@@ -131,7 +131,7 @@ func TestStopKeepsRecord(t *testing.T) {
 	if err := db.Put(&r); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Stop(db, "svc", Options{Timeout: time.Second})
+	res, err := Stop(t.Context(), db, "svc", Options{Timeout: time.Second})
 	if err != nil || !res.WasRunning {
 		t.Fatalf("Stop = %+v, %v", res, err)
 	}
@@ -142,10 +142,10 @@ func TestStopKeepsRecord(t *testing.T) {
 	if err != nil || got.Status != store.StatusStopped || got.ExitSignal != "SIGTERM" {
 		t.Fatalf("record after Stop: %+v, %v", got, err)
 	}
-	if res, err := Stop(db, "svc", Options{}); err != nil || res.WasRunning {
+	if res, err := Stop(t.Context(), db, "svc", Options{}); err != nil || res.WasRunning {
 		t.Fatalf("second Stop = %+v, %v", res, err)
 	}
-	if _, err := Delete(db, "svc", Options{}); err != nil {
+	if _, err := Delete(t.Context(), db, "svc", Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Get("svc"); err == nil {
