@@ -171,7 +171,7 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 		return res, fmt.Errorf("process %q is %w (pid %d)", o.Name, ErrRunning, old.PID)
 	}
 	if o.Fetch {
-		if err := gitPull(rec.Dir, &o); err != nil {
+		if err := gitPull(ctx, rec.Dir, &o); err != nil {
 			return res, err
 		}
 	}
@@ -543,8 +543,8 @@ func warnDeclaredPort(ctx context.Context, env []string, o *Options) {
 }
 
 // gitPull updates the working directory with `git pull --ff-only`.
-func gitPull(dir string, o *Options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+func gitPull(ctx context.Context, dir string, o *Options) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "pull", "--ff-only")
 	cmd.Dir = dir
