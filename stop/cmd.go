@@ -154,7 +154,9 @@ func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb strin
 	errs := Concurrently(ctx, recs, func(r store.Record) error {
 		err := fn(r, lw)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(lerrw, "bgrun: %s %s: %v\n", verb, r.Name, err)
+			if ctx.Err() == nil { // once interrupted, one line says so for all
+				fmt.Fprintf(lerrw, "bgrun: %s %s: %v\n", verb, r.Name, err)
+			}
 			return err
 		}
 		return nil
