@@ -648,7 +648,7 @@ func (in *invocation) check() error {
 			return in.usagef("%s %v", strings.Trim(strings.Fields(c.usage)[0], "[]"), err)
 		}
 	}
-	if v := os.Getenv("BUN_PORT"); v != "" && in.vals["port"] == nil && strings.Contains(c.flags, "port") {
+	if v := os.Getenv("BUN_PORT"); v != "" && in.vals["port"] == nil && slices.Contains(strings.Fields(c.flags), "port") {
 		// The original's variable: a port given either way is explicit.
 		p, err := checkValue(portKind, v)
 		if err != nil {
