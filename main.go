@@ -63,6 +63,7 @@ type command struct {
 	local   []flag   // its own flags, or shared names with another meaning here
 	args    [2]int   // least and most arguments; -1: no limit
 	argKind kind     // what each argument must be (the zero kind: anything)
+	argFlag string   // its argument is this flag's value, given either way
 	dash    bool     // takes a command after "--"
 	argv    bool     // its first argument starts the command to run (inline)
 	legacy  []legacy // the original's flag forms of it
@@ -165,25 +166,15 @@ func init() {
 			}},
 		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
 			example: "bgrun run api -- node server.js   (or: bgrun --name api --command \"node server.js\")",
-			flags:   startFlags, args: [2]int{0, 1}, dash: true,
+			flags:   startFlags, args: [2]int{0, 1}, argFlag: "name", dash: true,
 			run: func(ctx context.Context, in *invocation) error {
-				o := startOptions(in)
-				if len(in.args) == 1 {
-					if o.Name != "" {
-						return in.usagef("the name is given twice (%q and %q)", in.args[0], o.Name)
-					}
-					o.Name = in.args[0]
-				}
-				if _, given := in.vals["name"]; given && o.Name == "" {
+				switch name, given := in.vals["name"]; {
+				case given && name == "":
 					return store.ValidateName("")
-				}
-				if o.Name == "" && !in.dash {
+				case !given && !in.dash:
 					return in.usagef("needs a process name: bgrun run NAME -- CMD, or bgrun -- CMD")
 				}
-				if in.dash && len(in.rest) == 0 {
-					return in.usagef("nothing after --: give the command to run")
-				}
-				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: o, Argv: in.rest})
+				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: startOptions(in), Argv: in.rest})
 			}},
 		{name: "restart", summary: "restart with the stored command, directory and environment", usage: "NAME... | --all",
 			example: "bgrun restart api", flags: "all fetch force watch hot guard ignore max-restarts timeout " + dutyFlags,
@@ -202,17 +193,9 @@ func init() {
 			run: func(ctx context.Context, in *invocation) error {
 				st := ps.StyleFor(in.stdout)
 				run.RotateNamed(in.db, in.stderr, in.args...)
-				if len(in.args) != 1 || in.str("filter") != "" {
-					lines := in.int("lines")
-					if lines == 0 {
-						lines = 20
-					}
-					return logs.All(ctx, in.stdout, logs.AllOptions{Lines: lines, Follow: in.bool("follow"), Color: st.Color,
-						List: run.LogStreams(in.db, in.args, in.str("filter"), in.bool("stdout"), in.bool("stderr"))})
-				}
-				return logs.CmdLogs(ctx, in.db, in.stdout, logs.CmdOptions{Name: in.args[0], Lines: in.int("lines"),
+				return logs.CmdLogs(ctx, in.db, in.stdout, logs.CmdOptions{Names: in.args, Group: in.str("filter"), Lines: in.int("lines"),
 					Stdout: in.bool("stdout"), Stderr: in.bool("stderr"), Follow: in.bool("follow"),
-					Marks: run.LogMarks, Terminal: st.Width > 0 && st.Color})
+					Marks: run.LogMarks, Terminal: st.Width > 0 && st.Color, Color: st.Color})
 			}},
 		{name: "stop", summary: "stop (SIGTERM to the tree, then SIGKILL); keep the record", usage: "NAME... | --all",
 			example: "bgrun stop api --timeout 10s", flags: "all timeout", args: [2]int{0, -1},
@@ -297,16 +280,9 @@ func init() {
 			}},
 		{name: "env", nodb: true, summary: "print the config as shell exports", usage: "[CONFIG] [--shell SHELL]",
 			example: `eval "$(bgrun env)"   bgrun env --shell fish | source`, flags: "config no-config env-file directory shell",
-			args: [2]int{0, 1}, legacy: []legacy{{flag: "env"}},
+			args: [2]int{0, 1}, argFlag: "config", legacy: []legacy{{flag: "env"}},
 			run: func(ctx context.Context, in *invocation) error {
-				config := in.str("config")
-				if len(in.args) == 1 {
-					if config != "" {
-						return in.usagef("the config is given twice (%q and --config)", in.args[0])
-					}
-					config = in.args[0]
-				}
-				return run.CmdEnv(ctx, in.stdout, run.EnvOptions{Dir: in.str("directory"), Config: config,
+				return run.CmdEnv(ctx, in.stdout, run.EnvOptions{Dir: in.str("directory"), Config: in.str("config"),
 					NoConfig: in.bool("no-config"), EnvFiles: in.list("env-file"), Shell: in.str("shell")})
 			}},
 		{name: "inline", nodb: true, summary: "run a command here with the config's environment", usage: "[flags] [--] CMD ARGS...",
@@ -316,21 +292,13 @@ func init() {
 				if len(in.rest) == 0 {
 					return in.usagef("needs a command: bgrun inline -- CMD ARGS...")
 				}
-				code, err := run.CmdInline(ctx, run.InlineOptions{Dir: in.str("directory"), Config: in.str("config"),
+				return run.CmdInline(ctx, run.InlineOptions{Dir: in.str("directory"), Config: in.str("config"),
 					NoConfig: in.bool("no-config"), EnvFiles: in.list("env-file"), Argv: in.rest})
-				if err == nil && code != 0 {
-					err = exitCode(code)
-				}
-				return err
 			}},
 		{name: "dashboard", summary: "start the web dashboard as the process bgr-dashboard", usage: "[--port N] [--host ADDR] [--token T] [--force]",
 			example: "bgrun dashboard --port 5000", flags: "port host token force timeout", legacy: []legacy{{flag: "dashboard"}},
 			run: func(ctx context.Context, in *invocation) error {
-				port, explicit, err := dashboardPort(in)
-				if err != nil {
-					return err
-				}
-				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: port, PortExplicit: explicit,
+				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: in.int("port"),
 					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: in.dur("timeout")})
 			}},
 		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
@@ -350,15 +318,11 @@ func init() {
 			run: func(ctx context.Context, in *invocation) error { return writeHelp(in.stdout, in.arg(0)) }},
 		{name: "_serve", nodb: true, hidden: true, summary: "the dashboard server process, started by dashboard", flags: "port host token", legacy: []legacy{{flag: "_serve"}},
 			run: func(ctx context.Context, in *invocation) error {
-				port, explicit, err := dashboardPort(in)
-				if err != nil {
-					return err
-				}
 				path, err := in.dbPath()
 				if err != nil {
 					return err
 				}
-				return dash.CmdServe(ctx, in.stdout, dash.ServeOptions{Port: port, Explicit: explicit, Host: in.str("host"),
+				return dash.CmdServe(ctx, in.stdout, dash.ServeOptions{Port: in.int("port"), Host: in.str("host"),
 					Token: in.str("token"), DBPath: path, Version: version})
 			}},
 		{name: "_supervise", nodb: true, hidden: true, summary: "the supervisor of a store", usage: "STORE", args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
@@ -402,33 +366,11 @@ func startupOptions(in *invocation) run.StartupOptions {
 // stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
 func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
 
-// dashboardPort reads --port, else BUN_PORT (the original's variable);
-// either makes the port explicit: used as given, or the start fails.
-func dashboardPort(in *invocation) (port int, explicit bool, err error) {
-	if p := in.int("port"); p > 0 {
-		return p, true, nil
-	}
-	v := os.Getenv("BUN_PORT")
-	if v == "" {
-		return dash.DefaultPort, false, nil
-	}
-	p, err := checkValue(portKind, v)
-	if err != nil {
-		return 0, false, in.usagef("BUN_PORT: %v", err)
-	}
-	return p.(int), true, nil
-}
-
 // usageError is a mistake in the command line: exit status 2, printed as
 // one line naming the command.
 type usageError struct{ cmd, msg string }
 
 func (e usageError) Error() string { return e.msg }
-
-// exitCode is an exit status whose message, if any, was printed already.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // Main runs bgrun with args and returns its exit status. Every error is
 // printed here, once.
@@ -459,6 +401,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 	if in != nil && in.db != nil {
 		in.db.Close()
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "bgrun: interrupted")
+		return 130
+	}
 	return report(stderr, in, err)
 }
 
@@ -466,7 +412,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 // the command line's hint, and returns the exit status of its kind.
 func report(stderr io.Writer, in *invocation, err error) int {
 	var ue usageError
-	var ec exitCode
+	var ec run.Exited
 	switch {
 	case err == nil:
 		return 0
@@ -690,6 +636,8 @@ func (in *invocation) check() error {
 	switch {
 	case in.str("config") != "" && in.bool("no-config"):
 		return in.usagef("--config and --no-config contradict each other")
+	case c.dash && in.dash && len(in.rest) == 0:
+		return in.usagef("nothing after --: give the command to run")
 	case len(in.args) < c.args[0]:
 		return in.usagef("needs %s", strings.Fields(c.usage + " ARG")[0])
 	case c.args[1] >= 0 && len(in.args) > c.args[1]:
@@ -699,6 +647,20 @@ func (in *invocation) check() error {
 		if _, err := checkValue(c.argKind, a); err != nil {
 			return in.usagef("%s %v", strings.Trim(strings.Fields(c.usage)[0], "[]"), err)
 		}
+	}
+	if v := os.Getenv("BUN_PORT"); v != "" && in.vals["port"] == nil && slices.Contains(strings.Fields(c.flags), "port") {
+		// The original's variable: a port given either way is explicit.
+		p, err := checkValue(portKind, v)
+		if err != nil {
+			return in.usagef("BUN_PORT: %v", err)
+		}
+		in.vals["port"] = p
+	}
+	if f := c.argFlag; f != "" && len(in.args) == 1 {
+		if v, given := in.vals[f]; given {
+			return in.usagef("the %s is given twice (%q and %q)", f, in.args[0], v)
+		}
+		in.vals[f], in.args = in.args[0], nil
 	}
 	return nil
 }

@@ -314,7 +314,7 @@ func setupScript(e *testscript.Env) error {
 			}
 		}
 		if db, err := store.Open(filepath.Join(home, ".bgr", "bgr.sqlite")); err == nil {
-			stop.Nuke(db, stop.Options{Timeout: time.Second})
+			stop.Nuke(context.Background(), db, stop.Options{Timeout: time.Second})
 			db.Close()
 		}
 		sweep(tag)
@@ -472,7 +472,7 @@ func jsonField(ts *testscript.TestScript, name, key string) string {
 	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
 	ts.Check(err)
 	defer db.Close()
-	p, err := ps.Get(db, name)
+	p, err := ps.Get(context.Background(), db, name)
 	ts.Check(err)
 	b, _ := json.Marshal(p)
 	var m map[string]any
@@ -491,7 +491,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	db, err := store.Open(filepath.Join(ts.Getenv("HOME"), ".bgr", "bgr.sqlite"))
 	ts.Check(err)
 	defer db.Close()
-	p, err := ps.Get(db, args[1])
+	p, err := ps.Get(context.Background(), db, args[1])
 	ts.Check(err)
 	if len(p.Ports) == 0 {
 		ts.Fatalf("%s listens on no port", args[1])
@@ -1220,7 +1220,7 @@ func TestOwnershipStress(t *testing.T) {
 	dbPath := filepath.Join(home, ".bgr", "bgr.sqlite")
 	t.Cleanup(func() {
 		if db, err := store.Open(dbPath); err == nil {
-			stop.Nuke(db, stop.Options{Timeout: time.Second})
+			stop.Nuke(context.Background(), db, stop.Options{Timeout: time.Second})
 			db.Close()
 		}
 		sweep(tag)
@@ -1362,7 +1362,7 @@ func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]i
 	}
 	defer db.Close()
 	// A listing settles what killed starts left behind.
-	procs, err := ps.List(db, ps.Options{})
+	procs, err := ps.List(context.Background(), db, ps.Options{})
 	if err != nil {
 		t.Fatalf("round %d: %v", round, err)
 	}

@@ -1,6 +1,7 @@
 package dash
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func (s *server) start(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := run.Start(s.db, opt)
+	res, err := run.Start(r.Context(), s.db, opt)
 	s.sampler.poke()
 	if err != nil {
 		s.fail(w, r, err)
@@ -201,7 +202,7 @@ func childEnv() []string {
 // answerProcess answers {"ok":true,"process":{...}} with the live state of
 // name.
 func (s *server) answerProcess(w http.ResponseWriter, r *http.Request, name string) {
-	p, err := ps.Get(s.db, name)
+	p, err := ps.Get(r.Context(), s.db, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -211,14 +212,14 @@ func (s *server) answerProcess(w http.ResponseWriter, r *http.Request, name stri
 
 // ending answers POST /api/stop/{name} and DELETE /api/processes/{name}:
 // op (stop.Stop or stop.Delete) on the named process.
-func (s *server) ending(op func(*store.DB, string, stop.Options) (stop.Result, error)) http.HandlerFunc {
+func (s *server) ending(op func(context.Context, *store.DB, string, stop.Options) (stop.Result, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, err := pathName(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		res, err := op(s.db, name, stop.Options{Timeout: s.stopTimeout})
+		res, err := op(r.Context(), s.db, name, stop.Options{Timeout: s.stopTimeout})
 		s.sampler.poke()
 		if err != nil {
 			s.fail(w, r, err)
@@ -236,7 +237,7 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request) {
 	}
 	// A watched or guarded record is restarted through its supervisor, as
 	// the CLI does.
-	_, err = run.Start(s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout,
+	_, err = run.Start(r.Context(), s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout,
 		Spawn: watch.Spawn})
 	s.sampler.poke()
 	if err != nil {

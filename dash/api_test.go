@@ -3,6 +3,7 @@ package dash
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -244,7 +245,7 @@ func TestStopRestartDelete(t *testing.T) {
 	if alive(rec.PID, rec.StartTicks) {
 		t.Fatalf("pid %d still runs after stop", rec.PID)
 	}
-	if p, err := ps.Get(e.db, "job"); err != nil || p.Running || p.Status != "stopped" {
+	if p, err := ps.Get(context.Background(), e.db, "job"); err != nil || p.Running || p.Status != "stopped" {
 		t.Errorf("after stop: %+v %v", p, err)
 	}
 	e.must(200, "POST", "/api/stop/job", nil, &st)
@@ -260,7 +261,7 @@ func TestStopRestartDelete(t *testing.T) {
 	if !rs.OK || !rs.Process.Running || rs.Process.PID == rec.PID {
 		t.Errorf("restart = %+v", rs)
 	}
-	if p, err := ps.Get(e.db, "job"); err != nil || !p.Running {
+	if p, err := ps.Get(context.Background(), e.db, "job"); err != nil || !p.Running {
 		t.Errorf("after restart: %+v %v", p, err)
 	}
 	e.must(200, "DELETE", "/api/processes/job", nil, &st)
@@ -598,7 +599,7 @@ func TestHistory(t *testing.T) {
 	e := newEnv(t, "")
 	rec := e.start("h1", "exec sleep 60")
 	e.start("h2", "exec sleep 60")
-	if _, err := stop.Stop(e.db, "h1", stop.Options{Timeout: 2 * time.Second}); err != nil {
+	if _, err := stop.Stop(context.Background(), e.db, "h1", stop.Options{Timeout: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	e.db.AddEvent(store.Event{Name: "h2", Event: "note", Detail: map[string]any{"why": "<b>x</b>"}})

@@ -3,6 +3,7 @@
 package dash
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestBrowserDrawerRunSeparators(t *testing.T) {
 	rec := e.start("runs", "echo hello; exec sleep 60")
 	restart := func(n int) {
 		t.Helper()
-		if _, err := run.Start(e.db, run.Options{Name: "runs", Restart: true, Home: e.home, Grace: -1}); err != nil {
+		if _, err := run.Start(context.Background(), e.db, run.Options{Name: "runs", Restart: true, Home: e.home, Grace: -1}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "the output of the new run", func() bool {

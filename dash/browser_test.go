@@ -3,6 +3,7 @@
 package dash
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -60,7 +61,7 @@ func TestBrowserStopAndLiveUpdates(t *testing.T) {
 	if alive(rec.PID, rec.StartTicks) {
 		t.Fatalf("pid %d still runs after Stop in the page", rec.PID)
 	}
-	if p, err := ps.Get(e.db, "web"); err != nil || p.Running || p.Status != "stopped" {
+	if p, err := ps.Get(context.Background(), e.db, "web"); err != nil || p.Running || p.Status != "stopped" {
 		t.Errorf("after Stop: %+v, %v", p, err)
 	}
 	if b.js(&marker, `return window.__noReload === true;`); !marker {

@@ -8,6 +8,7 @@ package dash
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -40,7 +41,7 @@ func costOnly(t *testing.T) {
 func startMany(t *testing.T, db *store.DB, home, dir, prefix string, n int) {
 	t.Helper()
 	for i := range n {
-		_, err := run.Start(db, run.Options{Name: fmt.Sprintf("%s%03d", prefix, i), Command: "exec sleep 900",
+		_, err := run.Start(context.Background(), db, run.Options{Name: fmt.Sprintf("%s%03d", prefix, i), Command: "exec sleep 900",
 			Dir: dir, Home: home, Env: os.Environ(), Grace: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +93,7 @@ func TestCostServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stop.Nuke(db, stop.Options{Timeout: 2 * time.Second})
+		stop.Nuke(context.Background(), db, stop.Options{Timeout: 2 * time.Second})
 		db.Close()
 	})
 	startMany(t, db, home, t.TempDir(), "s", 100)

@@ -60,12 +60,12 @@ type LaunchOptions struct {
 
 // Launch starts the dashboard as the managed process bgr-dashboard, or says
 // where it already runs.
-func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
+func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) error {
 	out := o.Out
 	if out == nil {
 		out = io.Discard
 	}
-	cur, err := ps.Get(db, Name)
+	cur, err := ps.Get(ctx, db, Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("dashboard: %w", err)
 	}
@@ -133,7 +133,7 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 	if err := store.MkdirPrivate(o.Home); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
-	res, err := run.Start(db, run.Options{
+	res, err := run.Start(ctx, db, run.Options{
 		Name: Name, Command: execPrefix + run.JoinArgs(args), Dir: o.Home, Force: o.Force,
 		Env: env, Set: set, NoConfig: true, EnvFiles: []string{}, Home: o.Home,
 		StopTimeout: o.StopTimeout, Out: out,
@@ -141,7 +141,7 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := waitListening(db, res.Record)
+	p, err := waitListening(ctx, db, res.Record)
 	if err != nil {
 		return err
 	}
@@ -154,10 +154,10 @@ func Launch(db *store.DB, dbPath string, o LaunchOptions) error {
 // waitListening polls the started dashboard until it listens, and reports
 // its log when it ends first: a dashboard that cannot bind its explicit port
 // exits with the reason on stderr.
-func waitListening(db *store.DB, rec store.Record) (ps.Process, error) {
+func waitListening(ctx context.Context, db *store.DB, rec store.Record) (ps.Process, error) {
 	deadline := time.Now().Add(listenWait)
 	for {
-		p, err := ps.Get(db, Name)
+		p, err := ps.Get(ctx, db, Name)
 		if err != nil {
 			return p, fmt.Errorf("dashboard: %w", err)
 		}
@@ -266,7 +266,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if out == nil {
 		out = os.Stdout
 	}
-	ln, err := listen(o)
+	ln, err := listen(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 
 // listen binds the dashboard's port: exactly the explicit one, or the first
 // free one from the default upward. It never frees a port by killing.
-func listen(o ServeOptions) (net.Listener, error) {
+func listen(ctx context.Context, o ServeOptions) (net.Listener, error) {
 	port := o.Port
 	if port == 0 {
 		port = DefaultPort
@@ -292,7 +292,7 @@ func listen(o ServeOptions) (net.Listener, error) {
 		if err == nil {
 			return ln, nil
 		}
-		if busy, holders, herr := stop.HoldersOf(port); herr == nil && busy {
+		if busy, holders, herr := stop.HoldersOf(ctx, port); herr == nil && busy {
 			who := "a process bgrun cannot see"
 			if len(holders) > 0 {
 				who = fmt.Sprintf("pid %d", holders[0].PID)

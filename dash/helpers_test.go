@@ -2,6 +2,7 @@ package dash
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, token string) *env {
 	}
 	e.db = db
 	t.Cleanup(func() {
-		if _, _, err := stop.Nuke(db, stop.Options{Timeout: 2 * time.Second}); err != nil {
+		if _, _, err := stop.Nuke(context.Background(), db, stop.Options{Timeout: 2 * time.Second}); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 		db.Close()
@@ -104,7 +105,7 @@ func newEnv(t *testing.T, token string) *env {
 // start starts name running command through run.Start, as the CLI would.
 func (e *env) start(name, command string) store.Record {
 	e.t.Helper()
-	res, err := run.Start(e.db, run.Options{Name: name, Command: command, Dir: e.dir, Home: e.home,
+	res, err := run.Start(context.Background(), e.db, run.Options{Name: name, Command: command, Dir: e.dir, Home: e.home,
 		Env: os.Environ(), Grace: -1})
 	if err != nil {
 		e.t.Fatalf("start %s: %v", name, err)
@@ -279,7 +280,7 @@ func find(list []procJSON, name string) (procJSON, bool) {
 
 // stopProcess stops name as `bgrun --stop` would.
 func stopProcess(e *env, name string) (stop.Result, error) {
-	return stop.Stop(e.db, name, stop.Options{Timeout: 2 * time.Second})
+	return stop.Stop(context.Background(), e.db, name, stop.Options{Timeout: 2 * time.Second})
 }
 
 // points is how many samples the sampler holds for name.

@@ -234,7 +234,8 @@ func (s *sampler) sample(maxAge time.Duration) (*frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	procs, err := ps.List(s.db, ps.Options{})
+	// One sample serves every client: no one client's going away cuts it.
+	procs, err := ps.List(context.Background(), s.db, ps.Options{})
 	if err != nil {
 		return nil, err
 	}

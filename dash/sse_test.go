@@ -52,7 +52,7 @@ func TestEvents(t *testing.T) {
 	if p, _ := find(list, "sse1"); p.PID != rec.PID {
 		t.Errorf("pid %d, want %d", p.PID, rec.PID)
 	}
-	if _, err := stop.Stop(e.db, "sse1", stop.Options{Timeout: 2 * time.Second}); err != nil {
+	if _, err := stop.Stop(context.Background(), e.db, "sse1", stop.Options{Timeout: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.until(5*time.Second, func(l []procJSON) bool {

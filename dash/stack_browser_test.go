@@ -3,6 +3,7 @@
 package dash
 
 import (
+	"context"
 	"os"
 	"slices"
 	"testing"
@@ -16,7 +17,7 @@ import (
 func TestBrowserStackGroup(t *testing.T) {
 	e := newEnv(t, browserToken)
 	for _, name := range []string{"db", "api"} {
-		if _, err := run.Start(e.db, run.Options{Name: name, Command: "exec sleep 60", Dir: e.dir, Home: e.home,
+		if _, err := run.Start(context.Background(), e.db, run.Options{Name: name, Command: "exec sleep 60", Dir: e.dir, Home: e.home,
 			Env: os.Environ(), Set: []string{"BGR_GROUP=shop"}, Grace: -1}); err != nil {
 			t.Fatal(err)
 		}

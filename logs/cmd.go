@@ -10,10 +10,14 @@ import (
 	"bgrun/store"
 )
 
-// CmdOptions are the flags of `bgrun logs NAME` (and `bgrun NAME --logs`).
+// CmdOptions are the flags of `bgrun logs [NAME...]` (and `bgrun NAME --logs`).
 type CmdOptions struct {
-	Name           string
-	Lines          int  // the last N lines; 0 for all
+	// Names are the processes whose logs are shown: with one name and no
+	// Group, that process's files; else those of every named record (every
+	// record when none) of Group, each line prefixed with its name.
+	Names          []string
+	Group          string
+	Lines          int  // the last N lines; 0 for all of one, 20 of each of several
 	Stdout, Stderr bool // only this stream; neither or both for both
 	Follow         bool // keep printing new lines until ctx ends
 	// Marks, when set, gives the separators between runs of the stdout and
@@ -22,18 +26,27 @@ type CmdOptions struct {
 	// exact bytes.
 	Marks    func(db *store.DB, r store.Record) (stdout, stderr []Mark, err error)
 	Terminal bool
+	Color    bool // colour the names of several processes
 }
 
 // dockerLogsTimeout bounds `docker logs` of a detached container.
 const dockerLogsTimeout = time.Minute
 
 // CmdLogs is the logs command: the last lines of a process's stdout and
-// stderr, then (with Follow) what is appended, until ctx ends.
+// stderr (or of several processes'), then (with Follow) what is appended,
+// until ctx ends.
 func CmdLogs(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error {
-	if err := store.ValidateName(o.Name); err != nil {
+	if len(o.Names) != 1 || o.Group != "" {
+		if o.Lines == 0 {
+			o.Lines = 20
+		}
+		return All(ctx, w, AllOptions{Lines: o.Lines, Follow: o.Follow, Color: o.Color,
+			List: streams(db, o.Names, o.Group, o.Stdout, o.Stderr)})
+	}
+	if err := store.ValidateName(o.Names[0]); err != nil {
 		return err
 	}
-	r, err := db.Get(o.Name)
+	r, err := db.Get(o.Names[0])
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ type ListOptions struct {
 // CmdList is the list command: every record with its live state, as a
 // table fitted to o.Style or as JSON.
 func CmdList(ctx context.Context, db *store.DB, w io.Writer, o ListOptions) error {
-	procs, err := List(db, Options{Group: o.Group})
+	procs, err := List(ctx, db, Options{Group: o.Group})
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func CmdShow(ctx context.Context, db *store.DB, w io.Writer, o ShowOptions) erro
 		}
 	}
 	for _, n := range o.Names {
-		p, err := Get(db, n)
+		p, err := Get(ctx, db, n)
 		if err != nil {
 			return err
 		}
@@ -78,11 +78,11 @@ func CmdPorts(ctx context.Context, db *store.DB, w io.Writer, o PortsOptions) er
 			return err
 		}
 	}
-	procs, err := List(db, Options{})
+	procs, err := List(ctx, db, Options{})
 	if err != nil {
 		return err
 	}
-	entries, err := PortTable(procs, o.Name)
+	entries, err := PortTable(ctx, procs, o.Name)
 	if err != nil {
 		return err
 	}

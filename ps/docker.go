@@ -22,7 +22,7 @@ func DockerRecord(r store.Record) docker.Record {
 // containers' state: one batch of docker calls for the whole listing. The
 // docker client is in the tree of such a record, but the container is not:
 // its status, exit code and published ports come from Docker.
-func addDocker(procs []Process, recs []store.Record) {
+func addDocker(ctx context.Context, procs []Process, recs []store.Record) {
 	var drecs []docker.Record
 	for i, r := range recs {
 		if docker.IsDocker(r.Command) {
@@ -33,7 +33,7 @@ func addDocker(procs []Process, recs []store.Record) {
 	if len(drecs) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, dockerTimeout)
 	defer cancel()
 	states, err := docker.Status(ctx, drecs)
 	for i := range procs {

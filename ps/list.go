@@ -4,6 +4,7 @@
 package ps
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -112,7 +113,7 @@ type Options struct {
 
 // List returns every record with its live state, read from the OS with one
 // process snapshot for all records.
-func List(db *store.DB, opt Options) ([]Process, error) {
+func List(ctx context.Context, db *store.DB, opt Options) ([]Process, error) {
 	recs, err := db.List()
 	if err != nil {
 		return nil, err
@@ -129,11 +130,11 @@ func List(db *store.DB, opt Options) ([]Process, error) {
 	if recs, err = settleAll(db, recs); err != nil {
 		return nil, err
 	}
-	return Inspect(recs, opt)
+	return Inspect(ctx, recs, opt)
 }
 
 // Get returns one record with its live state.
-func Get(db *store.DB, name string) (Process, error) {
+func Get(ctx context.Context, db *store.DB, name string) (Process, error) {
 	r, err := db.Get(name)
 	if err != nil {
 		return Process{}, err
@@ -143,7 +144,7 @@ func Get(db *store.DB, name string) (Process, error) {
 		return Process{}, err
 	}
 	r = recs[0]
-	ps, err := Inspect([]store.Record{r}, Options{})
+	ps, err := Inspect(ctx, []store.Record{r}, Options{})
 	if err != nil {
 		return Process{}, err
 	}
@@ -151,7 +152,7 @@ func Get(db *store.DB, name string) (Process, error) {
 }
 
 // Inspect joins records with what the OS says of them.
-func Inspect(recs []store.Record, opt Options) ([]Process, error) {
+func Inspect(ctx context.Context, recs []store.Record, opt Options) ([]Process, error) {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
@@ -197,8 +198,8 @@ func Inspect(recs []store.Record, opt Options) ([]Process, error) {
 		}
 		out[i] = p
 	}
-	addPorts(out)
-	addDocker(out, recs)
+	addPorts(ctx, out)
+	addDocker(ctx, out, recs)
 	return out, nil
 }
 

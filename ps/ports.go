@@ -11,16 +11,16 @@ import (
 const portQueryTimeout = 5 * time.Second
 
 // Listeners returns every listening socket on the machine, from one OS query.
-func Listeners() ([]ports.Listener, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+func Listeners(ctx context.Context) ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(ctx, portQueryTimeout)
 	defer cancel()
 	return ports.List(ctx)
 }
 
 // ListenersOf returns the listening sockets held by any of pids: for a
 // stop, which needs a small tree's sockets and not the machine's.
-func ListenersOf(pids []int) ([]ports.Listener, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), portQueryTimeout)
+func ListenersOf(ctx context.Context, pids []int) ([]ports.Listener, error) {
+	ctx, cancel := context.WithTimeout(ctx, portQueryTimeout)
 	defer cancel()
 	return ports.ListOf(ctx, pids)
 }
@@ -41,7 +41,7 @@ func PortsOf(ls []ports.Listener, pids []int) []int {
 // look at the sockets for all of them: the listening sockets, and the fds of
 // their members only (no run of ss, which reads every process's fds). A
 // failed look leaves ports empty: the list is still worth showing.
-func addPorts(procs []Process) {
+func addPorts(ctx context.Context, procs []Process) {
 	var pids []int
 	for _, p := range procs {
 		pids = append(pids, p.PIDs...)
@@ -49,7 +49,7 @@ func addPorts(procs []Process) {
 	if len(pids) == 0 {
 		return
 	}
-	ls, err := ListenersOf(pids)
+	ls, err := ListenersOf(ctx, pids)
 	if err != nil {
 		return
 	}
@@ -69,9 +69,9 @@ type PortEntry struct {
 
 // PortTable lists which managed process listens where: all of them, or only
 // the one named name.
-func PortTable(procs []Process, name string) ([]PortEntry, error) {
+func PortTable(ctx context.Context, procs []Process, name string) ([]PortEntry, error) {
 	out := []PortEntry{}
-	ls, err := Listeners()
+	ls, err := Listeners(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func BenchmarkList100(b *testing.B) {
 	}
 	b.Run("list", func(b *testing.B) {
 		for b.Loop() {
-			procs, err := List(db, Options{})
+			procs, err := List(b.Context(), db, Options{})
 			if err != nil || len(procs) != 100 || !procs[99].Running {
 				b.Fatalf("List: %d procs, %v", len(procs), err)
 			}

@@ -106,7 +106,7 @@ func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	if r, err := db.Get(o.Name); err == nil {
 		RotateLogs(r) // a start appends: keep its logs under their cap first
 	}
-	res, err := Start(db, o)
+	res, err := Start(ctx, db, o)
 	if err != nil {
 		return err
 	}
@@ -183,18 +183,28 @@ type InlineOptions struct {
 	Argv     []string
 }
 
+// Exited is the error of a command that ran and exited with this status
+// (not 0), whose output, if any, was printed already: bgrun exits with it.
+type Exited int
+
+func (e Exited) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // CmdInline is the inline command: run a command in the foreground with
-// the config's environment; it returns the command's exit status.
-func CmdInline(ctx context.Context, o InlineOptions) (int, error) {
+// the config's environment; a status other than 0 is an Exited error.
+func CmdInline(ctx context.Context, o InlineOptions) error {
 	if len(o.Argv) == 0 {
-		return 0, store.Errorf(store.KindBadInput, "no command to run")
+		return store.Errorf(store.KindBadInput, "no command to run")
 	}
 	if o.Dir == "" {
 		o.Dir = "."
 	}
 	vars, _, err := ConfigEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return Inline(o.Dir, vars, o.Argv)
+	code, err := Inline(o.Dir, vars, o.Argv)
+	if err == nil && code != 0 {
+		err = Exited(code)
+	}
+	return err
 }

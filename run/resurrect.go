@@ -52,7 +52,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 		fmt.Fprintf(w, "Nothing to resurrect: %s was left running.\n", what)
 		return nil
 	}
-	procs, err := ps.Inspect(wanted, ps.Options{})
+	procs, err := ps.Inspect(ctx, wanted, ps.Options{})
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 			so := o.Start
 			so.Name, so.Restart, so.Out = name, true, nil
 			so.Command, so.Dir, so.Env, so.Force = "", "", nil, false
-			res, err := Start(db, so)
+			res, err := Start(ctx, db, so)
 			if err != nil {
 				lines[i], failed[i] = fmt.Sprintf("%s: failed: %s", name, failReason(err.Error())), true
 				return

@@ -121,7 +121,7 @@ type Result struct {
 // lock throughout. The record is written as starting, with the start's
 // marker, before the process is spawned, and whatever happens after: a
 // failed start is kept, marked failed, with its exit status.
-func Start(db *store.DB, o Options) (Result, error) {
+func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	var res Result
 	if err := store.ValidateName(o.Name); err != nil {
 		return res, err
@@ -161,7 +161,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 	}
 	running := false
 	if exists {
-		procs, err := ps.Inspect([]store.Record{old}, ps.Options{})
+		procs, err := ps.Inspect(ctx, []store.Record{old}, ps.Options{})
 		if err != nil {
 			return res, err
 		}
@@ -171,7 +171,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		return res, fmt.Errorf("process %q is %w (pid %d)", o.Name, ErrRunning, old.PID)
 	}
 	if o.Fetch {
-		if err := gitPull(rec.Dir, &o); err != nil {
+		if err := gitPull(ctx, rec.Dir, &o); err != nil {
 			return res, err
 		}
 	}
@@ -187,7 +187,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 		}
 	}
 	if running {
-		if _, err := stop.Replace(old, stop.Options{Timeout: o.StopTimeout, Out: o.Out}); err != nil {
+		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: o.Out}); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
 		}
 		res.Replaced = true
@@ -195,11 +195,11 @@ func Start(db *store.DB, o Options) (Result, error) {
 	}
 	if exists && !running {
 		// A stopped container of this record would block `docker run --name`.
-		if err := stop.RemoveContainer(old, stop.Options{Out: o.Out}); err != nil {
+		if err := stop.RemoveContainer(ctx, old, stop.Options{Out: o.Out}); err != nil {
 			return res, err
 		}
 	}
-	warnDeclaredPort(env, &o)
+	warnDeclaredPort(ctx, env, &o)
 	if err := claimLogs(&rec, old, exists); err != nil {
 		return res, err
 	}
@@ -242,7 +242,7 @@ func Start(db *store.DB, o Options) (Result, error) {
 	var serr error
 	res.Ports, serr = WaitListening(Follow(cmd, &rec), &rec, o.grace())
 	if serr == nil {
-		serr = AwaitReady(context.Background(), db, &rec, env)
+		serr = AwaitReady(context.Background(), db, &rec, env) // a judged start, never cut short
 	}
 	if serr != nil {
 		event = "failed"
@@ -523,12 +523,12 @@ func openLog(path string) (*os.File, error) {
 // warnDeclaredPort says so when the environment declares a PORT that another
 // process already listens on: the start goes ahead (the program may pick
 // another port), but the user learns who holds it.
-func warnDeclaredPort(env []string, o *Options) {
+func warnDeclaredPort(ctx context.Context, env []string, o *Options) {
 	port, err := strconv.Atoi(lookup(env, "PORT"))
 	if err != nil || port <= 0 {
 		return
 	}
-	busy, holders, err := stop.HoldersOf(port)
+	busy, holders, err := stop.HoldersOf(ctx, port)
 	if err != nil || !busy {
 		return
 	}
@@ -543,8 +543,8 @@ func warnDeclaredPort(env []string, o *Options) {
 }
 
 // gitPull updates the working directory with `git pull --ff-only`.
-func gitPull(dir string, o *Options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+func gitPull(ctx context.Context, dir string, o *Options) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "pull", "--ff-only")
 	cmd.Dir = dir

@@ -99,7 +99,7 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 		byName[sp.Name] = sp
 	}
 	results := runOrdered(ctx, names(sel), waits, o.Workers, func(name string) error {
-		line, err := upOne(db, st, byName[name], &o)
+		line, err := upOne(ctx, db, st, byName[name], &o)
 		if err != nil {
 			msg, tail, _ := strings.Cut(err.Error(), "\n")
 			out.say("%s: failed: %s", name, msg)
@@ -118,7 +118,7 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 }
 
 // upOne brings one process of the stack up and says how.
-func upOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
+func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
 	set := stackSet(st, sp)
 	rec, err := db.Get(sp.Name)
 	exists := err == nil
@@ -131,7 +131,7 @@ func upOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, e
 	}
 	running := false
 	if exists {
-		procs, err := ps.Inspect([]store.Record{rec}, ps.Options{})
+		procs, err := ps.Inspect(ctx, []store.Record{rec}, ps.Options{})
 		if err != nil {
 			return "", err
 		}
@@ -162,7 +162,7 @@ func upOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, e
 	if env == nil {
 		env = []string{}
 	}
-	res, err := Start(db, Options{
+	res, err := Start(ctx, db, Options{
 		Name: sp.Name, Command: sp.Command, Dir: sp.Dir, Force: true,
 		Stdout: sp.Stdout, Stderr: sp.Stderr, Config: sp.Config, EnvFiles: envFiles,
 		Env: env, Set: set, Grace: o.Grace,
@@ -272,7 +272,7 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	}
 	out := &lineWriter{w: stdout}
 	results := runOrdered(ctx, names(sel), waits, o.Workers, func(name string) error {
-		line, err := downOne(db, st, byName[name], &o)
+		line, err := downOne(ctx, db, st, byName[name], &o)
 		if err != nil {
 			out.say("%s: failed: %s", name, firstLine(err.Error()))
 			return err
@@ -286,7 +286,7 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	return summary(results, "stop")
 }
 
-func downOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
+func downOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
 	rec, err := db.Get(sp.Name)
 	if errors.Is(err, store.ErrNotFound) {
 		return "no record", nil
@@ -302,7 +302,7 @@ func downOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string,
 		opt.Timeout = o.StopTimeout
 	}
 	if o.Delete {
-		res, err := stop.Delete(db, sp.Name, opt)
+		res, err := stop.Delete(ctx, db, sp.Name, opt)
 		if errors.Is(err, store.ErrNotFound) {
 			return "no record", nil
 		}
@@ -314,7 +314,7 @@ func downOne(db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string,
 		}
 		return "deleted", nil
 	}
-	res, err := stop.Stop(db, sp.Name, opt)
+	res, err := stop.Stop(ctx, db, sp.Name, opt)
 	if errors.Is(err, store.ErrNotFound) {
 		return "no record", nil
 	}

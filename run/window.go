@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"os/exec"
 	"sync"
 	"time"
@@ -186,7 +187,9 @@ func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 // listening returns the ports that r's tree listens on, read from /proc for
 // its members only. Most checks find no listener that was not there at the
 // last one (known, which listening keeps) and end after reading the socket
-// tables, without looking at any process.
+// tables, without looking at any process. The window is judged to its end
+// whoever waits for it (the CLI, the supervisor): its queries are bounded by
+// their own timeouts, not by a caller's context.
 func listening(r store.Record, known *map[uint64]bool) []int {
 	inodes, cheap := ports.ListenInodes()
 	if cheap && *known != nil && !hasNew(inodes, *known) {
@@ -198,7 +201,7 @@ func listening(r store.Record, known *map[uint64]bool) []int {
 	}
 	var found []int
 	if members := t.MembersOf(ps.OwnerOf(r), false); len(members) > 0 {
-		if ls, err := ps.ListenersOf(members); err == nil {
+		if ls, err := ps.ListenersOf(context.Background(), members); err == nil {
 			found = ps.PortsOf(ls, members)
 		}
 	}
@@ -233,7 +236,7 @@ func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 		}
 		if docker.IsDocker(rec.Command) {
 			// `docker run -d` exits at once; its container is what runs.
-			if procs, err := ps.Inspect([]store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
+			if procs, err := ps.Inspect(context.Background(), []store.Record{*rec}, ps.Options{}); err == nil && procs[0].Running {
 				return nil
 			}
 		}

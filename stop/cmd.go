@@ -23,7 +23,7 @@ type CmdOptions struct {
 func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions) error {
 	if o.All {
 		return EachRecord(ctx, db, w, errw, "stop", func(r store.Record, w io.Writer) error {
-			res, err := Stop(db, r.Name, o.Options)
+			res, err := Stop(ctx, db, r.Name, o.Options)
 			if err == nil && res.WasRunning {
 				fmt.Fprintf(w, "Stopped %s.\n", r.Name)
 			}
@@ -37,7 +37,7 @@ func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := Stop(db, n, o.Options)
+		res, err := Stop(ctx, db, n, o.Options)
 		if err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func CmdDelete(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) err
 		}
 		opt := o.Options
 		opt.Out = w // names the files it keeps
-		res, err := Delete(db, n, opt)
+		res, err := Delete(ctx, db, n, opt)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func CmdDelete(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) err
 // CmdClean is the clean command: remove every stopped process and its logs.
 func CmdClean(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	o.Out = w // names the files it keeps
-	n, files, err := Clean(db, o)
+	n, files, err := Clean(ctx, db, o)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func CmdClean(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 // CmdNuke is the nuke command: stop and remove everything.
 func CmdNuke(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	o.Out = w // names the files it keeps
-	n, running, err := Nuke(db, o)
+	n, running, err := Nuke(ctx, db, o)
 	if err != nil {
 		if n > 0 {
 			fmt.Fprintf(w, "Deleted %d process%s (%d were running).\n", n, plural(n, "es"), running)
@@ -119,7 +119,7 @@ type KillPortOptions struct {
 
 // CmdKillPort is the kill-port command: end whatever listens on a port.
 func CmdKillPort(ctx context.Context, w io.Writer, o KillPortOptions) error {
-	ended, err := KillPort(o.Port, o.Options)
+	ended, err := KillPort(ctx, o.Port, o.Options)
 	for _, h := range ended {
 		fmt.Fprintf(w, "Ended pid %d (%s), which listened on port %d.\n", h.PID, h.Command, o.Port)
 	}
@@ -154,7 +154,9 @@ func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb strin
 	errs := Concurrently(ctx, recs, func(r store.Record) error {
 		err := fn(r, lw)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(lerrw, "bgrun: %s %s: %v\n", verb, r.Name, err)
+			if ctx.Err() == nil { // once interrupted, one line says so for all
+				fmt.Fprintf(lerrw, "bgrun: %s %s: %v\n", verb, r.Name, err)
+			}
 			return err
 		}
 		return nil

@@ -24,7 +24,7 @@ type tree struct {
 }
 
 // snapshotTree takes r's tree and its ports (one OS listing).
-func snapshotTree(r store.Record, t ps.Table) tree {
+func snapshotTree(ctx context.Context, r store.Record, t ps.Table) tree {
 	tr := tree{members: map[int]uint64{}}
 	pids := t.MembersOf(ps.OwnerOf(r), true)
 	for _, p := range pids {
@@ -32,7 +32,7 @@ func snapshotTree(r store.Record, t ps.Table) tree {
 		tr.members[p] = mp.StartTicks
 	}
 	if len(pids) > 0 {
-		if ls, err := ps.ListenersOf(pids); err == nil {
+		if ls, err := ps.ListenersOf(ctx, pids); err == nil {
 			tr.ports = ps.PortsOf(ls, pids)
 		}
 	}
@@ -45,11 +45,11 @@ func snapshotTree(r store.Record, t ps.Table) tree {
 // were members of the tree are ever signalled: never a client of the port,
 // never a process that is not ours. A port held by someone else is reported
 // on out and left alone.
-func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (TreeResult, []int, error) {
+func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say func(string, ...any)) (TreeResult, []int, error) {
 	if docker.IsDocker(r.Command) {
 		// The container is not in the client's tree: docker stop ends it,
 		// and a foreground client then exits by itself.
-		ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
 		err := docker.Stop(ctx, ps.DockerRecord(r), timeout)
 		cancel()
 		if err != nil {
@@ -60,8 +60,8 @@ func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (
 	if err != nil {
 		return TreeResult{}, nil, err
 	}
-	tr := snapshotTree(r, t)
-	res, err := treeOf(ps.OwnerOf(r), timeout, &t)
+	tr := snapshotTree(ctx, r, t)
+	res, err := treeOf(ctx, ps.OwnerOf(r), timeout, &t)
 	if err != nil {
 		return res, tr.ports, err
 	}
@@ -72,7 +72,7 @@ func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (
 	for pid := range tr.members {
 		former = append(former, pid)
 	}
-	ls, err := ps.ListenersOf(former)
+	ls, err := ps.ListenersOf(ctx, former)
 	if err != nil {
 		return res, tr.ports, nil
 	}
@@ -85,7 +85,7 @@ func stopTree(r store.Record, timeout time.Duration, say func(string, ...any)) (
 		}
 	}
 	for _, port := range tr.ports {
-		ctx, cancel := context.WithTimeout(context.Background(), portWait)
+		ctx, cancel := context.WithTimeout(ctx, portWait)
 		err := ports.WaitFree(ctx, port, portWait)
 		cancel()
 		var be *ports.BusyError
@@ -123,22 +123,22 @@ func truncate(s string, n int) string {
 
 // Replace stops the running tree of r so that it can be started afresh
 // (`--force`, `--restart`), freeing its ports as stopTree does.
-func Replace(r store.Record, opt Options) (TreeResult, error) {
-	res, _, err := stopTree(r, opt.timeout(), opt.say)
+func Replace(ctx context.Context, r store.Record, opt Options) (TreeResult, error) {
+	res, _, err := stopTree(ctx, r, opt.timeout(), opt.say)
 	if err != nil {
 		return res, err
 	}
-	return res, RemoveContainer(r, opt)
+	return res, RemoveContainer(ctx, r, opt)
 }
 
 // RemoveContainer removes the stopped container that the docker record r
 // created (found by its --name or its bgrun.name label, and nothing else),
 // so that starting `docker run --name x` again meets no name conflict.
-func RemoveContainer(r store.Record, opt Options) error {
+func RemoveContainer(ctx context.Context, r store.Record, opt Options) error {
 	if !docker.IsDocker(r.Command) {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	err := docker.Remove(ctx, ps.DockerRecord(r))
 	if errors.Is(err, docker.ErrUnavailable) {
@@ -156,8 +156,8 @@ type PortHolder struct {
 
 // HoldersOf returns who listens on port, for messages such as "PORT 3000 is
 // already in use by pid 123 (node server.js)".
-func HoldersOf(port int) (busy bool, holders []PortHolder, err error) {
-	ls, err := ps.Listeners()
+func HoldersOf(ctx context.Context, port int) (busy bool, holders []PortHolder, err error) {
+	ls, err := ps.Listeners(ctx)
 	if err != nil {
 		return false, nil, err
 	}
@@ -171,11 +171,11 @@ func HoldersOf(port int) (busy bool, holders []PortHolder, err error) {
 // SIGKILL after the timeout, and waits for the port to be free. Only the
 // listeners are signalled, never clients connected to the port; pid 1 and
 // bgrun itself are refused. It returns the pids it ended.
-func KillPort(port int, opt Options) ([]PortHolder, error) {
+func KillPort(ctx context.Context, port int, opt Options) ([]PortHolder, error) {
 	if port <= 0 || port > 65535 {
 		return nil, fmt.Errorf("port %d is not a TCP port number (1-65535)", port)
 	}
-	ls, err := ps.Listeners()
+	ls, err := ps.Listeners(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func KillPort(port int, opt Options) ([]PortHolder, error) {
 	}
 	deadline := time.Now().Add(opt.timeout())
 	for {
-		ls, err := ps.Listeners()
+		ls, err := ps.Listeners(ctx)
 		if err != nil {
 			return ended, err
 		}
@@ -227,7 +227,7 @@ func KillPort(port int, opt Options) ([]PortHolder, error) {
 					signal(p, proc.StartTicks, sigKill)
 				}
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), portWait)
+			ctx, cancel := context.WithTimeout(ctx, portWait)
 			defer cancel()
 			if err := ports.WaitFree(ctx, port, portWait); err != nil {
 				return ended, err

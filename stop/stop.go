@@ -46,18 +46,18 @@ type Result struct {
 // its own tree. The record is marked stopped before anything is signalled.
 // It holds the name's lock, so a stop issued during a start or restart
 // waits for it and then wins: the process ends stopped.
-func Stop(db *store.DB, name string, opt Options) (Result, error) {
+func Stop(ctx context.Context, db *store.DB, name string, opt Options) (Result, error) {
 	unlock, err := db.Lock(name)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	return stopRecord(db, name, opt, map[string]bool{})
+	return stopRecord(ctx, db, name, opt, map[string]bool{})
 }
 
 // stopRecord stops name, whose lock the caller holds; children's locks are
 // taken here, parent before child.
-func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (Result, error) {
+func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, seen map[string]bool) (Result, error) {
 	var res Result
 	seen[name] = true
 	// Marking it stopped takes it out of supervision: the supervisor never
@@ -79,7 +79,7 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 			if err != nil {
 				return res, err
 			}
-			cr, err := stopRecord(db, c.Name, opt, seen)
+			cr, err := stopRecord(ctx, db, c.Name, opt, seen)
 			unlock()
 			if err != nil {
 				return res, fmt.Errorf("stop child %q: %w", c.Name, err)
@@ -89,11 +89,11 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 			}
 		}
 	}
-	if res.WasRunning, err = runs(r); err != nil {
+	if res.WasRunning, err = runs(ctx, r); err != nil {
 		return res, err
 	}
 	if res.WasRunning {
-		if res.Tree, _, err = stopTree(r, opt.timeout(), opt.say); err != nil {
+		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
 		}
 	}
@@ -122,9 +122,9 @@ func stopRecord(db *store.DB, name string, opt Options, seen map[string]bool) (R
 // runs reports whether anything of r runs: a member of its tree, or its
 // container. Only a docker record needs the full inspection (and its docker
 // query); for the rest one process snapshot answers.
-func runs(r store.Record) (bool, error) {
+func runs(ctx context.Context, r store.Record) (bool, error) {
 	if docker.IsDocker(r.Command) {
-		procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+		procs, err := ps.Inspect(ctx, []store.Record{r}, ps.Options{})
 		if err != nil {
 			return false, err
 		}
@@ -155,13 +155,13 @@ func unsupervise(r *store.Record) error {
 // bgrun created for it (see removeLogs), holding the name's lock throughout:
 // a start or restart going on finishes first, and what it started is stopped
 // with the rest.
-func Delete(db *store.DB, name string, opt Options) (Result, error) {
+func Delete(ctx context.Context, db *store.DB, name string, opt Options) (Result, error) {
 	unlock, err := db.Lock(name)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	res, err := stopRecord(db, name, opt, map[string]bool{})
+	res, err := stopRecord(ctx, db, name, opt, map[string]bool{})
 	if err != nil {
 		return res, err
 	}
@@ -169,7 +169,7 @@ func Delete(db *store.DB, name string, opt Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := RemoveContainer(r, opt); err != nil {
+	if err := RemoveContainer(ctx, r, opt); err != nil {
 		return res, err
 	}
 	if err := db.Delete(name); err != nil {
@@ -241,13 +241,13 @@ func removeOwned(path string, owned bool) (removed bool, why string) {
 // supervisor to restart it, nor one whose lock someone holds (a start, stop
 // or restart is changing it): those are left for a later clean. It returns
 // how many records and files it removed.
-func Clean(db *store.DB, opt Options) (records, files int, err error) {
+func Clean(ctx context.Context, db *store.DB, opt Options) (records, files int, err error) {
 	recs, err := db.List()
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, r := range recs {
-		removed, n, err := cleanOne(db, r.Name, opt)
+		removed, n, err := cleanOne(ctx, db, r.Name, opt)
 		if err != nil {
 			return records, files, err
 		}
@@ -259,7 +259,7 @@ func Clean(db *store.DB, opt Options) (records, files int, err error) {
 	return records, files, nil
 }
 
-func cleanOne(db *store.DB, name string, opt Options) (removed bool, files int, err error) {
+func cleanOne(ctx context.Context, db *store.DB, name string, opt Options) (removed bool, files int, err error) {
 	unlock, ok, err := db.TryLock(name)
 	if err != nil || !ok {
 		return false, 0, err
@@ -279,7 +279,7 @@ func cleanOne(db *store.DB, name string, opt Options) (removed bool, files int, 
 	if r, err = ps.Settle(db, r, t); err != nil {
 		return false, 0, err
 	}
-	procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+	procs, err := ps.Inspect(ctx, []store.Record{r}, ps.Options{})
 	if err != nil {
 		return false, 0, err
 	}
@@ -301,7 +301,7 @@ func cleanOne(db *store.DB, name string, opt Options) (removed bool, files int, 
 // be stopped or removed is reported in the error and the others are still
 // removed: one bad record never stops a nuke. It returns how many records
 // it removed and how many of them were running.
-func Nuke(db *store.DB, opt Options) (removed, wasRunning int, err error) {
+func Nuke(ctx context.Context, db *store.DB, opt Options) (removed, wasRunning int, err error) {
 	recs, err := db.List()
 	if err != nil {
 		return 0, 0, err
@@ -310,8 +310,8 @@ func Nuke(db *store.DB, opt Options) (removed, wasRunning int, err error) {
 	if opt.Out != nil {
 		opt.Out = &lockedWriter{new(sync.Mutex), opt.Out} // the deletes say what they keep at once
 	}
-	errs := Concurrently(context.Background(), recs, func(r store.Record) error {
-		res, err := Delete(db, r.Name, opt)
+	errs := Concurrently(ctx, recs, func(r store.Record) error {
+		res, err := Delete(ctx, db, r.Name, opt)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // a parent's stop already took it
 		}

@@ -3,6 +3,8 @@
 package stop
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -107,11 +109,11 @@ func TestKillPortRefusesItself(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	_, err = KillPort(port, Options{Timeout: time.Second})
+	_, err = KillPort(t.Context(), port, Options{Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "bgrun itself") {
 		t.Fatalf("KillPort of our own port: %v", err)
 	}
-	if _, err := KillPort(0, Options{}); err == nil {
+	if _, err := KillPort(t.Context(), 0, Options{}); err == nil {
 		t.Fatal("port 0 accepted")
 	}
 }
@@ -131,7 +133,7 @@ func TestStopKeepsRecord(t *testing.T) {
 	if err := db.Put(&r); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Stop(db, "svc", Options{Timeout: time.Second})
+	res, err := Stop(t.Context(), db, "svc", Options{Timeout: time.Second})
 	if err != nil || !res.WasRunning {
 		t.Fatalf("Stop = %+v, %v", res, err)
 	}
@@ -142,13 +144,58 @@ func TestStopKeepsRecord(t *testing.T) {
 	if err != nil || got.Status != store.StatusStopped || got.ExitSignal != "SIGTERM" {
 		t.Fatalf("record after Stop: %+v, %v", got, err)
 	}
-	if res, err := Stop(db, "svc", Options{}); err != nil || res.WasRunning {
+	if res, err := Stop(t.Context(), db, "svc", Options{}); err != nil || res.WasRunning {
 		t.Fatalf("second Stop = %+v, %v", res, err)
 	}
-	if _, err := Delete(db, "svc", Options{}); err != nil {
+	if _, err := Delete(t.Context(), db, "svc", Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Get("svc"); err == nil {
 		t.Fatal("record kept after Delete")
+	}
+}
+
+// TestStopGivesUpWhenCancelled: a stop whose context ends (Ctrl-C) returns
+// at its next look, however long its timeout, and leaves a record that tells
+// the truth: a process that outlived its SIGTERM is still shown running,
+// no longer wanted nor supervised, and a later stop ends it.
+func TestStopGivesUpWhenCancelled(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "bgr.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pid, ticks := startTree(t, "trap '' TERM; while :; do sleep 1; done")
+	r := store.Record{Name: "svc", PID: pid, PGID: pid, StartTicks: ticks, Command: "x", Dir: "/",
+		StdoutPath: filepath.Join(t.TempDir(), "o"), StderrPath: filepath.Join(t.TempDir(), "e"),
+		Status: store.StatusRunning, StartedAt: time.Now(), Wanted: true}
+	if err := db.Put(&r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Stop(ctx, db, "svc", Options{Timeout: time.Hour}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop with an ended context = %v, want context.Canceled", err)
+	}
+	if !alive(pid, ticks) {
+		t.Fatal("a process that ignores SIGTERM ended before its timeout")
+	}
+	// The record was marked stopped (out of supervision) before the signal;
+	// what runs is shown from the OS.
+	got, err := db.Get("svc")
+	if err != nil || got.Wanted {
+		t.Fatalf("record after an interrupted stop: %+v, %v", got, err)
+	}
+	if p, err := ps.Get(t.Context(), db, "svc"); err != nil || !p.Running || p.Status != store.StatusRunning {
+		t.Fatalf("shown after an interrupted stop: %+v, %v", p, err)
+	}
+	if res, err := Stop(t.Context(), db, "svc", Options{Timeout: 100 * time.Millisecond}); err != nil || !res.WasRunning {
+		t.Fatalf("second Stop = %+v, %v", res, err)
+	}
+	if got, err := db.Get("svc"); err != nil || got.Status != store.StatusStopped || got.ExitSignal != "SIGKILL" {
+		t.Fatalf("record after the second stop: %+v, %v", got, err)
+	}
+	if alive(pid, ticks) {
+		t.Fatal("still running after the second stop")
 	}
 }

@@ -4,6 +4,7 @@
 package stop
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -60,12 +61,13 @@ func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
 // error naming the survivors. Without o.Instance, the leader's own marker
 // is used while the leader lives.
 func TreeOf(o ps.Owner, timeout time.Duration) (TreeResult, error) {
-	return treeOf(o, timeout, nil)
+	return treeOf(context.Background(), o, timeout, nil)
 }
 
 // treeOf is TreeOf starting from the snapshot first, when the caller has
-// just taken one.
-func treeOf(o ps.Owner, timeout time.Duration, first *ps.Table) (TreeResult, error) {
+// just taken one; it gives up, returning ctx's error, when ctx ends. TreeOf
+// never gives up: its callers clean up a process that must not run on.
+func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Table) (TreeResult, error) {
 	var res TreeResult
 	termed := map[int]uint64{}
 	killed := map[int]bool{}
@@ -120,6 +122,10 @@ func treeOf(o ps.Owner, timeout time.Duration, first *ps.Table) (TreeResult, err
 			alive[m] = mp.StartTicks
 		}
 		waitExits(alive, wait)
+		if err := ctx.Err(); err != nil {
+			// Given up (Ctrl-C): what was signalled is said, the rest runs on.
+			return res, err
+		}
 	}
 }
 

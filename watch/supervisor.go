@@ -681,7 +681,7 @@ func treeRuns(snap ps.Table, r store.Record) bool {
 		return true
 	}
 	if docker.IsDocker(r.Command) {
-		procs, err := ps.Inspect([]store.Record{r}, ps.Options{})
+		procs, err := ps.Inspect(context.Background(), []store.Record{r}, ps.Options{})
 		return err != nil || procs[0].Running
 	}
 	return false

@@ -1,18 +1,15 @@
-package run
+package logs
 
-import (
-	"bgrun/logs"
-	"bgrun/store"
-)
+import "bgrun/store"
 
-// LogStreams returns the lister of `bgrun logs` for several processes: the
+// streams returns the lister of `bgrun logs` for several processes: the
 // stdout and/or stderr files of the records named in names (all when none),
 // of group when it is not "", read from the store on every call, so that a
 // follower sees processes started after it began. A named record that does
 // not exist is an error on the first call.
-func LogStreams(db *store.DB, names []string, group string, stdout, stderr bool) func() ([]logs.Stream, error) {
+func streams(db *store.DB, names []string, group string, stdout, stderr bool) func() ([]Stream, error) {
 	first := true
-	return func() ([]logs.Stream, error) {
+	return func() ([]Stream, error) {
 		var recs []store.Record
 		if len(names) == 0 {
 			all, err := db.List()
@@ -32,16 +29,16 @@ func LogStreams(db *store.DB, names []string, group string, stdout, stderr bool)
 			recs = append(recs, r)
 		}
 		first = false
-		var out []logs.Stream
+		var out []Stream
 		for _, r := range recs {
 			if group != "" && r.Group != group {
 				continue
 			}
 			if stdout || !stderr {
-				out = append(out, logs.Stream{Name: r.Name, Label: "stdout", Path: r.StdoutPath})
+				out = append(out, Stream{Name: r.Name, Label: "stdout", Path: r.StdoutPath})
 			}
 			if (stderr || !stdout) && r.StderrPath != r.StdoutPath {
-				out = append(out, logs.Stream{Name: r.Name, Label: "stderr", Path: r.StderrPath})
+				out = append(out, Stream{Name: r.Name, Label: "stderr", Path: r.StderrPath})
 			}
 		}
 		return out, nil
