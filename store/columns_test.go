@@ -2,9 +2,11 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -214,5 +216,41 @@ func TestUpsertKeepsID(t *testing.T) {
 	}
 	if c.ID != b.ID+1 {
 		t.Fatalf("a new name after updates got id %d, want %d", c.ID, b.ID+1)
+	}
+}
+
+// TestValuesKeepTheirStrings: statuses and event kinds are stored and
+// printed (`--json`, the dashboard's JavaScript, users' jq) as these exact
+// strings.
+func TestValuesKeepTheirStrings(t *testing.T) {
+	statuses := map[Status]string{StatusRunning: "running", StatusStopped: "stopped", StatusFailed: "failed",
+		StatusStarting: "starting", StatusRestarting: "restarting", StatusErrored: "errored"}
+	events := map[EventKind]string{EventStart: "start", EventRestart: "restart", EventGuardRestart: "guard_restart",
+		EventFailed: "failed", EventExit: "exit", EventStop: "stop", EventDelete: "delete", EventBackoff: "backoff",
+		EventGuardGaveUp: "guard_gave_up", EventGuardOn: "guard_on", EventGuardOff: "guard_off",
+		EventUnhealthy: "unhealthy", EventMaxMemory: "max_memory", EventNotReady: "not_ready"}
+	db := MustOpen(t)
+	for st, want := range statuses {
+		r := Record{Name: want, Command: "c", Dir: "/", StdoutPath: "o", StderrPath: "e", Status: st}
+		if err := db.Put(&r); err != nil {
+			t.Fatal(err)
+		}
+		var raw string
+		if err := db.sql.QueryRow("SELECT status FROM process WHERE name = ?", want).Scan(&raw); err != nil || raw != want {
+			t.Errorf("status %q stored as %q (%v)", want, raw, err)
+		}
+	}
+	for ev, want := range events {
+		if err := db.AddEvent(Event{Name: "x", Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := db.Events("x", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(evs[0])
+		if !strings.Contains(string(b), `"event":"`+want+`"`) {
+			t.Errorf("event %q printed as %s", want, b)
+		}
 	}
 }

@@ -26,23 +26,6 @@ import (
 // ErrNotFound is returned when no record has the asked name.
 var ErrNotFound = errors.New("no such process")
 
-// Status values stored in a record. Whether a "running" record still runs is
-// decided by the ps package from the OS, never from this column alone.
-const (
-	StatusRunning = "running" // started and not known to have ended
-	StatusStopped = "stopped" // stopped on purpose
-	StatusFailed  = "failed"  // ended during its startup window
-	// StatusStarting marks a record being started: written, with its
-	// instance marker, before the process is spawned.
-	StatusStarting = "starting"
-	// StatusRestarting marks a guarded record that ended and waits for its
-	// next try: ExitedAt plus Backoff.
-	StatusRestarting = "restarting"
-	// StatusErrored marks a guarded record whose guard gave up after
-	// MaxRestarts restarts in a row.
-	StatusErrored = "errored"
-)
-
 // Leader values: what the pid of a record is.
 const (
 	LeaderProgram = "program" // a simple command run with exec: the pid is the program's
@@ -84,7 +67,7 @@ type Record struct {
 	StdoutOwned bool
 	StderrOwned bool
 
-	Status    string
+	Status    Status
 	StartedAt time.Time
 	// ExitCode and ExitSignal describe the last exit seen; ExitedAt is zero
 	// when none was seen.
@@ -145,7 +128,7 @@ type Record struct {
 type Event struct {
 	ID     int64          `json:"id"`
 	Name   string         `json:"process_name"`
-	Event  string         `json:"event"` // start, stop, restart, exit, delete, failed, guard_on, ...
+	Event  EventKind      `json:"event"`
 	PID    int            `json:"pid"`
 	At     time.Time      `json:"timestamp"`
 	Detail map[string]any `json:"metadata"`
