@@ -363,7 +363,7 @@ func signature(list []procJSON) string {
 	}
 	st := make([]state, len(list))
 	for i, p := range list {
-		st[i] = state{p.Name, p.Status, p.StatusDetail, p.PID, p.Running, p.Ports, p.Guarded, p.Watched,
+		st[i] = state{p.Name, string(p.Status), p.StatusDetail, p.PID, p.Running, p.Ports, p.Guarded, p.Watched,
 			p.Supervised, p.Restarts, p.Backoff, p.GaveUp, p.Docker, p.LastExit, p.Command, p.Directory,
 			p.Group, p.StartedAt}
 	}

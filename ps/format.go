@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"bgrun/store"
 )
 
 // Style says how output may be decorated: Color for ANSI colours (a terminal
@@ -119,14 +121,14 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 				pid = "docker"
 			}
 		}
-		status := p.Status
+		status := string(p.Status)
 		if p.Restarts > 0 && p.Running {
 			status += fmt.Sprintf(" ↻%d", p.Restarts)
 		}
 		if p.StatusDetail != "" && p.Status != StatusExited {
 			status += " · " + p.StatusDetail
 		} else if p.Status == StatusExited {
-			status = p.Status + " " + p.StatusDetail
+			status = string(p.Status) + " " + p.StatusDetail
 		}
 		vals := map[string][2]string{
 			"ID":        {strconv.FormatInt(p.ID, 10), blue},
@@ -218,12 +220,13 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 // "○ Killed: SIGKILL".
 func statusLabel(s string) string {
 	head, rest, _ := strings.Cut(s, " ")
-	if head == StatusExited && rest != "" {
+	if head == string(StatusExited) && rest != "" {
 		// "exited 1" or "killed: SIGKILL" says it all.
 		return "○ " + strings.ToUpper(rest[:1]) + rest[1:]
 	}
-	label := map[string]string{"running": "● Running", "failed": "✗ Failed", "unknown": "? Unknown",
-		"restarting": "↻ Restarting", "errored": "✗ Errored", "starting": "◌ Starting"}[head]
+	label := map[store.Status]string{store.StatusRunning: "● Running", store.StatusFailed: "✗ Failed",
+		StatusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
+		store.StatusStarting: "◌ Starting"}[store.Status(head)]
 	if label == "" {
 		label = "○ Stopped"
 	}
@@ -297,7 +300,7 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 	label := func(k string) string { return st.paint(bold, fmt.Sprintf("%-11s", k+":")) }
 	kv := func(k, v string) { fmt.Fprintf(w, "%s %s\n", label(k), v) }
 	kv("Name", st.paint(cyan+bold, p.Name))
-	status := colorStatus(statusLabel(p.Status), st)
+	status := colorStatus(statusLabel(string(p.Status)), st)
 	if p.StatusDetail != "" {
 		status += " (" + p.StatusDetail + ")"
 	}

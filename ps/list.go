@@ -24,9 +24,9 @@ type Process struct {
 	// own, see LastExit), failed (ended during startup), stopped (stopped on
 	// purpose) or unknown (its state could not be read). StatusDetail says
 	// more in words: "exited 1", "killed: SIGKILL", "next try in 2s".
-	Status       string `json:"status"`
-	StatusDetail string `json:"status_detail,omitempty"`
-	Running      bool   `json:"running"`
+	Status       store.Status `json:"status"`
+	StatusDetail string       `json:"status_detail,omitempty"`
+	Running      bool         `json:"running"`
 	// PIDs are every live process of the tree, leader included.
 	PIDs  []int `json:"pids"`
 	Ports []int `json:"ports"`
@@ -224,7 +224,11 @@ func fromRecord(r store.Record) Process {
 
 // StatusExited is the status of a process that ended on its own, shown with
 // its exit code or signal rather than as stopped.
-const StatusExited = "exited"
+const StatusExited store.Status = "exited"
+
+// StatusUnknown is the status of a process whose state could not be read
+// (a docker record while the daemon does not answer).
+const StatusUnknown store.Status = "unknown"
 
 // setEnded sets the status of a process that does not run from its record.
 func setEnded(p *Process, r store.Record, now time.Time) {

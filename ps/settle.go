@@ -29,7 +29,7 @@ func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
 		leader, found = t.Leader(r.Instance)
 	}
 	running := found || len(t.MembersOf(o, true)) > 0
-	event, detail := "failed", map[string]any{"reason": "start interrupted; no process carries its marker"}
+	event, detail := store.EventFailed, map[string]any{"reason": "start interrupted; no process carries its marker"}
 	nr, err := db.Update(r.Name, func(rec *store.Record) error {
 		if rec.Status != store.StatusStarting || rec.Instance != r.Instance {
 			return nil // changed meanwhile: someone else settled it
@@ -39,7 +39,7 @@ func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
 		}
 		if running {
 			rec.Status = store.StatusRunning
-			event, detail = "start", map[string]any{"command": rec.Command,
+			event, detail = store.EventStart, map[string]any{"command": rec.Command,
 				"reason": "start interrupted; finished by finding its process by marker"}
 		} else {
 			rec.Status = store.StatusFailed

@@ -28,8 +28,8 @@ func StartDetail(rec store.Record) map[string]any {
 }
 
 // startEvents are the history events of a spawn, which carry log sizes.
-var startEvents = map[string]string{"start": "started", "restart": "restarted", "guard_restart": "restarted",
-	"failed": "restarted"}
+var startEvents = map[store.EventKind]string{store.EventStart: "started", store.EventRestart: "restarted",
+	store.EventGuardRestart: "restarted", store.EventFailed: "restarted"}
 
 // markHistory is how many history events LogMarks reads: enough for the
 // runs of any log that has not been rotated away.
@@ -51,11 +51,11 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 	for i := len(evs) - 1; i >= 0; i-- { // oldest first
 		e := evs[i]
 		switch e.Event {
-		case "delete":
+		case store.EventDelete:
 			stdout, stderr, lastOut, lastErr, runs = nil, nil, -1, -1, 0
-		case "exit":
+		case store.EventExit:
 			prev = "previous run " + howEnded(e.Detail)
-		case "stop":
+		case store.EventStop:
 			prev = "previous run stopped"
 		}
 		verb, ok := startEvents[e.Event]
@@ -86,7 +86,7 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 		}
 		runs++
 		prev = ""
-		if e.Event == "failed" {
+		if e.Event == store.EventFailed {
 			prev = "previous run failed at startup, " + howEnded(e.Detail)
 		}
 	}

@@ -17,7 +17,7 @@ func TestLogMarks(t *testing.T) {
 	}
 	defer db.Close()
 	at := time.Date(2026, 11, 29, 12, 7, 44, 0, time.Local)
-	add := func(event string, detail map[string]any) {
+	add := func(event store.EventKind, detail map[string]any) {
 		at = at.Add(time.Second)
 		if err := db.AddEvent(store.Event{Name: "w", Event: event, At: at, Detail: detail}); err != nil {
 			t.Fatal(err)

@@ -225,9 +225,9 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 		}
 		return res, err
 	}
-	event := "start"
+	event := store.EventStart
 	if exists {
-		event = "restart"
+		event = store.EventRestart
 	}
 	if rec.Ready != "" {
 		rec.Status = store.StatusStarting // until AwaitReady says it is ready
@@ -245,7 +245,7 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 		serr = AwaitReady(context.Background(), db, &rec, env) // a judged start, never cut short
 	}
 	if serr != nil {
-		event = "failed"
+		event = store.EventFailed
 		if err := db.Put(&rec); err != nil {
 			return res, err
 		}

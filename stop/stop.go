@@ -112,7 +112,7 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 	}
 	if res.WasRunning {
 		detail := map[string]any{"signalled": len(res.Tree.Signalled), "killed": len(res.Tree.Killed)}
-		if err := db.AddEvent(store.Event{Name: name, Event: "stop", PID: r.PID, Detail: detail}); err != nil {
+		if err := db.AddEvent(store.Event{Name: name, Event: store.EventStop, PID: r.PID, Detail: detail}); err != nil {
 			return res, err
 		}
 	}
@@ -176,7 +176,7 @@ func Delete(ctx context.Context, db *store.DB, name string, opt Options) (Result
 		return res, err
 	}
 	removeLogs(db, r, opt)
-	return res, db.AddEvent(store.Event{Name: name, Event: "delete", PID: r.PID})
+	return res, db.AddEvent(store.Event{Name: name, Event: store.EventDelete, PID: r.PID})
 }
 
 // removeLogs deletes the log files of a removed record that bgrun created,

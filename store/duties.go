@@ -45,16 +45,3 @@ func (r Record) HealthEvery() time.Duration {
 	}
 	return r.HealthInterval
 }
-
-// History events of the supervisor's duties.
-const (
-	// EventUnhealthy: a guarded process was restarted after failing its
-	// health check several times in a row.
-	EventUnhealthy = "unhealthy"
-	// EventMaxMemory: a process was restarted because its tree's RSS stayed
-	// above its --max-memory.
-	EventMaxMemory = "max_memory"
-	// EventNotReady: a start whose process never passed its readiness check
-	// in time, or ended while it was awaited; a "failed" event follows.
-	EventNotReady = "not_ready"
-)

@@ -26,23 +26,6 @@ import (
 // ErrNotFound is returned when no record has the asked name.
 var ErrNotFound = errors.New("no such process")
 
-// Status values stored in a record. Whether a "running" record still runs is
-// decided by the ps package from the OS, never from this column alone.
-const (
-	StatusRunning = "running" // started and not known to have ended
-	StatusStopped = "stopped" // stopped on purpose
-	StatusFailed  = "failed"  // ended during its startup window
-	// StatusStarting marks a record being started: written, with its
-	// instance marker, before the process is spawned.
-	StatusStarting = "starting"
-	// StatusRestarting marks a guarded record that ended and waits for its
-	// next try: ExitedAt plus Backoff.
-	StatusRestarting = "restarting"
-	// StatusErrored marks a guarded record whose guard gave up after
-	// MaxRestarts restarts in a row.
-	StatusErrored = "errored"
-)
-
 // Leader values: what the pid of a record is.
 const (
 	LeaderProgram = "program" // a simple command run with exec: the pid is the program's
@@ -84,7 +67,7 @@ type Record struct {
 	StdoutOwned bool
 	StderrOwned bool
 
-	Status    string
+	Status    Status
 	StartedAt time.Time
 	// ExitCode and ExitSignal describe the last exit seen; ExitedAt is zero
 	// when none was seen.
@@ -145,7 +128,7 @@ type Record struct {
 type Event struct {
 	ID     int64          `json:"id"`
 	Name   string         `json:"process_name"`
-	Event  string         `json:"event"` // start, stop, restart, exit, delete, failed, guard_on, ...
+	Event  EventKind      `json:"event"`
 	PID    int            `json:"pid"`
 	At     time.Time      `json:"timestamp"`
 	Detail map[string]any `json:"metadata"`
@@ -324,41 +307,20 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
-const cols = `id, name, pid, pgid, start_ticks, command, workdir, env, set_env, config_path, no_config,
-	env_files, grp, parent, stdout_path, stderr_path, status, started_at, exit_code, exit_signal, exited_at,
-	guard, watch, watch_ignore, supervisor_pid, supervisor_ticks, restarts, max_restarts, backoff, gave_up,
-	wanted, stdout_owned, stderr_owned, instance, leader, stderr_offset, log_max_size, log_keep, ready,
-	ready_timeout_ms, health_interval_ms, max_memory, created_at, updated_at`
-
 type scanner interface{ Scan(...any) error }
 
+// scanRecord reads one row of selectSQL into a Record.
 func scanRecord(s scanner) (Record, error) {
 	var r Record
-	var env, set, files, ignore string
-	var started, exited, created, updated string
-	var startTicks, supTicks, readyMS, healthMS int64
-	err := s.Scan(&r.ID, &r.Name, &r.PID, &r.PGID, &startTicks, &r.Command, &r.Dir, &env, &set,
-		&r.ConfigPath, &r.NoConfig, &files, &r.Group, &r.Parent, &r.StdoutPath, &r.StderrPath,
-		&r.Status, &started, &r.ExitCode, &r.ExitSignal, &exited, &r.Guard, &r.Watch, &ignore,
-		&r.SupervisorPID, &supTicks, &r.Restarts, &r.MaxRestarts, &r.Backoff, &r.GaveUp, &r.Wanted, &r.StdoutOwned,
-		&r.StderrOwned, &r.Instance, &r.Leader, &r.StderrOffset, &r.LogMaxSize, &r.LogKeep, &r.Ready, &readyMS,
-		&healthMS, &r.MaxMemory, &created, &updated)
-	if err != nil {
-		return r, err
+	dst := make([]any, len(columns))
+	for i, c := range columns {
+		dst[i] = c.field(&r)
 	}
-	r.StartTicks, r.SupervisorTicks = uint64(startTicks), uint64(supTicks)
-	r.ReadyTimeout, r.HealthInterval = time.Duration(readyMS)*time.Millisecond, time.Duration(healthMS)*time.Millisecond
-	for _, f := range []struct {
-		s   string
-		dst *[]string
-	}{{env, &r.Env}, {set, &r.Set}, {files, &r.EnvFiles}, {ignore, &r.WatchIgnore}} {
-		if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
-			return r, fmt.Errorf("record %q: bad list column: %w", r.Name, err)
-		}
+	err := s.Scan(dst...)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("record %q: %w", r.Name, err)
 	}
-	r.StartedAt, r.ExitedAt = parseTime(started), parseTime(exited)
-	r.CreatedAt, r.UpdatedAt = parseTime(created), parseTime(updated)
-	return r, nil
+	return r, err
 }
 
 func parseTime(s string) time.Time {
@@ -383,7 +345,7 @@ func jsonList(l []string) string {
 
 // Get returns the record named name, or ErrNotFound.
 func (db *DB) Get(name string) (Record, error) {
-	r, err := scanRecord(db.sql.QueryRow("SELECT "+cols+" FROM process WHERE name = ?", name))
+	r, err := scanRecord(db.sql.QueryRow(selectSQL+" WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w named %q", ErrNotFound, name)
 	}
@@ -392,7 +354,7 @@ func (db *DB) Get(name string) (Record, error) {
 
 // List returns every record, oldest first.
 func (db *DB) List() ([]Record, error) {
-	rows, err := db.sql.Query("SELECT " + cols + " FROM process ORDER BY id")
+	rows, err := db.sql.Query(selectSQL + " ORDER BY id")
 	if err != nil {
 		return nil, cleanErr(err)
 	}
@@ -408,45 +370,6 @@ func (db *DB) List() ([]Record, error) {
 	return out, cleanErr(rows.Err())
 }
 
-// writable lists the columns Put and Update write, in the order of values.
-var writable = []string{"name", "pid", "pgid", "start_ticks", "command", "workdir", "env", "set_env",
-	"config_path", "no_config", "env_files", "grp", "parent", "stdout_path", "stderr_path", "status",
-	"started_at", "exit_code", "exit_signal", "exited_at", "guard", "watch", "watch_ignore",
-	"supervisor_pid", "supervisor_ticks", "restarts", "max_restarts", "backoff", "gave_up", "wanted",
-	"stdout_owned", "stderr_owned", "instance", "leader", "stderr_offset", "log_max_size", "log_keep", "ready",
-	"ready_timeout_ms", "health_interval_ms", "max_memory", "created_at", "updated_at"}
-
-var (
-	insertSQL = "INSERT INTO process (" + strings.Join(writable, ", ") + ") VALUES (?" +
-		strings.Repeat(", ?", len(writable)-1) + ")"
-	updateSQL = "UPDATE process SET " + strings.Join(writable[1:len(writable)-2], " = ?, ") +
-		" = ?, updated_at = ? WHERE name = ?"
-)
-
-// values returns r's fields in the order of writable.
-func values(r *Record) []any {
-	return []any{r.Name, r.PID, r.PGID, int64(r.StartTicks), r.Command, r.Dir, jsonList(r.Env), jsonList(r.Set),
-		r.ConfigPath, r.NoConfig, jsonList(r.EnvFiles), r.Group, r.Parent, r.StdoutPath, r.StderrPath,
-		r.Status, formatTime(r.StartedAt), r.ExitCode, r.ExitSignal, formatTime(r.ExitedAt), r.Guard, r.Watch,
-		jsonList(r.WatchIgnore), r.SupervisorPID, int64(r.SupervisorTicks), r.Restarts, r.MaxRestarts, r.Backoff,
-		r.GaveUp, r.Wanted, r.StdoutOwned, r.StderrOwned, r.Instance, r.Leader, r.StderrOffset, r.LogMaxSize,
-		r.LogKeep, r.Ready, r.ReadyTimeout.Milliseconds(), r.HealthInterval.Milliseconds(), r.MaxMemory,
-		formatTime(r.CreatedAt), formatTime(r.UpdatedAt)}
-}
-
-// update writes every column of r but its name and creation time to the row
-// named r.Name, reporting whether there was one.
-func update(tx *sql.Tx, r *Record) (bool, error) {
-	v := values(r)
-	args := append(v[1:len(v)-2], v[len(v)-1], r.Name)
-	res, err := tx.Exec(updateSQL, args...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
-}
-
 // Put inserts r, or replaces the record of the same name while keeping its
 // ID and creation time. It sets r.ID.
 func (db *DB) Put(r *Record) error {
@@ -455,22 +378,7 @@ func (db *DB) Put(r *Record) error {
 		r.CreatedAt = now
 	}
 	r.UpdatedAt = now
-	err := db.inTx(func(tx *sql.Tx) error {
-		found, err := update(tx, r)
-		if err != nil || found {
-			if err == nil {
-				err = tx.QueryRow("SELECT id FROM process WHERE name = ?", r.Name).Scan(&r.ID)
-			}
-			return err
-		}
-		res, err := tx.Exec(insertSQL, values(r)...)
-		if err != nil {
-			return err
-		}
-		r.ID, err = res.LastInsertId()
-		return err
-	})
-	if err != nil {
+	if err := upsert(db.sql, r); err != nil {
 		return fmt.Errorf("save %q: %w", r.Name, cleanErr(err))
 	}
 	return nil
@@ -495,7 +403,7 @@ func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
 	var r Record
 	err := db.inTx(func(tx *sql.Tx) error {
 		var err error
-		r, err = scanRecord(tx.QueryRow("SELECT "+cols+" FROM process WHERE name = ?", name))
+		r, err = scanRecord(tx.QueryRow(selectSQL+" WHERE name = ?", name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w named %q", ErrNotFound, name)
 		}
@@ -507,8 +415,7 @@ func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
 		}
 		r.Name = name
 		r.UpdatedAt = db.now()
-		_, err = update(tx, &r)
-		return err
+		return upsert(tx, &r)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("update %q: %w", name, cleanErr(err))

@@ -78,7 +78,7 @@ func TestUpdateAndHistory(t *testing.T) {
 	if got.Restarts != 1 {
 		t.Fatalf("restarts %d", got.Restarts)
 	}
-	for _, ev := range []string{"start", "exit", "restart"} {
+	for _, ev := range []EventKind{EventStart, EventExit, EventRestart} {
 		if err := db.AddEvent(Event{Name: "w", Event: ev, PID: 7, Detail: map[string]any{"code": 1}}); err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestMigrateV1KeepsRecordsAndSetsWanted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, row := range [][2]string{{"up", StatusRunning}, {"down", StatusStopped}, {"broke", StatusFailed}} {
+	for _, row := range [][2]string{{"up", string(StatusRunning)}, {"down", string(StatusStopped)}, {"broke", string(StatusFailed)}} {
 		_, err := old.Exec(`INSERT INTO process (name, command, workdir, stdout_path, stderr_path, status, created_at, updated_at)
 			VALUES (?, 'sleep 1', '/tmp', 'o', 'e', ?, ?, ?)`, row[0], row[1], now, now)
 		if err != nil {

@@ -46,7 +46,7 @@ const (
 
 // Event returns the history event that records the action: "unhealthy" or
 // "max_memory"; "" for ActionNone.
-func (a Action) Event() string {
+func (a Action) Event() store.EventKind {
 	switch a {
 	case ActionRestartUnhealthy:
 		return store.EventUnhealthy

@@ -93,7 +93,7 @@ func (s *supervisor) restartFor(t *tracked, d Decision) {
 	t.busy, t.leader, t.follow, t.retryAt, t.change = true, nil, false, time.Time{}, ""
 	go func() {
 		s.ended(r, d)
-		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), "restart")}
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), store.EventRestart)}
 	}()
 }
 
@@ -110,19 +110,19 @@ func (s *supervisor) restartPlain(d Decision) {
 	go func() {
 		defer func() { s.events <- event{kind: evPlainDone, name: r.Name} }()
 		s.ended(r, d)
-		res := s.start(r, identOf(r), "restart")
+		res := s.start(r, identOf(r), store.EventRestart)
 		if res.aborted {
 			return
 		}
 		t := &tracked{name: r.Name, want: res.want}
 		if res.err == nil {
 			s.write(t, func(rec *store.Record) { rec.Status = store.StatusRunning; rec.Restarts++ },
-				"restart", res.rec.PID, run.StartDetail(res.rec))
+				store.EventRestart, res.rec.PID, run.StartDetail(res.rec))
 			return
 		}
 		s.log.Printf("%s: %v", r.Name, res.err)
 		s.write(t, func(rec *store.Record) { rec.Status, rec.ExitedAt = store.StatusFailed, time.Now() },
-			"failed", res.rec.PID, map[string]any{"error": res.err.Error()})
+			store.EventFailed, res.rec.PID, map[string]any{"error": res.err.Error()})
 	}()
 }
 

@@ -237,10 +237,10 @@ func outcome(db *store.DB, r store.Record, mark time.Time) (error, bool) {
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
 		e := evs[i]
-		if e.At.Before(mark) || (e.Event != "start" && e.Event != "failed") {
+		if e.At.Before(mark) || (e.Event != store.EventStart && e.Event != store.EventFailed) {
 			continue
 		}
-		if e.Event == "start" {
+		if e.Event == store.EventStart {
 			return nil, true
 		}
 		if msg, ok := e.Detail["not_ready"].(string); ok {
@@ -301,9 +301,9 @@ func SetGuard(db *store.DB, name string, on bool) (res GuardResult, err error) {
 		return res, err
 	}
 	res.Changed = changed
-	event := "guard_off"
+	event := store.EventGuardOff
 	if on {
-		event = "guard_on"
+		event = store.EventGuardOn
 	}
 	if changed {
 		if err := db.AddEvent(store.Event{Name: name, Event: event, PID: r.PID}); err != nil {

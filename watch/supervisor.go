@@ -62,7 +62,7 @@ var duties = []duty{watchDuty{}}
 
 // ident is what a record said when the supervisor last read or wrote it.
 type ident struct {
-	status string
+	status store.Status
 	pid    int
 	ticks  uint64
 }
@@ -119,9 +119,9 @@ type startResult struct {
 	rec     store.Record
 	leader  *run.Leader
 	err     error
-	want    ident  // the record as the start left it
-	aborted bool   // the record changed meanwhile; the start was ended
-	event   string // start, restart or guard_restart
+	want    ident           // the record as the start left it
+	aborted bool            // the record changed meanwhile; the start was ended
+	event   store.EventKind // start, restart or guard_restart
 }
 
 type supervisor struct {
@@ -352,7 +352,7 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 	t.started = r.StartedAt
 	switch r.Status {
 	case store.StatusStarting:
-		s.launch(t, r, "start")
+		s.launch(t, r, store.EventStart)
 	case store.StatusRestarting:
 		d, _ := time.ParseDuration(r.Backoff)
 		t.retryAt = r.ExitedAt.Add(d)
@@ -385,7 +385,7 @@ func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
 // write applies fn to t's record if it still says what the supervisor last
 // saw, and appends a history event; false when the record changed (stopped,
 // deleted or started anew elsewhere), which always wins.
-func (s *supervisor) write(t *tracked, fn func(*store.Record), ev string, pid int, detail map[string]any) bool {
+func (s *supervisor) write(t *tracked, fn func(*store.Record), ev store.EventKind, pid int, detail map[string]any) bool {
 	errChanged := errors.New("changed")
 	r, err := s.db.Update(t.name, func(r *store.Record) error {
 		if identOf(*r) != t.want || r.Status == store.StatusStopped {
@@ -412,7 +412,7 @@ func (s *supervisor) write(t *tracked, fn func(*store.Record), ev string, pid in
 
 // launch starts r in a goroutine: spawn, record, startup window. Its end
 // comes back as an evStarted event.
-func (s *supervisor) launch(t *tracked, r store.Record, ev string) {
+func (s *supervisor) launch(t *tracked, r store.Record, ev store.EventKind) {
 	t.busy, t.leader, t.follow, t.retryAt, t.change = true, nil, false, time.Time{}, ""
 	want := t.want
 	go func() {
@@ -422,7 +422,7 @@ func (s *supervisor) launch(t *tracked, r store.Record, ev string) {
 
 // start spawns r with run's spawn and startup window, as the CLI does, and
 // records the pid before the window so a stop meanwhile finds it.
-func (s *supervisor) start(r store.Record, want ident, ev string) startResult {
+func (s *supervisor) start(r store.Record, want ident, ev store.EventKind) startResult {
 	res := startResult{event: ev, want: want}
 	env, _, err := run.Environment(&r)
 	if err != nil {
@@ -528,7 +528,7 @@ func (s *supervisor) started(t *tracked, res startResult) {
 	case res.err == nil:
 		ok := s.write(t, func(rec *store.Record) {
 			rec.Status, rec.Backoff, rec.GaveUp = store.StatusRunning, "", false
-			if res.event != "start" {
+			if res.event != store.EventStart {
 				rec.Restarts++
 			}
 		}, res.event, r.PID, run.StartDetail(r))
@@ -564,7 +564,7 @@ func (s *supervisor) failed(t *tracked, e exitInfo, startedAt time.Time, detail 
 	if err != nil {
 		return
 	}
-	status, delay, ok := s.recordEnd(t, r, e, e.at.Sub(startedAt), store.StatusFailed, "failed", detail)
+	status, delay, ok := s.recordEnd(t, r, e, e.at.Sub(startedAt), store.StatusFailed, store.EventFailed, detail)
 	if !ok {
 		return
 	}
@@ -575,8 +575,8 @@ func (s *supervisor) failed(t *tracked, e exitInfo, startedAt time.Time, detail 
 // ranFor): guarded, it is restarting after the backoff's next delay, or
 // errored when the guard gives up; otherwise its status becomes status. It
 // reports false when the record changed meanwhile, which wins.
-func (s *supervisor) recordEnd(t *tracked, r store.Record, e exitInfo, ranFor time.Duration, status, ev string,
-	detail map[string]any) (string, time.Duration, bool) {
+func (s *supervisor) recordEnd(t *tracked, r store.Record, e exitInfo, ranFor time.Duration, status store.Status,
+	ev store.EventKind, detail map[string]any) (store.Status, time.Duration, bool) {
 	delay, giveUp := time.Duration(0), false
 	if r.Guard {
 		status = store.StatusRestarting
@@ -607,7 +607,7 @@ func (s *supervisor) crashed(t *tracked, e exitInfo) {
 	if !e.known {
 		detail["code"], detail["status"] = nil, "not collected: the supervisor was not its parent"
 	}
-	status, delay, ok := s.recordEnd(t, r, e, ranFor, r.Status, "exit", detail)
+	status, delay, ok := s.recordEnd(t, r, e, ranFor, r.Status, store.EventExit, detail)
 	if !ok {
 		return
 	}
@@ -616,14 +616,14 @@ func (s *supervisor) crashed(t *tracked, e exitInfo) {
 }
 
 // scheduled sets up the guard's next try after an end, or its giving up.
-func (s *supervisor) scheduled(t *tracked, status string, delay time.Duration, at time.Time, r store.Record) {
+func (s *supervisor) scheduled(t *tracked, status store.Status, delay time.Duration, at time.Time, r store.Record) {
 	switch status {
 	case store.StatusRestarting:
 		t.retryAt = at.Add(delay)
-		s.db.AddEvent(store.Event{Name: t.name, Event: "backoff", PID: r.PID, Detail: map[string]any{"delay": delay.String()}})
+		s.db.AddEvent(store.Event{Name: t.name, Event: store.EventBackoff, PID: r.PID, Detail: map[string]any{"delay": delay.String()}})
 		s.log.Printf("%s: restarting in %v", t.name, delay)
 	case store.StatusErrored:
-		s.db.AddEvent(store.Event{Name: t.name, Event: "guard_gave_up", PID: r.PID,
+		s.db.AddEvent(store.Event{Name: t.name, Event: store.EventGuardGaveUp, PID: r.PID,
 			Detail: map[string]any{"restarts": r.MaxRestarts}})
 		s.log.Printf("%s: gave up after %d restarts in a row", t.name, r.MaxRestarts)
 	}
@@ -641,7 +641,7 @@ func (s *supervisor) due() {
 		if err != nil || identOf(r) != t.want || !Needs(r) {
 			continue // the next scan sees what changed
 		}
-		s.launch(t, r, "guard_restart")
+		s.launch(t, r, store.EventGuardRestart)
 	}
 }
 
@@ -661,8 +661,8 @@ func (s *supervisor) changed(t *tracked) {
 		if _, err := stop.Tree(r.PID, r.StartTicks, s.timeout); err != nil {
 			s.log.Printf("%s: %v", r.Name, err)
 		}
-		s.db.AddEvent(store.Event{Name: r.Name, Event: "stop", PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
-		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), "restart")}
+		s.db.AddEvent(store.Event{Name: r.Name, Event: store.EventStop, PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
+		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), store.EventRestart)}
 	}()
 }
 
