@@ -44,8 +44,9 @@ func snapshotTree(ctx context.Context, r store.Record, t ps.Table) tree {
 // of them is killed, and the port is waited for. Only LISTEN holders that
 // were members of the tree are ever signalled: never a client of the port,
 // never a process that is not ours. A port held by someone else is reported
-// on out and left alone.
-func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say func(string, ...any)) (TreeResult, []int, error) {
+// on out and left alone. snap, when not nil, is a snapshot just taken.
+func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say func(string, ...any),
+	snap *ps.Table) (TreeResult, []int, error) {
 	if docker.IsDocker(r.Command) {
 		// The container is not in the client's tree: docker stop ends it,
 		// and a foreground client then exits by itself.
@@ -56,10 +57,14 @@ func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say fu
 			say("Warning: docker stop for %s: %v", r.Name, err)
 		}
 	}
-	t, err := ps.Snapshot()
-	if err != nil {
-		return TreeResult{}, nil, err
+	if snap == nil || docker.IsDocker(r.Command) {
+		t, err := ps.Snapshot()
+		if err != nil {
+			return TreeResult{}, nil, err
+		}
+		snap = &t
 	}
+	t := *snap
 	tr := snapshotTree(ctx, r, t)
 	res, err := treeOf(ctx, ps.OwnerOf(r), timeout, &t)
 	if err != nil {
@@ -124,7 +129,7 @@ func truncate(s string, n int) string {
 // Replace stops the running tree of r so that it can be started afresh
 // (`--force`, `--restart`), freeing its ports as stopTree does.
 func Replace(ctx context.Context, r store.Record, opt Options) (TreeResult, error) {
-	res, _, err := stopTree(ctx, r, opt.timeout(), opt.say)
+	res, _, err := stopTree(ctx, r, opt.timeout(), opt.say, nil)
 	if err != nil {
 		return res, err
 	}

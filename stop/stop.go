@@ -89,15 +89,21 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 			}
 		}
 	}
-	if res.WasRunning, err = runs(ctx, r); err != nil {
+	var snap *ps.Table
+	if res.WasRunning, snap, err = runs(ctx, r); err != nil {
 		return res, err
 	}
 	if res.WasRunning {
-		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say); err != nil {
+		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say, snap); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
 		}
 	}
-	if _, err := db.Update(name, func(r *store.Record) error {
+	var ev store.Event
+	if res.WasRunning {
+		ev = store.Event{Event: store.EventStop, PID: r.PID,
+			Detail: map[string]any{"signalled": len(res.Tree.Signalled), "killed": len(res.Tree.Killed)}}
+	}
+	if _, err := db.UpdateLogged(name, func(r *store.Record) error {
 		r.Status = store.StatusStopped
 		if res.WasRunning {
 			r.ExitedAt = time.Now()
@@ -107,34 +113,29 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 			}
 		}
 		return nil
-	}); err != nil {
+	}, ev); err != nil {
 		return res, err
-	}
-	if res.WasRunning {
-		detail := map[string]any{"signalled": len(res.Tree.Signalled), "killed": len(res.Tree.Killed)}
-		if err := db.AddEvent(store.Event{Name: name, Event: store.EventStop, PID: r.PID, Detail: detail}); err != nil {
-			return res, err
-		}
 	}
 	return res, nil
 }
 
 // runs reports whether anything of r runs: a member of its tree, or its
 // container. Only a docker record needs the full inspection (and its docker
-// query); for the rest one process snapshot answers.
-func runs(ctx context.Context, r store.Record) (bool, error) {
+// query); for the rest one process snapshot answers, and is returned for
+// the stop to start from.
+func runs(ctx context.Context, r store.Record) (bool, *ps.Table, error) {
 	if docker.IsDocker(r.Command) {
 		procs, err := ps.Inspect(ctx, []store.Record{r}, ps.Options{})
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
-		return procs[0].Running || len(procs[0].PIDs) > 0, nil
+		return procs[0].Running || len(procs[0].PIDs) > 0, nil, nil
 	}
 	t, err := ps.Snapshot()
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return len(t.MembersOf(ps.OwnerOf(r), true)) > 0, nil
+	return len(t.MembersOf(ps.OwnerOf(r), true)) > 0, &t, nil
 }
 
 // Unsupervise takes the record named name out of its supervisor's hands

@@ -400,6 +400,13 @@ func (db *DB) inTx(fn func(*sql.Tx) error) error {
 // all in one transaction, so concurrent updates never lose each other's
 // changes.
 func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
+	return db.UpdateLogged(name, fn, Event{})
+}
+
+// UpdateLogged is Update that also appends e to the history (unless its
+// Event is empty), in the same transaction: the history follows the record,
+// and one write costs one commit.
+func (db *DB) UpdateLogged(name string, fn func(*Record) error, e Event) (Record, error) {
 	var r Record
 	err := db.inTx(func(tx *sql.Tx) error {
 		var err error
@@ -415,7 +422,11 @@ func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
 		}
 		r.Name = name
 		r.UpdatedAt = db.now()
-		return upsert(tx, &r)
+		if err := upsert(tx, &r); err != nil || e.Event == "" {
+			return err
+		}
+		e.Name = name
+		return db.insertEvent(tx, e)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("update %q: %w", name, cleanErr(err))
@@ -437,6 +448,15 @@ func (db *DB) Delete(name string) error {
 
 // AddEvent appends e to the history; a zero At means now.
 func (db *DB) AddEvent(e Event) error {
+	if err := db.insertEvent(db.sql, e); err != nil {
+		return fmt.Errorf("history: %w", cleanErr(err))
+	}
+	return nil
+}
+
+func (db *DB) insertEvent(x interface {
+	Exec(string, ...any) (sql.Result, error)
+}, e Event) error {
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
@@ -448,12 +468,9 @@ func (db *DB) AddEvent(e Event) error {
 		}
 		detail = string(b)
 	}
-	_, err := db.sql.Exec("INSERT INTO history (process_name, event, pid, at, detail) VALUES (?,?,?,?,?)",
+	_, err := x.Exec("INSERT INTO history (process_name, event, pid, at, detail) VALUES (?,?,?,?,?)",
 		e.Name, e.Event, e.PID, formatTime(e.At), detail)
-	if err != nil {
-		return fmt.Errorf("history: %w", cleanErr(err))
-	}
-	return nil
+	return err
 }
 
 // Events returns history newest first: of one record when name is not "",

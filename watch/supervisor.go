@@ -387,13 +387,13 @@ func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
 // deleted or started anew elsewhere), which always wins.
 func (s *supervisor) write(t *tracked, fn func(*store.Record), ev store.EventKind, pid int, detail map[string]any) bool {
 	errChanged := errors.New("changed")
-	r, err := s.db.Update(t.name, func(r *store.Record) error {
+	r, err := s.db.UpdateLogged(t.name, func(r *store.Record) error {
 		if identOf(*r) != t.want || r.Status == store.StatusStopped {
 			return errChanged
 		}
 		fn(r)
 		return nil
-	})
+	}, store.Event{Event: ev, PID: pid, Detail: detail})
 	if errors.Is(err, errChanged) || errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -402,11 +402,6 @@ func (s *supervisor) write(t *tracked, fn func(*store.Record), ev store.EventKin
 		return false
 	}
 	t.want = identOf(r)
-	if ev != "" {
-		if err := s.db.AddEvent(store.Event{Name: t.name, Event: ev, PID: pid, Detail: detail}); err != nil {
-			s.log.Printf("%s: history: %v", t.name, err)
-		}
-	}
 	return true
 }
 
