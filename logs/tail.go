@@ -36,13 +36,6 @@ func Tail(path string, n int) ([]byte, error) {
 	return b, err
 }
 
-// tail is Tail with the first and the largest block size as parameters, so
-// that tests can put block boundaries anywhere in small files.
-func tail(path string, n, block, limit int) ([]byte, error) {
-	b, _, err := tailFrom(path, n, block, limit)
-	return b, err
-}
-
 // tailFrom is tail that also returns the file offset of the first byte
 // returned, so that marks given by offset can be placed in the text.
 func tailFrom(path string, n, block, limit int) ([]byte, int64, error) {

@@ -232,3 +232,10 @@ func TestTailManyLinesMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+// tail is Tail with the first and the largest block size as parameters, so
+// that tests can put block boundaries anywhere in small files.
+func tail(path string, n, block, limit int) ([]byte, error) {
+	b, _, err := tailFrom(path, n, block, limit)
+	return b, err
+}

@@ -473,7 +473,7 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 // environment, and fills in rec's pid, process group, start time, leader,
 // stderr offset and status. A simple command is exec'd, so its pid is the
 // program's. env comes from Environment; a rec without a marker gets a new
-// one (the caller records it: see markStarting and LaunchRecorded). The
+// one (the caller records it: see markStarting). The
 // caller owns the returned command: it must Wait for it or Release it.
 func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	outf, err := openLog(rec.StdoutPath)

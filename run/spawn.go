@@ -3,21 +3,15 @@ package run
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
 	"bgrun/ps"
 	"bgrun/store"
 )
-
-// ErrStopped is returned by LaunchRecorded when the record was stopped
-// meanwhile: a deliberate stop wins over a supervisor's restart.
-var ErrStopped = errors.New("stopped meanwhile")
 
 // NewInstance returns a fresh marker for a start of the record with id:
 // "<id>.<12 hex digits>", unique across restarts and machines' reboots.
@@ -61,39 +55,6 @@ func markStarting(db *store.DB, rec *store.Record) error {
 	}
 	rec.Instance = NewInstance(rec.ID)
 	return db.Put(rec)
-}
-
-// LaunchRecorded is how a supervisor starts rec's process: the marker is
-// written to the record first (status starting, unless the record was
-// stopped meanwhile: then ErrStopped, and nothing is spawned), then the
-// process is launched and its pid recorded at once. The supervisor records
-// the outcome of the startup window itself. env comes from Environment.
-func LaunchRecorded(db *store.DB, rec *store.Record, env []string) (*exec.Cmd, error) {
-	instance := NewInstance(rec.ID)
-	r, err := db.Update(rec.Name, func(r *store.Record) error {
-		if r.Status == store.StatusStopped {
-			return ErrStopped
-		}
-		r.Instance, r.Status, r.PID, r.PGID, r.StartTicks = instance, store.StatusStarting, 0, 0, 0
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	rec.ID, rec.Instance = r.ID, instance
-	cmd, err := Launch(rec, env)
-	if err != nil {
-		return nil, err
-	}
-	// A failed write leaves the process findable by its marker.
-	db.Update(rec.Name, func(r *store.Record) error {
-		if r.Instance == instance {
-			r.PID, r.PGID, r.StartTicks, r.StartedAt = rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt
-			r.Leader, r.StderrOffset = rec.Leader, rec.StderrOffset
-		}
-		return nil
-	})
-	return cmd, nil
 }
 
 // stderrTailMax bounds how much of a failed start's stderr is read.

@@ -57,19 +57,3 @@ func signalChecked(pid int, ticks uint64, sig syscall.Signal) error {
 	return nil
 }
 
-// ours reports whether pid is still the process that started at ticks, and
-// a process at all: not a zombie, and not a thread id (which /proc answers
-// for, but which no pidfd can pin).
-func ours(pid int, ticks uint64) bool {
-	if pid <= 0 {
-		return false
-	}
-	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
-	if errno == 0 {
-		syscall.Close(int(fd))
-	} else if errno != syscall.ENOSYS {
-		return false
-	}
-	p, ok := ps.Read(pid)
-	return ok && p.StartTicks == ticks && p.State != 'Z'
-}
