@@ -56,4 +56,3 @@ func signalChecked(pid int, ticks uint64, sig syscall.Signal) error {
 	}
 	return nil
 }
-
