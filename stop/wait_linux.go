@@ -11,7 +11,7 @@ import (
 // waitExits waits until every process in members (pid to start time) has
 // exited, or d has passed, without polling: each is pinned by a pidfd, which
 // becomes readable when its process exits (a zombie has exited), and one
-// poll(2) waits for them all. A pid that no pidfd can pin, or that is no
+// ppoll(2) waits for them all. A pid that no pidfd can pin, or that is no
 // longer the process that started at its time, counts as gone. Without
 // pidfds (an old kernel) it falls back to short sleeps.
 func waitExits(members map[int]uint64, d time.Duration) {
@@ -42,8 +42,10 @@ func waitExits(members map[int]uint64, d time.Duration) {
 		if left <= 0 {
 			return
 		}
-		ms := int(left.Milliseconds()) + 1
-		n, _, errno := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), uintptr(ms))
+		// ppoll, not poll: arm64 and riscv64 have no poll system call.
+		ts := syscall.NsecToTimespec(int64(left))
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
+			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
