@@ -47,8 +47,9 @@ func RotatedPath(path string, i int) string { return path + "." + strconv.Itoa(i
 //
 // Elsewhere (tmpfs, btrfs, macOS, Windows) Rotate copies the last maxSize
 // bytes, copies again what was appended meanwhile (a few rounds) and then
-// truncates the file: a write that lands between the last size check and
-// the truncate, a window of two system calls, is lost, as with logrotate's
+// truncates the file (the copy then ends at its last whole line): a write
+// that lands between the last size check and the truncate, a window of two
+// system calls, is lost, as with logrotate's
 // copytruncate, and the bytes past the cap at the check (at most what the
 // process wrote since the previous check) are dropped from the front of the
 // copy.
@@ -192,6 +193,11 @@ func rotateTruncate(src, dst *os.File, maxSize int64) error {
 	if dst == nil {
 		return nil
 	}
+	// The copy may have read a write half done, whose rest the truncate
+	// dropped: the copy ends at its last whole line.
+	if err := trimToLine(dst); err != nil {
+		return err
+	}
 	// The rounds may have made the copy larger than maxSize: keep its end.
 	st, err = dst.Stat()
 	if err != nil || st.Size() <= maxSize {
@@ -202,6 +208,25 @@ func rotateTruncate(src, dst *os.File, maxSize int64) error {
 		return err
 	}
 	return shiftDown(dst, from, st.Size())
+}
+
+// trimToLine cuts f after its last newline, looking at most lineSearch
+// bytes back; a file whose end holds no newline that near is left whole.
+func trimToLine(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	n := min(lineSearch, st.Size())
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, st.Size()-n); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	i := bytes.LastIndexByte(buf, '\n')
+	if i < 0 || int64(i) == n-1 {
+		return nil
+	}
+	return f.Truncate(st.Size() - n + int64(i) + 1)
 }
 
 // lineStart returns where the first whole line at or after lo begins in f,

@@ -500,3 +500,30 @@ func TestFollowWhileRotating(t *testing.T) {
 		t.Logf("%d lines cut by rotations that dropped bytes", cut)
 	})
 }
+
+// TestTrimToLine cuts a rotated copy after its last whole line: the rest of
+// a write read half done was dropped with the file's truncation.
+func TestTrimToLine(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"a\nb\npart", "a\nb\n"},
+		{"a\nb\n", "a\nb\n"},
+		{"no newline", "no newline"},
+		{"", ""},
+	} {
+		p := filepath.Join(t.TempDir(), "copy")
+		if err := os.WriteFile(p, []byte(c.in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := trimToLine(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if got, _ := os.ReadFile(p); string(got) != c.want {
+			t.Errorf("trimToLine(%q) left %q, want %q", c.in, got, c.want)
+		}
+	}
+}
