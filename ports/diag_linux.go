@@ -18,6 +18,11 @@ func listenSockets() ([]procSocket, error) {
 	if socks, err := diagListen(); err == nil {
 		return socks, nil
 	}
+	return procListen()
+}
+
+// procListen reads the LISTEN sockets from /proc/net/tcp and tcp6.
+func procListen() ([]procSocket, error) {
 	var socks []procSocket
 	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, err := os.ReadFile(name)

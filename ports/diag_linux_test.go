@@ -2,24 +2,9 @@ package ports
 
 import (
 	"net"
-	"os"
 	"slices"
 	"testing"
 )
-
-// procListen reads the LISTEN sockets from /proc/net/tcp and tcp6, the
-// fallback of listenSockets.
-func procListen(t testing.TB) []procSocket {
-	var socks []procSocket
-	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			continue
-		}
-		socks = append(socks, parseProcNet(data)...)
-	}
-	return socks
-}
 
 // TestDiagMatchesProc checks the netlink dump against /proc/net/tcp{,6} on
 // this machine for listeners of each family opened here (other tests open
@@ -39,7 +24,10 @@ func TestDiagMatchesProc(t *testing.T) {
 	if err != nil {
 		t.Skipf("netlink sock_diag refused here (%v): ports are read from /proc/net/tcp", err)
 	}
-	proc := procListen(t)
+	proc, err := procListen()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ours := func(socks []procSocket) []procSocket {
 		socks = slices.DeleteFunc(socks, func(s procSocket) bool { return !mine[s.port] })
 		slices.SortFunc(socks, func(a, b procSocket) int { return a.port - b.port })
@@ -62,7 +50,7 @@ func BenchmarkListenSockets(b *testing.B) {
 	})
 	b.Run("proc_net_tcp", func(b *testing.B) {
 		for b.Loop() {
-			procListen(b)
+			procListen()
 		}
 	})
 }
