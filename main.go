@@ -156,8 +156,8 @@ func init() {
 		{name: "ps", aliases: []string{"list"}, summary: "list every process", usage: "[--json] [--filter GROUP]",
 			example: "bgrun ps --json | jq '.[].name'", flags: "json filter", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
-				run.RotateNamed(in.db, in.stderr)
-				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"), Style: ps.StyleFor(in.stdout)})
+				return ps.CmdList(ctx, in.db, in.stdout, ps.ListOptions{JSON: in.bool("json"), Group: in.str("filter"),
+					Style: ps.StyleFor(in.stdout), Loaded: func(recs []store.Record) { run.RotateWarn(in.stderr, recs...) }})
 			}},
 		{name: "show", summary: "show one process in full", usage: "NAME... [--json]", example: "bgrun api", flags: "json",
 			args: [2]int{1, -1}, run: func(ctx context.Context, in *invocation) error {

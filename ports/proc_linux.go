@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // procSocket is one LISTEN line of /proc/net/tcp or /proc/net/tcp6.
@@ -88,8 +91,10 @@ func listProcOf(ctx context.Context, pids []int) ([]Listener, error) {
 	return ls, nil
 }
 
-// socketOwners maps the inode of each socket in socks to the pids that hold it open. Processes
-// that vanish or cannot be read during the walk are skipped, as ss skips them.
+// socketOwners maps the inode of each socket in socks to the pids that hold it open, looking
+// among the given pids (every process when nil). Processes that vanish or cannot be read during
+// the walk are skipped, as ss skips them. The walk reads one link per open file of every
+// process, so it is shared among the CPUs when there are many processes.
 func socketOwners(ctx context.Context, socks []procSocket, among []int) (map[uint64][]int, error) {
 	want := make(map[uint64]bool, len(socks))
 	for _, s := range socks {
@@ -99,28 +104,49 @@ func socketOwners(ctx context.Context, socks []procSocket, among []int) (map[uin
 	if len(want) == 0 {
 		return owners, nil
 	}
-	names := make([]string, 0, len(among))
-	for _, pid := range among {
-		names = append(names, strconv.Itoa(pid))
-	}
+	pids := among
 	if among == nil {
 		entries, err := os.ReadDir("/proc")
 		if err != nil {
 			return nil, fmt.Errorf("list processes: %w", err)
 		}
 		for _, e := range entries {
-			names = append(names, e.Name())
+			if pid, ok := parsePID(e.Name()); ok && pid > 0 {
+				pids = append(pids, pid)
+			}
 		}
 	}
-	for _, name := range names {
-		pid, ok := parsePID(name)
-		if !ok || pid == 0 {
-			continue
+	workers := min(runtime.GOMAXPROCS(0), 1+len(pids)/32)
+	found := make([]map[uint64][]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[w] = socketsOf(ctx, pids[w*len(pids)/workers:(w+1)*len(pids)/workers], want)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list socket owners: %w", err)
+	}
+	for _, f := range found {
+		for inode, ps := range f {
+			owners[inode] = append(owners[inode], ps...)
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list socket owners: %w", err)
+	}
+	return owners, nil
+}
+
+// socketsOf maps the sockets in want that pids hold open to those pids.
+func socketsOf(ctx context.Context, pids []int, want map[uint64]bool) map[uint64][]int {
+	owners := make(map[uint64][]int)
+	var link [64]byte
+	for _, pid := range pids {
+		if ctx.Err() != nil {
+			return owners
 		}
-		dir := "/proc/" + name + "/fd/"
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd/"
 		f, err := os.Open(dir)
 		if err != nil {
 			continue
@@ -128,21 +154,21 @@ func socketOwners(ctx context.Context, socks []procSocket, among []int) (map[uin
 		fds, _ := f.Readdirnames(-1)
 		f.Close()
 		for _, fd := range fds {
-			link, err := os.Readlink(dir + fd)
+			n, err := syscall.Readlink(dir+fd, link[:])
 			if err != nil {
 				continue
 			}
-			num, ok := strings.CutPrefix(link, "socket:[")
+			num, ok := bytes.CutPrefix(link[:n], []byte("socket:["))
 			if !ok {
 				continue
 			}
-			inode, err := strconv.ParseUint(strings.TrimSuffix(num, "]"), 10, 64)
+			inode, err := strconv.ParseUint(string(bytes.TrimSuffix(num, []byte("]"))), 10, 64)
 			if err == nil && want[inode] {
 				owners[inode] = append(owners[inode], pid)
 			}
 		}
 	}
-	return owners, nil
+	return owners
 }
 
 // parseProcNet returns the LISTEN sockets (st 0A) of a /proc/net/tcp or tcp6 file. Lines that

@@ -15,12 +15,15 @@ type ListOptions struct {
 	JSON  bool
 	Group string // --filter: only this BGR_GROUP
 	Style Style
+	// Loaded is given the records read, before they are inspected (see
+	// Options.Loaded).
+	Loaded func([]store.Record)
 }
 
 // CmdList is the list command: every record with its live state, as a
 // table fitted to o.Style or as JSON.
 func CmdList(ctx context.Context, db *store.DB, w io.Writer, o ListOptions) error {
-	procs, err := List(ctx, db, Options{Group: o.Group})
+	procs, err := List(ctx, db, Options{Group: o.Group, Loaded: o.Loaded})
 	if err != nil {
 		return err
 	}

@@ -109,11 +109,32 @@ func (e *Exit) String() string {
 type Options struct {
 	Group string // only this BGR_GROUP; "" for all
 	Now   func() time.Time
+	// Loaded, when set, is given the records as List read them, before
+	// they are inspected: the CLI rotates their logs there, so that a
+	// list reads the store once.
+	Loaded func([]store.Record)
 }
 
 // List returns every record with its live state, read from the OS with one
-// process snapshot for all records.
+// process snapshot for all records. The snapshot (with the markers of the
+// processes that may carry one) is read while the store is, and read again
+// if a record changed after it began: a record never names a process the
+// snapshot is too old to hold.
 func List(ctx context.Context, db *store.DB, opt Options) ([]Process, error) {
+	type snap struct {
+		t   Table
+		at  time.Time
+		err error
+	}
+	early := make(chan snap, 1)
+	go func() {
+		at := time.Now()
+		t, err := Snapshot()
+		if err == nil {
+			t.markedIndex()
+		}
+		early <- snap{t, at, err}
+	}()
 	recs, err := db.List()
 	if err != nil {
 		return nil, err
@@ -127,10 +148,24 @@ func List(ctx context.Context, db *store.DB, opt Options) ([]Process, error) {
 		}
 		recs = kept
 	}
-	if recs, err = settleAll(db, recs); err != nil {
+	if opt.Loaded != nil {
+		opt.Loaded(recs)
+	}
+	s := <-early
+	t, err := s.t, s.err
+	for _, r := range recs {
+		if !r.UpdatedAt.Before(s.at) {
+			t, err = Snapshot()
+			break
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
-	return Inspect(ctx, recs, opt)
+	if recs, err = settleAll(db, recs, &t); err != nil {
+		return nil, err
+	}
+	return inspect(ctx, recs, opt, t), nil
 }
 
 // Get returns one record with its live state.
@@ -139,31 +174,38 @@ func Get(ctx context.Context, db *store.DB, name string) (Process, error) {
 	if err != nil {
 		return Process{}, err
 	}
-	recs, err := settleAll(db, []store.Record{r})
+	t, err := Snapshot()
 	if err != nil {
 		return Process{}, err
 	}
-	r = recs[0]
-	ps, err := Inspect(ctx, []store.Record{r}, Options{})
+	recs, err := settleAll(db, []store.Record{r}, &t)
 	if err != nil {
 		return Process{}, err
 	}
-	return ps[0], nil
+	return inspect(ctx, recs, Options{}, t)[0], nil
 }
 
 // Inspect joins records with what the OS says of them.
 func Inspect(ctx context.Context, recs []store.Record, opt Options) ([]Process, error) {
+	if len(recs) == 0 {
+		return []Process{}, nil
+	}
+	t, err := Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return inspect(ctx, recs, opt, t), nil
+}
+
+// inspect joins records with t.
+func inspect(ctx context.Context, recs []store.Record, opt Options, t Table) []Process {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
 	}
 	out := make([]Process, len(recs))
 	if len(recs) == 0 {
-		return out, nil
-	}
-	t, err := Snapshot()
-	if err != nil {
-		return nil, err
+		return out
 	}
 	// One marker scan serves every record; it is needed only when some
 	// record was started with a marker.
@@ -200,7 +242,7 @@ func Inspect(ctx context.Context, recs []store.Record, opt Options) ([]Process, 
 	}
 	addPorts(ctx, out)
 	addDocker(ctx, out, recs)
-	return out, nil
+	return out
 }
 
 func fromRecord(r store.Record) Process {

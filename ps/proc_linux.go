@@ -3,9 +3,9 @@ package ps
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 )
 
@@ -27,7 +27,7 @@ func Snapshot() (Table, error) {
 		return Table{}, fmt.Errorf("read processes: %w", err)
 	}
 	procs := make([]Proc, 0, len(names))
-	buf := make([]byte, 0, 1024)
+	buf := make([]byte, 1024)
 	for _, n := range names {
 		pid, err := strconv.Atoi(n)
 		if err != nil {
@@ -42,41 +42,77 @@ func Snapshot() (Table, error) {
 
 // Read returns one process, ok false when it does not exist.
 func Read(pid int) (Proc, bool) {
-	return readStat(pid, nil)
+	return readStat(pid, make([]byte, 1024))
 }
 
-// readStat parses /proc/PID/stat. The command name (field 2) may hold spaces
-// and ')', so fields are counted from the last ')'.
-func readStat(pid int, buf []byte) (Proc, bool) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+// readFile reads the file at path into buf, as much as fits, with plain
+// system calls: a list reads two files of each process, and os.File's
+// bookkeeping (poller registration, finalizer, buffers) would cost more
+// than the reads.
+func readFile(path string, buf []byte) ([]byte, bool) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	}
 	if err != nil {
+		return nil, false
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], true
+}
+
+// readStat parses /proc/PID/stat, read into buf (1024 bytes hold it). The
+// command name (field 2) may hold spaces and ')', so fields are counted
+// from the last ')'.
+func readStat(pid int, buf []byte) (Proc, bool) {
+	b, ok := readFile("/proc/"+strconv.Itoa(pid)+"/stat", buf)
+	if !ok {
 		return Proc{}, false
 	}
-	defer f.Close()
-	buf = buf[:cap(buf)]
-	if len(buf) < 1024 {
-		buf = make([]byte, 1024)
-	}
-	n, _ := f.Read(buf)
-	b := buf[:n]
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
 		return Proc{}, false
 	}
-	fields := bytes.Fields(b[i+2:])
 	// After ')': state(3) ppid(4) pgrp(5) session(6) ... utime(14) stime(15)
 	// ... starttime(22) vsize(23) rss(24); index = field - 3.
-	if len(fields) < 22 {
-		return Proc{}, false
+	var fields [22][]byte
+	rest := b[i+2:]
+	for k := range fields {
+		rest = bytes.TrimLeft(rest, " ")
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		if end == 0 {
+			return Proc{}, false
+		}
+		fields[k], rest = rest[:end], rest[end:]
 	}
 	num := func(k int) uint64 {
-		v, _ := strconv.ParseUint(string(fields[k-3]), 10, 64)
+		var v uint64
+		for _, c := range fields[k-3] {
+			if c < '0' || c > '9' {
+				return 0
+			}
+			v = v*10 + uint64(c-'0')
+		}
 		return v
 	}
-	inum := func(k int) int {
-		v, _ := strconv.Atoi(string(fields[k-3]))
-		return v
-	}
+	inum := func(k int) int { return int(num(k)) }
 	return Proc{
 		PID:        pid,
 		State:      fields[0][0],
@@ -107,12 +143,14 @@ const environCap = 256 << 10
 // there is none or the environment cannot be read (another user's process,
 // or one that ended).
 func readMarker(pid int) string {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return ""
+	bp := environBuf.Get().(*[]byte)
+	defer environBuf.Put(bp)
+	path := "/proc/" + strconv.Itoa(pid) + "/environ"
+	b, ok := readFile(path, *bp)
+	for ok && len(b) == len(*bp) && len(b) < environCap {
+		*bp = make([]byte, min(2*len(b), environCap))
+		b, ok = readFile(path, *bp)
 	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, environCap))
 	key := []byte(MarkerVar + "=")
 	for len(b) > 0 {
 		kv := b
@@ -127,6 +165,9 @@ func readMarker(pid int) string {
 	}
 	return ""
 }
+
+// environBuf holds the buffers environments are read into: most fit 16 KiB.
+var environBuf = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // sameUser reports whether pid runs as the user bgrun runs as: a marker scan
 // claims only the user's own processes.

@@ -57,9 +57,10 @@ func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
 
 // settleAll settles the interrupted starts among recs whose lock is free (a
 // held lock means the start is still going on), and returns recs as they
-// are now. It costs nothing when no record is starting.
-func settleAll(db *store.DB, recs []store.Record) ([]store.Record, error) {
-	var t *Table
+// are now. It costs nothing when no record is starting; when it settles one
+// it reads *t again, after taking the lock, and leaves the new one there.
+func settleAll(db *store.DB, recs []store.Record, t *Table) ([]store.Record, error) {
+	fresh := false
 	for i, r := range recs {
 		if r.Status != store.StatusStarting {
 			continue
@@ -68,17 +69,17 @@ func settleAll(db *store.DB, recs []store.Record) ([]store.Record, error) {
 		if err != nil || !ok {
 			continue
 		}
-		if t == nil {
+		if !fresh {
 			snap, err := Snapshot()
 			if err != nil {
 				unlock()
 				return recs, err
 			}
-			t = &snap
+			*t, fresh = snap, true
 		}
-		if fresh, err := db.Get(r.Name); err == nil {
-			if fresh, err = Settle(db, fresh, *t); err == nil {
-				recs[i] = fresh
+		if cur, err := db.Get(r.Name); err == nil {
+			if cur, err = Settle(db, cur, *t); err == nil {
+				recs[i] = cur
 			}
 		}
 		unlock()

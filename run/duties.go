@@ -108,6 +108,12 @@ func RotateNamed(db *store.DB, warn io.Writer, names ...string) {
 			recs = append(recs, r)
 		}
 	}
+	RotateWarn(warn, recs...)
+}
+
+// RotateWarn rotates the logs of recs that are past their size, warning on
+// warn of a failure.
+func RotateWarn(warn io.Writer, recs ...store.Record) {
 	if err := RotateLogs(recs...); err != nil {
 		fmt.Fprintf(warn, "bgrun: warning: rotate logs: %v\n", err)
 	}

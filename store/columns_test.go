@@ -254,3 +254,25 @@ func TestValuesKeepTheirStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestListDecode holds the fast path of a stored list to encoding/json: on
+// every input the two agree, and the fast path takes the plain ones.
+func TestListDecode(t *testing.T) {
+	for _, s := range []string{
+		`[]`, `[""]`, `["a"]`, `["PATH=/bin:/usr/bin","HOME=/root",""]`, `["x=1,2","y=\"q\""]`,
+		`["a\\b"]`, `["\u00e9t\u00e9"]`, `[ "a" ]`, `["a",]`, `["a"`, `"a"]`, `[1]`, `["a""b"]`,
+		`["a" ,"b"]`, `null`, ``, `["é=ü", "b"]`, `["<&>"]`, `["\u003c"]`, `["a"]x`,
+	} {
+		var want []string
+		werr := json.Unmarshal([]byte(s), &want)
+		var got []string
+		gerr := list{&got}.Scan(s)
+		if (werr == nil) != (gerr == nil) || (werr == nil && !slices.Equal(got, want)) {
+			t.Errorf("%s: decoded %q (%v), encoding/json %q (%v)", s, got, gerr, want, werr)
+		}
+	}
+	env := []string{"PATH=/usr/bin", "A=b=c", "E=", "Q=it's", "U=été"}
+	if l, ok := plainList(jsonList(env)); !ok || !slices.Equal(l, env) {
+		t.Errorf("fast path of %q: %q, %v", jsonList(env), l, ok)
+	}
+}
