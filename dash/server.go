@@ -24,8 +24,9 @@ import (
 //go:embed assets
 var assets embed.FS
 
-// indexTmpl is the page shell; it receives .Version and .Token.
-var indexTmpl = template.Must(template.ParseFS(assets, "assets/index.html"))
+// indexTmpl is the page shell, parsed when first served (a command other
+// than the dashboard never needs it); it receives .Version and .Token.
+var indexTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(assets, "assets/index.html")) })
 
 // shutdownWait bounds a graceful shutdown: in-flight requests get this long.
 const shutdownWait = 3 * time.Second
@@ -218,7 +219,7 @@ func hostOnly(hostport string) string {
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	err := indexTmpl.Execute(w, struct{ Version string }{s.version})
+	err := indexTmpl().Execute(w, struct{ Version string }{s.version})
 	if err != nil {
 		s.log.Printf("render page: %v", err)
 	}

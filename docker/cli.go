@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -169,13 +170,13 @@ func (t *tailBuffer) String() string { return string(t.buf) }
 // validName matches the names Docker accepts for containers. A --name that does not
 // match (an unexpanded $VAR, say) cannot name a container, and is never passed to the
 // CLI, where it could be read as an option or an ID prefix.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // containerName returns the --name of spec without a leading slash, and whether it is
 // a name Docker accepts.
 func containerName(spec Spec) (string, bool) {
 	name := strings.TrimPrefix(spec.Name, "/")
-	return name, validName.MatchString(name)
+	return name, validName().MatchString(name)
 }
 
 // labelValue returns the bgrun.name label value that identifies the container of a

@@ -1,6 +1,7 @@
 package ps
 
 import (
+	"cmp"
 	"slices"
 
 	"bgrun/store"
@@ -39,6 +40,7 @@ type markers struct {
 	mine  func(pid int) bool   // the process runs as bgrun's user
 	of    map[int]string
 	index map[string][]int // marker -> processes carrying it, candidates only
+	cands []int            // the candidates (see candidates), newest first
 }
 
 func (m *markers) get(pid int) string {
@@ -68,13 +70,13 @@ func (t Table) foreign(pid int, instance string) bool {
 // session differs from its parent's (or that has no parent here). Any other
 // process is in its parent's session and is found by walking down from the
 // first ancestor that is a candidate, so reading these is enough to find
-// every process that carries a marker. Only processes that started at or
-// after since can belong to a start at since.
-func (t Table) markedIndex() map[string][]int {
-	if t.marks.index != nil {
-		return t.marks.index
+// every process that carries a marker. They come newest first: only
+// processes that started at or after a start can belong to it.
+func (t Table) candidates() []int {
+	if t.marks.cands != nil {
+		return t.marks.cands
 	}
-	idx := map[string][]int{}
+	cands := []int{}
 	for pid, p := range t.procs {
 		if p.State == 'Z' {
 			continue
@@ -82,12 +84,69 @@ func (t Table) markedIndex() map[string][]int {
 		if parent, ok := t.procs[p.PPID]; ok && parent.SID == p.SID && p.PPID != 0 {
 			continue
 		}
+		cands = append(cands, pid)
+	}
+	slices.SortFunc(cands, func(a, b int) int {
+		return cmp.Or(cmp.Compare(t.procs[b].StartTicks, t.procs[a].StartTicks), cmp.Compare(a, b))
+	})
+	t.marks.cands = cands
+	return cands
+}
+
+// markedIndex maps every marker to the candidates that carry it, reading
+// the environment of each candidate once per Table.
+func (t Table) markedIndex() map[string][]int {
+	if t.marks.index != nil {
+		return t.marks.index
+	}
+	idx := map[string][]int{}
+	for _, pid := range t.candidates() {
 		if m := t.Marker(pid); m != "" && m != HelperMarker {
 			idx[m] = append(idx[m], pid)
 		}
 	}
 	t.marks.index = idx
 	return idx
+}
+
+// carriers returns the candidates that carry marker instance and started at
+// or after since, reading the environments of those that started since
+// only (all of them when the index is built already).
+func (t Table) carriers(instance string, since uint64) []int {
+	var out []int
+	if t.marks.index != nil {
+		for _, pid := range t.marks.index[instance] {
+			if t.procs[pid].StartTicks >= since {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	for _, pid := range t.candidates() {
+		if t.procs[pid].StartTicks < since {
+			break
+		}
+		if t.Marker(pid) == instance {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Remember takes the markers prev read of the processes that are still the
+// same (same pid and start time) here, so a Table taken again soon after
+// reads the environments of new processes only. A process keeps the
+// environment it started with unless it execs, and one that execs keeps
+// its session and parent, by which its tree still finds it.
+func (t Table) Remember(prev Table) {
+	if prev.marks == nil {
+		return
+	}
+	for pid, m := range prev.marks.of {
+		if p, ok := t.procs[pid]; ok && p.StartTicks == prev.procs[pid].StartTicks {
+			t.marks.of[pid] = m
+		}
+	}
 }
 
 // MembersOf returns the live pids of o's tree: its leader's session (when
@@ -118,8 +177,8 @@ func (t Table) MembersOf(o Owner, scan bool) []int {
 		}
 	}
 	if scan && o.Instance != "" {
-		for _, pid := range t.markedIndex()[o.Instance] {
-			if t.procs[pid].StartTicks >= o.Ticks && t.marks.mine(pid) {
+		for _, pid := range t.carriers(o.Instance, o.Ticks) {
+			if t.marks.mine(pid) {
 				add(pid)
 			}
 		}

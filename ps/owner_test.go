@@ -68,3 +68,38 @@ func TestMembersOfMarkers(t *testing.T) {
 		t.Error("a helper's marker counts as a record's")
 	}
 }
+
+// TestMarkerReadsSince: a scan for a start reads the environments of the
+// processes that started since it only, and a table taken again takes the
+// markers of processes that are still the same from the one before.
+func TestMarkerReadsSince(t *testing.T) {
+	procs := []Proc{
+		{PID: 1, PPID: 0, SID: 1, StartTicks: 1, State: 'S'},
+		{PID: 20, PPID: 1, SID: 20, StartTicks: 100, State: 'S'},
+		{PID: 30, PPID: 1, SID: 30, StartTicks: 200, State: 'S'},
+		{PID: 31, PPID: 30, SID: 30, StartTicks: 201, State: 'S'},
+		{PID: 40, PPID: 1, SID: 40, StartTicks: 300, State: 'S'},
+	}
+	marks := map[int]string{20: "1.A", 30: "2.X", 31: "2.X", 40: "2.X"}
+	read := map[int]int{}
+	counted := func(tab Table) Table {
+		tab.marks.read = func(pid int) string { read[pid]++; return marks[pid] }
+		return tab
+	}
+	tab := counted(tableWith(procs, marks))
+	if got := fmt.Sprint(tab.MembersOf(Owner{PID: 30, Ticks: 200, Instance: "2.X"}, true)); got != "[30 31 40]" {
+		t.Errorf("X = %s, want [30 31 40]", got)
+	}
+	if read[1] != 0 || read[20] != 0 || read[31] != 0 {
+		t.Errorf("read the environments of %v; only of candidates that started since 200", read)
+	}
+	// Taken again: pid 40 now names a new process, and 50 appeared.
+	again := counted(tableWith(append(procs[:4:4], Proc{PID: 40, PPID: 1, SID: 40, StartTicks: 400, State: 'S'},
+		Proc{PID: 50, PPID: 1, SID: 50, StartTicks: 500, State: 'S'}), marks))
+	again.Remember(tab)
+	clear(read)
+	again.MembersOf(Owner{PID: 30, Ticks: 200, Instance: "2.X"}, true)
+	if read[30] != 0 || read[40] != 1 || read[50] != 1 {
+		t.Errorf("read %v again; want only 40 (its pid was reused) and 50 (new)", read)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"bgrun/store"
@@ -146,7 +147,7 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
-var procfileLine = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(.*\S)\s*$`)
+var procfileLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(.*\S)\s*$`) })
 
 // importProcfile reads NAME: COMMAND lines, as foreman and overmind do. The
 // .env beside the Procfile becomes every process's env_file.
@@ -168,7 +169,7 @@ func importProcfile(path string) ([]importedProc, []string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		m := procfileLine.FindStringSubmatch(line)
+		m := procfileLine().FindStringSubmatch(line)
 		if m == nil {
 			return nil, nil, fmt.Errorf("%s:%d: want NAME: COMMAND, got %q", path, n, line)
 		}
@@ -277,7 +278,7 @@ var pm2Unsupported = map[string]string{
 	"docker":                    "run the container with a docker run command",
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]+`) })
 
 // importPM2 converts the JSON form of a PM2 ecosystem file: an object with
 // an apps array, or the array itself.
@@ -371,7 +372,7 @@ func pm2App(app map[string]any, i int) (importedProc, []string, error) {
 	}
 	p.name = name
 	if store.ValidateName(name) != nil {
-		p.name = strings.Trim(unsafeName.ReplaceAllString(name, "-"), "-._")
+		p.name = strings.Trim(unsafeName().ReplaceAllString(name, "-"), "-._")
 		if len(p.name) > store.MaxNameLen {
 			p.name = p.name[:store.MaxNameLen]
 		}

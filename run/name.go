@@ -6,18 +6,19 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"bgrun/store"
 )
 
-var plainArg = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
+var plainArg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`) })
 
 // JoinArgs joins argv into one shell command line, quoting what needs it, so
 // `bgrun -- node server.js --port 3000` runs exactly that argv.
 func JoinArgs(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		if plainArg.MatchString(a) {
+		if plainArg().MatchString(a) {
 			q[i] = a
 		} else {
 			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
@@ -34,7 +35,7 @@ var runners = map[string]bool{"bun": true, "bunx": true, "node": true, "npm": tr
 // verbs are runner subcommands that come before the script's name.
 var verbs = map[string]bool{"run": true, "test": true, "dev": true, "start": true, "exec": true, "x": true, "-m": true}
 
-var unsafeRun = regexp.MustCompile(`[^a-z0-9._-]+`)
+var unsafeRun = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9._-]+`) })
 
 // DeriveName names a process after its command: the script or program it
 // runs, without folders or extension ("bun run src/server.ts" → "server",
@@ -63,7 +64,7 @@ func DeriveName(command string) string {
 	for _, ext := range []string{".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".py", ".rb", ".sh", ".go", ".php"} {
 		t = strings.TrimSuffix(t, ext)
 	}
-	t = strings.Trim(unsafeRun.ReplaceAllString(strings.ToLower(t), "-"), "-._")
+	t = strings.Trim(unsafeRun().ReplaceAllString(strings.ToLower(t), "-"), "-._")
 	if len(t) > store.MaxNameLen-4 {
 		t = t[:store.MaxNameLen-4]
 	}

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
 
 	"bgrun/store"
@@ -51,7 +52,8 @@ type unit struct {
 	Marker                          string
 }
 
-var systemdUnit = template.Must(template.New("systemd").Parse(`# {{.Marker}}: bgrun resurrect at boot.
+var systemdUnit = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("systemd").Parse(`# {{.Marker}}: bgrun resurrect at boot.
 [Unit]
 Description=bgrun: start the processes {{.User}} left running (bgrun resurrect)
 {{- if .System}}
@@ -76,8 +78,10 @@ ExecStart="{{.Binary}}" resurrect --db "{{.DBPath}}"
 [Install]
 WantedBy={{if .System}}multi-user.target{{else}}default.target{{end}}
 `))
+})
 
-var launchdPlist = template.Must(template.New("launchd").Parse(`<?xml version="1.0" encoding="UTF-8"?>
+var launchdPlist = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("launchd").Parse(`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!-- {{.Marker}}: bgrun resurrect at login. -->
 <plist version="1.0">
@@ -111,6 +115,7 @@ var launchdPlist = template.Must(template.New("launchd").Parse(`<?xml version="1
 </dict>
 </plist>
 `))
+})
 
 // resolve fills in the paths o leaves empty and makes them absolute.
 func (o *StartupOptions) resolve() error {
@@ -193,7 +198,7 @@ func StartupUnit(o StartupOptions) (text, path string, err error) {
 	var b bytes.Buffer
 	switch o.Init {
 	case "systemd":
-		err = systemdUnit.Execute(&b, u)
+		err = systemdUnit().Execute(&b, u)
 		path = filepath.Join(u.UserHome, ".config", "systemd", "user", u.Name+".service")
 		if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 			path = filepath.Join(x, "systemd", "user", u.Name+".service")
@@ -202,7 +207,7 @@ func StartupUnit(o StartupOptions) (text, path string, err error) {
 			path = filepath.Join("/etc/systemd/system", u.Name+".service")
 		}
 	case "launchd":
-		err = launchdPlist.Execute(&b, u)
+		err = launchdPlist().Execute(&b, u)
 		path = filepath.Join(u.UserHome, "Library", "LaunchAgents", u.Label+".plist")
 	default:
 		return "", "", fmt.Errorf("unknown init system %q; bgrun knows %s", o.Init, strings.Join(InitSystems, " and "))

@@ -69,20 +69,20 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 	if err != nil {
 		return res, err
 	}
-	all, err := db.List()
+	children, err := db.Children(name)
 	if err != nil {
 		return res, err
 	}
-	for _, c := range all {
-		if c.Parent == name && !seen[c.Name] {
-			unlock, err := db.Lock(c.Name)
+	for _, c := range children {
+		if !seen[c] {
+			unlock, err := db.Lock(c)
 			if err != nil {
 				return res, err
 			}
-			cr, err := stopRecord(ctx, db, c.Name, opt, seen)
+			cr, err := stopRecord(ctx, db, c, opt, seen)
 			unlock()
 			if err != nil {
-				return res, fmt.Errorf("stop child %q: %w", c.Name, err)
+				return res, fmt.Errorf("stop child %q: %w", c, err)
 			}
 			if cr.WasRunning {
 				res.Children++

@@ -72,6 +72,7 @@ func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Ta
 	termed := map[int]uint64{}
 	killed := map[int]bool{}
 	start := time.Now()
+	var prev ps.Table
 	for {
 		var t ps.Table
 		var err error
@@ -80,6 +81,8 @@ func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Ta
 		} else if t, err = ps.Snapshot(); err != nil {
 			return res, err
 		}
+		t.Remember(prev)
+		prev = t
 		if o.Instance == "" && t.Alive(o.PID, o.Ticks) {
 			o.Instance = t.Marker(o.PID)
 		}

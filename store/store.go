@@ -370,6 +370,25 @@ func (db *DB) List() ([]Record, error) {
 	return out, cleanErr(rows.Err())
 }
 
+// Children returns the names of the records whose parent is name (started
+// from inside its tree), oldest first.
+func (db *DB) Children(name string) ([]string, error) {
+	rows, err := db.sql.Query("SELECT name FROM process WHERE parent = ? ORDER BY id", name)
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, cleanErr(err)
+		}
+		out = append(out, n)
+	}
+	return out, cleanErr(rows.Err())
+}
+
 // Put inserts r, or replaces the record of the same name while keeping its
 // ID and creation time. It sets r.ID.
 func (db *DB) Put(r *Record) error {

@@ -52,6 +52,21 @@ func TestPutGetKeepsIDAndEnv(t *testing.T) {
 	}
 }
 
+func TestChildren(t *testing.T) {
+	db := MustOpen(t)
+	for _, r := range []Record{{Name: "web"}, {Name: "b", Parent: "web"}, {Name: "other"}, {Name: "a", Parent: "web"}, {Name: "c", Parent: "b"}} {
+		if err := db.Put(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]string{"web": "b a", "b": "c", "other": "", "none": ""} {
+		got, err := db.Children(name)
+		if err != nil || strings.Join(got, " ") != want {
+			t.Errorf("Children(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
 func TestNotFound(t *testing.T) {
 	db := MustOpen(t)
 	if _, err := db.Get("nope"); !errors.Is(err, ErrNotFound) {
