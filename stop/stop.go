@@ -285,7 +285,9 @@ func cleanOne(ctx context.Context, db *store.DB, name string, opt Options) (remo
 		return false, 0, err
 	}
 	p := procs[0]
-	waiting := (r.Guard || r.Watch) && p.Supervised
+	// A supervised record may be waiting for its restart; a stopped one
+	// never is, even before its supervisor has let it go.
+	waiting := (r.Guard || r.Watch) && p.Supervised && r.Status != store.StatusStopped
 	if p.Running || len(p.PIDs) > 0 || r.Status == store.StatusStarting || waiting {
 		return false, 0, nil
 	}
