@@ -349,6 +349,10 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 			rec.MaxRestarts = o.MaxRestarts
 		}
 	}
+	// The supervisor gives the guard's restarts the window of this start.
+	if rec.StartWindow = o.grace(); rec.StartWindow == 0 {
+		rec.StartWindow = -1
+	}
 	if err := o.Duties.apply(&rec, o.Command != "" && !o.Restart); err != nil {
 		return rec, err
 	}

@@ -76,6 +76,7 @@ var columns = []column{
 	{"ready_timeout_ms", always, func(r *Record) any { return millis{&r.ReadyTimeout} }},
 	{"health_interval_ms", always, func(r *Record) any { return millis{&r.HealthInterval} }},
 	{"max_memory", always, func(r *Record) any { return &r.MaxMemory }},
+	{"startup_window_ms", always, func(r *Record) any { return millis{&r.StartWindow} }},
 	{"created_at", onInsert, func(r *Record) any { return stamp{&r.CreatedAt} }},
 	{"updated_at", always, func(r *Record) any { return stamp{&r.UpdatedAt} }},
 }

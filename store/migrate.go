@@ -19,6 +19,14 @@ var migrations = []func(tx *sql.Tx, dir string) error{
 	migrateWanted,
 	migrateInstance,
 	migrateDuties,
+	migrateWindow,
+}
+
+// migrateWindow (version 6) records each start's startup window, which the
+// supervisor used to take from its own environment.
+func migrateWindow(tx *sql.Tx, _ string) error {
+	_, err := tx.Exec(`ALTER TABLE process ADD COLUMN startup_window_ms INTEGER NOT NULL DEFAULT 0`)
+	return err
 }
 
 // migrateDuties (version 5) adds log rotation, readiness and health checks

@@ -118,6 +118,11 @@ type Record struct {
 	ReadyTimeout   time.Duration
 	HealthInterval time.Duration
 	MaxMemory      int64
+	// StartWindow is the startup window its last start was given (a process
+	// that ends within it failed to start): the supervisor gives the
+	// guard's restarts the same one. 0 when not known (an older bgrun
+	// wrote the record), negative for none.
+	StartWindow time.Duration
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
