@@ -105,21 +105,17 @@ func statements() (sel, ups string) {
 	return sel, ups
 }
 
-// querier is a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryRow(query string, args ...any) *sql.Row
-}
-
-// upsert writes r by its name, inserting it or updating the row of that
-// name (its id and creation time stay), and sets r.ID.
-func upsert(q querier, r *Record) error {
+// upsert writes r by its name with ups, the prepared upsertSQL, inserting it
+// or updating the row of that name (its id and creation time stay), and
+// sets r.ID.
+func upsert(ups *sql.Stmt, r *Record) error {
 	args := []any{r.Name}
 	for _, c := range columns {
 		if c.write != never {
 			args = append(args, c.field(r))
 		}
 	}
-	return q.QueryRow(upsertSQL, args...).Scan(&r.ID)
+	return ups.QueryRow(args...).Scan(&r.ID)
 }
 
 // ticks stores a kernel start time in an INTEGER column, which holds int64.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -144,6 +145,36 @@ type DB struct {
 	sql  *sql.DB
 	path string
 	now  func() time.Time
+	// prepared are the statements of the writes, prepared once per DB (see
+	// writes); mu guards it.
+	mu       sync.Mutex
+	prepared *writeStmts
+}
+
+// writeStmts are the prepared statements of the writes.
+type writeStmts struct{ sel, ups, event *sql.Stmt }
+
+// writes returns the statements of the writes, preparing them on first use:
+// a bulk stop makes a hundred updates, and SQLite would parse each. A
+// failed preparation is tried again by the next write.
+func (db *DB) writes() (writeStmts, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.prepared != nil {
+		return *db.prepared, nil
+	}
+	var w writeStmts
+	var err error
+	for _, s := range []struct {
+		p *(*sql.Stmt)
+		q string
+	}{{&w.sel, selectSQL + " WHERE name = ?"}, {&w.ups, upsertSQL}, {&w.event, insertEventSQL}} {
+		if *s.p, err = db.sql.Prepare(s.q); err != nil {
+			return w, cleanErr(err)
+		}
+	}
+	db.prepared = &w
+	return w, nil
 }
 
 //go:embed schema.sql
@@ -402,7 +433,11 @@ func (db *DB) Put(r *Record) error {
 		r.CreatedAt = now
 	}
 	r.UpdatedAt = now
-	if err := upsert(db.sql, r); err != nil {
+	w, err := db.writes()
+	if err == nil {
+		err = upsert(w.ups, r)
+	}
+	if err != nil {
 		return fmt.Errorf("save %q: %w", r.Name, cleanErr(err))
 	}
 	return nil
@@ -432,9 +467,13 @@ func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
 // and one write costs one commit.
 func (db *DB) UpdateLogged(name string, fn func(*Record) error, e Event) (Record, error) {
 	var r Record
-	err := db.inTx(func(tx *sql.Tx) error {
+	w, err := db.writes()
+	if err != nil {
+		return r, fmt.Errorf("update %q: %w", name, err)
+	}
+	err = db.inTx(func(tx *sql.Tx) error {
 		var err error
-		r, err = scanRecord(tx.QueryRow(selectSQL+" WHERE name = ?", name))
+		r, err = scanRecord(tx.Stmt(w.sel).QueryRow(name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w named %q", ErrNotFound, name)
 		}
@@ -446,11 +485,11 @@ func (db *DB) UpdateLogged(name string, fn func(*Record) error, e Event) (Record
 		}
 		r.Name = name
 		r.UpdatedAt = db.now()
-		if err := upsert(tx, &r); err != nil || e.Event == "" {
+		if err := upsert(tx.Stmt(w.ups), &r); err != nil || e.Event == "" {
 			return err
 		}
 		e.Name = name
-		return db.insertEvent(tx, e)
+		return db.insertEvent(tx.Stmt(w.event), e)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("update %q: %w", name, cleanErr(err))
@@ -472,15 +511,18 @@ func (db *DB) Delete(name string) error {
 
 // AddEvent appends e to the history; a zero At means now.
 func (db *DB) AddEvent(e Event) error {
-	if err := db.insertEvent(db.sql, e); err != nil {
+	w, err := db.writes()
+	if err == nil {
+		err = db.insertEvent(w.event, e)
+	}
+	if err != nil {
 		return fmt.Errorf("history: %w", cleanErr(err))
 	}
 	return nil
 }
 
-func (db *DB) insertEvent(x interface {
-	Exec(string, ...any) (sql.Result, error)
-}, e Event) error {
+// insertEvent appends e with ins, the prepared insertEventSQL.
+func (db *DB) insertEvent(ins *sql.Stmt, e Event) error {
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
@@ -492,10 +534,11 @@ func (db *DB) insertEvent(x interface {
 		}
 		detail = string(b)
 	}
-	_, err := x.Exec("INSERT INTO history (process_name, event, pid, at, detail) VALUES (?,?,?,?,?)",
-		e.Name, e.Event, e.PID, formatTime(e.At), detail)
+	_, err := ins.Exec(e.Name, e.Event, e.PID, formatTime(e.At), detail)
 	return err
 }
+
+const insertEventSQL = "INSERT INTO history (process_name, event, pid, at, detail) VALUES (?,?,?,?,?)"
 
 // Events returns history newest first: of one record when name is not "",
 // at most limit entries (all when limit <= 0).
