@@ -3,6 +3,7 @@ package ps
 import (
 	"cmp"
 	"slices"
+	"sync"
 
 	"bgrun/store"
 )
@@ -34,20 +35,26 @@ func OwnerOf(r store.Record) Owner {
 }
 
 // markers is what a Table knows of environment markers, read lazily: most
-// listings need the marker of no process, or of a few.
+// listings need the marker of no process, or of a few. A Table may be
+// shared by goroutines (see Shared), so what is read is kept under mu.
 type markers struct {
 	read  func(pid int) string // the platform's reader; "" when none or unreadable
 	mine  func(pid int) bool   // the process runs as bgrun's user
+	mu    sync.Mutex
 	of    map[int]string
 	index map[string][]int // marker -> processes carrying it, candidates only
 	cands []int            // the candidates (see candidates), newest first
 }
 
 func (m *markers) get(pid int) string {
+	m.mu.Lock()
 	v, ok := m.of[pid]
+	m.mu.Unlock()
 	if !ok {
-		v = m.read(pid)
+		v = m.read(pid) // two readers may both read it: they read the same
+		m.mu.Lock()
 		m.of[pid] = v
+		m.mu.Unlock()
 	}
 	return v
 }
@@ -73,6 +80,8 @@ func (t Table) foreign(pid int, instance string) bool {
 // every process that carries a marker. They come newest first: only
 // processes that started at or after a start can belong to it.
 func (t Table) candidates() []int {
+	t.marks.mu.Lock()
+	defer t.marks.mu.Unlock()
 	if t.marks.cands != nil {
 		return t.marks.cands
 	}
@@ -96,8 +105,8 @@ func (t Table) candidates() []int {
 // markedIndex maps every marker to the candidates that carry it, reading
 // the environment of each candidate once per Table.
 func (t Table) markedIndex() map[string][]int {
-	if t.marks.index != nil {
-		return t.marks.index
+	if idx := t.index(); idx != nil {
+		return idx
 	}
 	idx := map[string][]int{}
 	for _, pid := range t.candidates() {
@@ -105,8 +114,17 @@ func (t Table) markedIndex() map[string][]int {
 			idx[m] = append(idx[m], pid)
 		}
 	}
+	t.marks.mu.Lock()
 	t.marks.index = idx
+	t.marks.mu.Unlock()
 	return idx
+}
+
+// index is the marker index, nil until markedIndex built it.
+func (t Table) index() map[string][]int {
+	t.marks.mu.Lock()
+	defer t.marks.mu.Unlock()
+	return t.marks.index
 }
 
 // carriers returns the candidates that carry marker instance and started at
@@ -114,8 +132,8 @@ func (t Table) markedIndex() map[string][]int {
 // only (all of them when the index is built already).
 func (t Table) carriers(instance string, since uint64) []int {
 	var out []int
-	if t.marks.index != nil {
-		for _, pid := range t.marks.index[instance] {
+	if idx := t.index(); idx != nil {
+		for _, pid := range idx[instance] {
 			if t.procs[pid].StartTicks >= since {
 				out = append(out, pid)
 			}
@@ -139,9 +157,13 @@ func (t Table) carriers(instance string, since uint64) []int {
 // environment it started with unless it execs, and one that execs keeps
 // its session and parent, by which its tree still finds it.
 func (t Table) Remember(prev Table) {
-	if prev.marks == nil {
+	if prev.marks == nil || prev.marks == t.marks {
 		return
 	}
+	prev.marks.mu.Lock()
+	defer prev.marks.mu.Unlock()
+	t.marks.mu.Lock()
+	defer t.marks.mu.Unlock()
 	for pid, m := range prev.marks.of {
 		if p, ok := t.procs[pid]; ok && p.StartTicks == prev.procs[pid].StartTicks {
 			t.marks.of[pid] = m

@@ -1,5 +1,10 @@
 package ps
 
+import (
+	"sync"
+	"time"
+)
+
 // Proc is what the OS says of one process.
 type Proc struct {
 	PID, PPID, PGID, SID int
@@ -91,4 +96,78 @@ func (t Table) CPUTicks(pids []int) uint64 {
 		n += t.procs[p].CPUTicks
 	}
 	return n
+}
+
+// Shared hands out process snapshots to goroutines that each need one taken
+// after a moment of their own (after they marked a record stopped, after
+// its processes exited). One snapshot is read at a time: a caller whose
+// moment came before the current one began shares it, and every caller that
+// comes while it is read shares the next, so the 50 stops of a bulk stop
+// read /proc a few times instead of a hundred. The nil *Shared takes a
+// snapshot per call.
+type Shared struct {
+	mu   sync.Mutex
+	cur  *flight // being read, or the last one read
+	next *flight // to be read once cur is, for those who came meanwhile
+}
+
+// flight is one snapshot.
+type flight struct {
+	began time.Time
+	done  chan struct{}
+	t     Table
+	err   error
+}
+
+// After returns a snapshot that began at or after since.
+func (s *Shared) After(since time.Time) (Table, error) {
+	if s == nil {
+		return Snapshot()
+	}
+	s.mu.Lock()
+	cur := s.cur
+	switch {
+	case cur != nil && !cur.began.Before(since):
+		s.mu.Unlock()
+		return cur.wait()
+	case s.next != nil:
+		f := s.next
+		s.mu.Unlock()
+		return f.wait()
+	case cur == nil || cur.read():
+		f := &flight{began: time.Now(), done: make(chan struct{})}
+		s.cur = f
+		s.mu.Unlock()
+		return f.run()
+	}
+	// cur is being read, but began too early: read the next one after it.
+	f := &flight{done: make(chan struct{})}
+	s.next = f
+	s.mu.Unlock()
+	<-cur.done
+	s.mu.Lock()
+	f.began, s.cur, s.next = time.Now(), f, nil
+	s.mu.Unlock()
+	return f.run()
+}
+
+func (f *flight) run() (Table, error) {
+	f.t, f.err = Snapshot()
+	close(f.done)
+	return f.t, f.err
+}
+
+func (f *flight) wait() (Table, error) {
+	<-f.done
+	return f.t, f.err
+}
+
+// read reports whether f has been read.
+func (f *flight) read() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
 }

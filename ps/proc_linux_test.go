@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,5 +61,49 @@ func TestReadStatAndMarker(t *testing.T) {
 	}
 	if _, ok := Read(1 << 30); ok {
 		t.Error("Read of a pid that cannot exist found something")
+	}
+}
+
+// TestShared: callers that ask together share one snapshot, which also
+// serves a caller whose moment came before it began; a caller whose moment
+// came after it began gets a new one.
+func TestShared(t *testing.T) {
+	var s Shared
+	before := time.Now()
+	first, err := s.After(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.After(before)
+	if again.marks != first.marks {
+		t.Error("a snapshot begun after the moment was not shared")
+	}
+	later, _ := s.After(time.Now())
+	if later.marks == first.marks {
+		t.Error("a snapshot begun before the moment was handed out")
+	}
+	// Many at once, then their marker reads, race-free.
+	var wg sync.WaitGroup
+	got := make([]Table, 16)
+	since := time.Now()
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = s.After(since)
+			got[i].MembersOf(Owner{PID: os.Getpid(), Ticks: 1, Instance: "x"}, true)
+		}()
+	}
+	wg.Wait()
+	tables := map[*markers]bool{}
+	for _, g := range got {
+		tables[g.marks] = true
+	}
+	if len(tables) != 1 {
+		t.Errorf("%d callers with one moment took %d snapshots, want 1", len(got), len(tables))
+	}
+	var nilShared *Shared
+	if _, err := nilShared.After(time.Now()); err != nil {
+		t.Error(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
 )
@@ -59,6 +60,7 @@ type RestartOptions struct {
 func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartOptions) error {
 	o.Restart = true
 	if o.All {
+		o.Snapshots = new(ps.Shared)
 		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record, w io.Writer) error {
 			opt := o.Options
 			opt.Name = r.Name

@@ -71,7 +71,10 @@ type Options struct {
 
 	Home        string        // the store's folder, for default log paths; db.Dir() when ""
 	StopTimeout time.Duration // for replacing a running process
-	Out         io.Writer     // progress lines; nil for none
+	// Snapshots shares process snapshots among the stops of one bulk
+	// restart (see stop.Options); nil for a restart of its own.
+	Snapshots *ps.Shared
+	Out       io.Writer // progress lines; nil for none
 }
 
 func (o *Options) say(format string, a ...any) {
@@ -187,7 +190,7 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 		}
 	}
 	if running {
-		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: o.Out}); err != nil {
+		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: o.Out, Snapshots: o.Snapshots}); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
 		}
 		res.Replaced = true

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"bgrun/ps"
 	"bgrun/store"
 )
 
@@ -22,6 +23,7 @@ type CmdOptions struct {
 // record and logs.
 func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions) error {
 	if o.All {
+		o.Snapshots = new(ps.Shared)
 		return EachRecord(ctx, db, w, errw, "stop", func(r store.Record, w io.Writer) error {
 			res, err := Stop(ctx, db, r.Name, o.Options)
 			if err == nil && res.WasRunning {

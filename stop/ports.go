@@ -46,7 +46,7 @@ func snapshotTree(ctx context.Context, r store.Record, t ps.Table) tree {
 // never a process that is not ours. A port held by someone else is reported
 // on out and left alone. snap, when not nil, is a snapshot just taken.
 func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say func(string, ...any),
-	snap *ps.Table) (TreeResult, []int, error) {
+	snap *ps.Table, snaps *ps.Shared) (TreeResult, []int, error) {
 	if docker.IsDocker(r.Command) {
 		// The container is not in the client's tree: docker stop ends it,
 		// and a foreground client then exits by itself.
@@ -58,7 +58,7 @@ func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say fu
 		}
 	}
 	if snap == nil || docker.IsDocker(r.Command) {
-		t, err := ps.Snapshot()
+		t, err := snaps.After(time.Now())
 		if err != nil {
 			return TreeResult{}, nil, err
 		}
@@ -66,7 +66,7 @@ func stopTree(ctx context.Context, r store.Record, timeout time.Duration, say fu
 	}
 	t := *snap
 	tr := snapshotTree(ctx, r, t)
-	res, err := treeOf(ctx, ps.OwnerOf(r), timeout, &t)
+	res, err := treeOf(ctx, ps.OwnerOf(r), timeout, &t, snaps)
 	if err != nil {
 		return res, tr.ports, err
 	}
@@ -129,7 +129,7 @@ func truncate(s string, n int) string {
 // Replace stops the running tree of r so that it can be started afresh
 // (`--force`, `--restart`), freeing its ports as stopTree does.
 func Replace(ctx context.Context, r store.Record, opt Options) (TreeResult, error) {
-	res, _, err := stopTree(ctx, r, opt.timeout(), opt.say, nil)
+	res, _, err := stopTree(ctx, r, opt.timeout(), opt.say, nil, opt.Snapshots)
 	if err != nil {
 		return res, err
 	}

@@ -19,6 +19,9 @@ import (
 type Options struct {
 	Timeout time.Duration // SIGTERM to SIGKILL; DefaultTimeout when zero
 	Out     io.Writer     // progress lines; nil for none
+	// Snapshots shares process snapshots among the stops of one bulk
+	// action; nil: each stop takes its own.
+	Snapshots *ps.Shared
 }
 
 func (o Options) timeout() time.Duration {
@@ -90,11 +93,11 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 		}
 	}
 	var snap *ps.Table
-	if res.WasRunning, snap, err = runs(ctx, r); err != nil {
+	if res.WasRunning, snap, err = runs(ctx, r, opt.Snapshots); err != nil {
 		return res, err
 	}
 	if res.WasRunning {
-		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say, snap); err != nil {
+		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say, snap, opt.Snapshots); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
 		}
 	}
@@ -121,9 +124,10 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 
 // runs reports whether anything of r runs: a member of its tree, or its
 // container. Only a docker record needs the full inspection (and its docker
-// query); for the rest one process snapshot answers, and is returned for
-// the stop to start from.
-func runs(ctx context.Context, r store.Record) (bool, *ps.Table, error) {
+// query); for the rest one process snapshot (taken after this call began,
+// from snaps) answers, and is returned for the stop to start from.
+func runs(ctx context.Context, r store.Record, snaps *ps.Shared) (bool, *ps.Table, error) {
+	since := time.Now()
 	if docker.IsDocker(r.Command) {
 		procs, err := ps.Inspect(ctx, []store.Record{r}, ps.Options{})
 		if err != nil {
@@ -131,7 +135,7 @@ func runs(ctx context.Context, r store.Record) (bool, *ps.Table, error) {
 		}
 		return procs[0].Running || len(procs[0].PIDs) > 0, nil, nil
 	}
-	t, err := ps.Snapshot()
+	t, err := snaps.After(since)
 	if err != nil {
 		return false, nil, err
 	}
@@ -310,6 +314,7 @@ func Nuke(ctx context.Context, db *store.DB, opt Options) (removed, wasRunning i
 		return 0, 0, err
 	}
 	var mu sync.Mutex
+	opt.Snapshots = new(ps.Shared)
 	if opt.Out != nil {
 		opt.Out = &lockedWriter{new(sync.Mutex), opt.Out} // the deletes say what they keep at once
 	}

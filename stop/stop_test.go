@@ -166,6 +166,10 @@ func TestStopGivesUpWhenCancelled(t *testing.T) {
 	}
 	defer db.Close()
 	pid, ticks := startTree(t, "trap '' TERM; while :; do sleep 1; done")
+	waitFor(t, func() bool { // a sleep runs: the trap is set
+		tab, err := ps.Snapshot()
+		return err == nil && len(tab.Members(pid, ticks)) > 1
+	})
 	r := store.Record{Name: "svc", PID: pid, PGID: pid, StartTicks: ticks, Command: "x", Dir: "/",
 		StdoutPath: filepath.Join(t.TempDir(), "o"), StderrPath: filepath.Join(t.TempDir(), "e"),
 		Status: store.StatusRunning, StartedAt: time.Now(), Wanted: true}

@@ -61,24 +61,26 @@ func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
 // error naming the survivors. Without o.Instance, the leader's own marker
 // is used while the leader lives.
 func TreeOf(o ps.Owner, timeout time.Duration) (TreeResult, error) {
-	return treeOf(context.Background(), o, timeout, nil)
+	return treeOf(context.Background(), o, timeout, nil, nil)
 }
 
 // treeOf is TreeOf starting from the snapshot first, when the caller has
-// just taken one; it gives up, returning ctx's error, when ctx ends. TreeOf
-// never gives up: its callers clean up a process that must not run on.
-func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Table) (TreeResult, error) {
+// just taken one, and taking the next ones from snaps; it gives up,
+// returning ctx's error, when ctx ends. TreeOf never gives up: its callers
+// clean up a process that must not run on.
+func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Table, snaps *ps.Shared) (TreeResult, error) {
 	var res TreeResult
 	termed := map[int]uint64{}
 	killed := map[int]bool{}
 	start := time.Now()
+	since := start // each look must be newer than the last wait
 	var prev ps.Table
 	for {
 		var t ps.Table
 		var err error
 		if first != nil {
 			t, first = *first, nil
-		} else if t, err = ps.Snapshot(); err != nil {
+		} else if t, err = snaps.After(since); err != nil {
 			return res, err
 		}
 		t.Remember(prev)
@@ -125,6 +127,7 @@ func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Ta
 			alive[m] = mp.StartTicks
 		}
 		waitExits(alive, wait)
+		since = time.Now()
 		if err := ctx.Err(); err != nil {
 			// Given up (Ctrl-C): what was signalled is said, the rest runs on.
 			return res, err
