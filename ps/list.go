@@ -6,6 +6,7 @@ package ps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"bgrun/store"
@@ -109,9 +110,9 @@ func (e *Exit) String() string {
 type Options struct {
 	Group string // only this BGR_GROUP; "" for all
 	Now   func() time.Time
-	// Loaded, when set, is given the records as List read them, before
-	// they are inspected: the CLI rotates their logs there, so that a
-	// list reads the store once.
+	// Loaded, when set, is given the records as List read them, while
+	// they are inspected (List returns once it is done): the CLI rotates
+	// their logs there, so that a list reads the store once.
 	Loaded func([]store.Record)
 }
 
@@ -148,9 +149,16 @@ func List(ctx context.Context, db *store.DB, opt Options) ([]Process, error) {
 		}
 		recs = kept
 	}
+	loaded := make(chan struct{})
 	if opt.Loaded != nil {
-		opt.Loaded(recs)
+		go func(recs []store.Record) {
+			defer close(loaded)
+			opt.Loaded(recs)
+		}(slices.Clone(recs))
+	} else {
+		close(loaded)
 	}
+	defer func() { <-loaded }()
 	s := <-early
 	t, err := s.t, s.err
 	for _, r := range recs {
