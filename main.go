@@ -204,20 +204,36 @@ func init() {
 				if err := in.namesOrAll(); err != nil {
 					return err
 				}
-				return stop.CmdStop(ctx, in.db, in.stdout, in.stderr, stop.CmdOptions{Names: in.args, All: in.bool("all"), Options: stopOptions(in)})
+				so, err := stopOptions(in)
+				if err != nil {
+					return err
+				}
+				return stop.CmdStop(ctx, in.db, in.stdout, in.stderr, stop.CmdOptions{Names: in.args, All: in.bool("all"), Options: so})
 			}},
 		{name: "delete", aliases: []string{"rm"}, summary: "stop, and remove the record and its log files", usage: "NAME...",
 			example: "bgrun delete api", flags: "timeout", args: [2]int{1, -1}, legacy: []legacy{{flag: "delete"}},
 			run: func(ctx context.Context, in *invocation) error {
-				return stop.CmdDelete(ctx, in.db, in.stdout, stop.CmdOptions{Names: in.args, Options: stopOptions(in)})
+				so, err := stopOptions(in)
+				if err != nil {
+					return err
+				}
+				return stop.CmdDelete(ctx, in.db, in.stdout, stop.CmdOptions{Names: in.args, Options: so})
 			}},
 		{name: "clean", summary: "remove every stopped process and its logs", example: "bgrun clean", flags: "timeout",
 			legacy: []legacy{{flag: "clean"}}, run: func(ctx context.Context, in *invocation) error {
-				return stop.CmdClean(ctx, in.db, in.stdout, stopOptions(in))
+				so, err := stopOptions(in)
+				if err != nil {
+					return err
+				}
+				return stop.CmdClean(ctx, in.db, in.stdout, so)
 			}},
 		{name: "nuke", summary: "stop and remove everything", example: "bgrun nuke", flags: "timeout",
 			legacy: []legacy{{flag: "nuke"}}, run: func(ctx context.Context, in *invocation) error {
-				return stop.CmdNuke(ctx, in.db, in.stdout, stopOptions(in))
+				so, err := stopOptions(in)
+				if err != nil {
+					return err
+				}
+				return stop.CmdNuke(ctx, in.db, in.stdout, so)
 			}},
 		{name: "up", summary: "start the stack in bgrun.toml in dependency order", usage: "[-f FILE] [NAME...]",
 			example: "bgrun up   (bgrun up -f dev.toml api)", flags: "timeout", args: [2]int{0, -1},
@@ -276,7 +292,11 @@ func init() {
 			legacy: []legacy{{flag: "kill-port", value: true}},
 			run: func(ctx context.Context, in *invocation) error {
 				port, _ := strconv.Atoi(in.args[0])
-				return stop.CmdKillPort(ctx, in.stdout, stop.KillPortOptions{Port: port, Options: stopOptions(in)})
+				so, err := stopOptions(in)
+				if err != nil {
+					return err
+				}
+				return stop.CmdKillPort(ctx, in.stdout, stop.KillPortOptions{Port: port, Options: so})
 			}},
 		{name: "env", nodb: true, summary: "print the config as shell exports", usage: "[CONFIG] [--shell SHELL]",
 			example: `eval "$(bgrun env)"   bgrun env --shell fish | source`, flags: "config no-config env-file directory shell",
@@ -364,7 +384,14 @@ func startupOptions(in *invocation) run.StartupOptions {
 }
 
 // stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
-func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
+// stopOptions are the options of a stop: --timeout, else BGR_STOP_TIMEOUT.
+func stopOptions(in *invocation) (stop.Options, error) {
+	if _, given := in.vals["timeout"]; given {
+		return stop.Options{Timeout: in.dur("timeout")}, nil
+	}
+	d, err := stop.TimeoutFromEnv()
+	return stop.Options{Timeout: d}, err
+}
 
 // usageError is a mistake in the command line: exit status 2, printed as
 // one line naming the command.
