@@ -29,6 +29,18 @@ func (r Record) LogLimits() (maxSize int64, keep int) {
 	return maxSize, keep
 }
 
+// Window returns r's startup window: the one its last start was given, or
+// def when that is not known (a record an older bgrun wrote).
+func (r Record) Window(def time.Duration) time.Duration {
+	switch {
+	case r.StartWindow > 0:
+		return r.StartWindow
+	case r.StartWindow < 0:
+		return 0
+	}
+	return def
+}
+
 // ReadyWait returns how long a start of r waits for its readiness check.
 func (r Record) ReadyWait() time.Duration {
 	if r.ReadyTimeout <= 0 {

@@ -298,3 +298,12 @@ func TestLock(t *testing.T) {
 		t.Fatal("a bad name was locked")
 	}
 }
+
+func TestWindow(t *testing.T) {
+	def := 500 * time.Millisecond
+	for w, want := range map[time.Duration]time.Duration{0: def, -1: 0, time.Second: time.Second} {
+		if got := (Record{StartWindow: w}).Window(def); got != want {
+			t.Errorf("Window of a record with StartWindow %v = %v, want %v", w, got, want)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func Spawn(db *store.DB, rec *store.Record) error {
 	// The supervisor has 20 s to take the start up and as long again, plus
 	// the window and the readiness wait, once it has spawned the process:
 	// many starts at once on a loaded machine take their time.
-	limit := startupWindow() + 20*time.Second
+	limit := rec.Window(startupWindow()) + 20*time.Second
 	if rec.Ready != "" {
 		limit += rec.ReadyWait()
 	}
@@ -251,7 +251,7 @@ func outcome(db *store.DB, r store.Record, mark time.Time) (error, bool) {
 			}
 			return store.Errorf(store.KindFailedStart, "%s", msg), true
 		}
-		se := &run.StartupError{Name: r.Name, Window: startupWindow(), StderrPath: r.StderrPath}
+		se := &run.StartupError{Name: r.Name, Window: r.Window(startupWindow()), StderrPath: r.StderrPath}
 		if c, ok := e.Detail["code"].(float64); ok {
 			se.Code = int(c)
 		}

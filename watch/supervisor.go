@@ -453,7 +453,7 @@ func (s *supervisor) start(r store.Record, want ident, ev store.EventKind) start
 		return res
 	}
 	res.want = t.want
-	res.err = run.WaitStartup(l, &r, s.window(r))
+	res.err = run.WaitStartup(l, &r, r.Window(s.grace))
 	if res.err == nil && r.Ready != "" {
 		if res.err = s.awaitReady(t, &r, env); errors.Is(res.err, errAborted) {
 			res.aborted = true
@@ -463,18 +463,6 @@ func (s *supervisor) start(r store.Record, want ident, ev store.EventKind) start
 	}
 	res.rec, res.leader = r, l
 	return res
-}
-
-// window is r's startup window: the one its start was given, else the
-// supervisor's own.
-func (s *supervisor) window(r store.Record) time.Duration {
-	switch {
-	case r.StartWindow > 0:
-		return r.StartWindow
-	case r.StartWindow < 0:
-		return 0
-	}
-	return s.grace
 }
 
 func (s *supervisor) handle(ev event) {
