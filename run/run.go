@@ -184,10 +184,17 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	}
 	res.Loaded = loaded
 	if exists && (old.Guard || old.Watch) {
-		// Out of the supervisor's hands first, or it would restart what we stop.
-		if err := stop.Unsupervise(db, o.Name); err != nil {
+		// Out of the supervisor's hands first, or it would restart what we
+		// stop. It may have started the process again since old was read
+		// (the guard, a watched change): what runs is looked at anew.
+		if old, err = stop.Unsupervise(db, o.Name); err != nil {
 			return res, err
 		}
+		procs, err := ps.Inspect(ctx, []store.Record{old}, ps.Options{})
+		if err != nil {
+			return res, err
+		}
+		running = procs[0].Running || len(procs[0].PIDs) > 0
 	}
 	if running {
 		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: o.Out, Snapshots: o.Snapshots}); err != nil {

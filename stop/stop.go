@@ -145,10 +145,10 @@ func runs(ctx context.Context, r store.Record, snaps *ps.Shared) (bool, *ps.Tabl
 // Unsupervise takes the record named name out of its supervisor's hands
 // before a deliberate stop or restart: it is marked stopped, which the
 // supervisor never undoes (a start it was making is ended). The process
-// itself is left alone.
-func Unsupervise(db *store.DB, name string) error {
-	_, err := db.Update(name, unsupervise)
-	return err
+// itself is left alone. It returns the record as it is now: what the
+// supervisor started until then is in it.
+func Unsupervise(db *store.DB, name string) (store.Record, error) {
+	return db.Update(name, unsupervise)
 }
 
 func unsupervise(r *store.Record) error {
