@@ -331,7 +331,7 @@ func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
 // treeRuns reports whether anything of rec's process tree still runs.
 func treeRuns(rec *store.Record) bool {
 	t, err := ps.Snapshot()
-	return err != nil || len(t.Members(rec.PID, rec.StartTicks)) > 0
+	return err != nil || len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0
 }
 
 // StopNotReady ends a start that WaitReady found not ready: it stops what
@@ -340,7 +340,7 @@ func treeRuns(rec *store.Record) bool {
 // The record's status is the caller's to write.
 func StopNotReady(db *store.DB, rec *store.Record, e *NotReadyError) error {
 	if !e.Ended {
-		if _, err := stop.Tree(rec.PID, rec.StartTicks, stopTimeout()); err != nil {
+		if _, err := stop.TreeOf(ps.OwnerOf(*rec), stopTimeout()); err != nil {
 			return fmt.Errorf("stop %s, which was not ready: %w", rec.Name, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"bgrun/ps"
 	"bgrun/run"
 	"bgrun/stop"
 	"bgrun/store"
@@ -133,7 +134,7 @@ func (s *supervisor) ended(r store.Record, d Decision) {
 		Detail: map[string]any{"reason": d.Reason}}); err != nil {
 		s.log.Printf("%s: history: %v", r.Name, err)
 	}
-	if _, err := stop.Tree(r.PID, r.StartTicks, s.timeout); err != nil {
+	if _, err := stop.TreeOf(ps.OwnerOf(r), s.timeout); err != nil {
 		s.log.Printf("%s: %v", r.Name, err)
 	}
 }
@@ -144,7 +145,7 @@ func (s *supervisor) ended(r store.Record, d Decision) {
 func (s *supervisor) awaitReady(t *tracked, r *store.Record, env []string) error {
 	if !s.write(t, func(rec *store.Record) { rec.Status = store.StatusStarting }, "", 0, nil) {
 		s.log.Printf("%s: record changed while starting; ending pid %d", r.Name, r.PID)
-		stop.Tree(r.PID, r.StartTicks, s.timeout)
+		stop.TreeOf(ps.OwnerOf(*r), s.timeout)
 		return errAborted
 	}
 	err := run.WaitReady(s.ctx, r, env)

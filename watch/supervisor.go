@@ -316,6 +316,44 @@ func (s *supervisor) attach(r store.Record) *tracked {
 	return t
 }
 
+// adopt keeps a start or a guard's try that a supervisor killed meanwhile
+// made (it records the marker before the spawn, the pid after): when a
+// process of it runs, the record is marked running with its leader, and
+// followed, instead of being started a second time beside it. It reports
+// whether it adopted one.
+func (s *supervisor) adopt(t *tracked, r store.Record) bool {
+	snap, err := ps.Snapshot()
+	if err != nil || len(snap.MembersOf(ps.OwnerOf(r), true)) == 0 {
+		return false
+	}
+	leader, found := ps.Proc{}, false
+	if snap.Alive(r.PID, r.StartTicks) {
+		leader, found = snap.Get(r.PID)
+	} else if r.Instance != "" {
+		leader, found = snap.Leader(r.Instance)
+	}
+	event := store.EventStart
+	if r.Status == store.StatusRestarting {
+		event = store.EventRestart
+	}
+	ok := s.write(t, func(rec *store.Record) {
+		if found {
+			rec.PID, rec.PGID, rec.StartTicks = leader.PID, leader.PGID, leader.StartTicks
+		}
+		rec.Status, rec.Backoff = store.StatusRunning, ""
+	}, event, leader.PID, map[string]any{"reason": "started by a supervisor that was killed; found running"})
+	if !ok {
+		return true // changed meanwhile: the next look takes it up
+	}
+	s.log.Printf("%s: adopted its running start, pid %d", t.name, leader.PID)
+	if found {
+		s.watchLeader(t, run.Adopt(leader.PID, leader.StartTicks))
+	} else {
+		t.follow = true // only its tree is known
+	}
+	return true
+}
+
 // drop stops keeping t; its process, if any, runs on.
 func (s *supervisor) drop(t *tracked, r store.Record) {
 	for d := range t.duties {
@@ -350,6 +388,9 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 	}
 	t.want, t.leader, t.follow, t.retryAt = identOf(r), nil, false, time.Time{}
 	t.started = r.StartedAt
+	if (r.Status == store.StatusStarting || r.Status == store.StatusRestarting) && s.adopt(t, r) {
+		return
+	}
 	switch r.Status {
 	case store.StatusStarting:
 		s.launch(t, r, store.EventStart)
@@ -447,7 +488,7 @@ func (s *supervisor) start(r store.Record, want ident, ev store.EventKind) start
 	if !ok {
 		// Stopped or started elsewhere meanwhile: this start must not run.
 		s.log.Printf("%s: record changed while starting; ending pid %d", r.Name, r.PID)
-		stop.Tree(r.PID, r.StartTicks, s.timeout)
+		stop.TreeOf(ps.OwnerOf(r), s.timeout)
 		<-l.Done()
 		res.aborted = true
 		return res
@@ -485,14 +526,21 @@ func (s *supervisor) handle(ev event) {
 		code, sig, known, at := ev.leader.Exit()
 		t.leader = nil
 		e := exitInfo{code, sig, known, at}
+		// What the start left, found by its marker too (a daemon that
+		// escaped with setsid): the record names that marker while it
+		// still names this start.
+		o := ps.Owner{PID: t.want.pid, Ticks: t.want.ticks}
+		if r, err := s.db.Get(t.name); err == nil && identOf(r) == t.want {
+			o = ps.OwnerOf(r)
+		}
 		snap, err := ps.Snapshot()
-		if err == nil && len(snap.Members(t.want.pid, t.want.ticks)) > 0 {
+		if err == nil && len(snap.MembersOf(o, true)) > 0 {
 			// The leader died and left members: end them before a restart,
 			// or the old tree runs on beside the new one.
 			t.busy = true
-			pid, ticks, name := t.want.pid, t.want.ticks, t.name
+			name := t.name
 			go func() {
-				if _, err := stop.Tree(pid, ticks, s.timeout); err != nil {
+				if _, err := stop.TreeOf(o, s.timeout); err != nil {
 					s.log.Printf("%s: %v", name, err)
 				}
 				s.events <- event{kind: evEnded, name: name, t: t, exit: e}
@@ -653,7 +701,7 @@ func (s *supervisor) changed(t *tracked) {
 	t.backoff.Reset()
 	t.busy, t.leader, t.follow, t.retryAt = true, nil, false, time.Time{}
 	go func() {
-		if _, err := stop.Tree(r.PID, r.StartTicks, s.timeout); err != nil {
+		if _, err := stop.TreeOf(ps.OwnerOf(r), s.timeout); err != nil {
 			s.log.Printf("%s: %v", r.Name, err)
 		}
 		s.db.AddEvent(store.Event{Name: r.Name, Event: store.EventStop, PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
@@ -672,7 +720,7 @@ func stopTimeout() time.Duration {
 // treeRuns reports whether what r started still runs: its tree, or for
 // `docker run -d` its container.
 func treeRuns(snap ps.Table, r store.Record) bool {
-	if len(snap.Members(r.PID, r.StartTicks)) > 0 {
+	if len(snap.MembersOf(ps.OwnerOf(r), true)) > 0 {
 		return true
 	}
 	if docker.IsDocker(r.Command) {
