@@ -28,9 +28,14 @@ func sleeper(t *testing.T, name string) store.Record {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	p, ok := ps.Read(cmd.Process.Pid)
-	if !ok {
-		t.Fatal("cannot read the sleeper")
+	// Wait for the exec to finish (sleep sleeps): until then the child has
+	// no memory of its own, and a memory check would see none.
+	var p ps.Proc
+	for deadline := time.Now().Add(10 * time.Second); p.State != 'S'; time.Sleep(time.Millisecond) {
+		var ok bool
+		if p, ok = ps.Read(cmd.Process.Pid); !ok || time.Now().After(deadline) {
+			t.Fatalf("cannot read the sleeper: %+v, %v", p, ok)
+		}
 	}
 	dir := t.TempDir()
 	return store.Record{Name: name, PID: p.PID, PGID: p.PID, StartTicks: p.StartTicks, Status: store.StatusRunning,
