@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -16,6 +17,11 @@ const MaxFileSize = 1 << 20
 // createLog opens the log at path for appending, creating it (and its
 // folder) private when missing; created says whether it did.
 func createLog(path string) (f *os.File, created bool, err error) {
+	// A FIFO would block the open until some reader came; a socket or a
+	// folder cannot be appended to. A device (/dev/null) is fine.
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDir) != 0 {
+		return nil, false, store.Errorf(store.KindBadInput, "log %s is %s: give a file, or /dev/null", path, store.FileKind(fi.Mode()))
+	}
 	if err := store.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return nil, false, fmt.Errorf("create log folder: %w", err)
 	}

@@ -163,7 +163,7 @@ func ReadSmall(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, kindOf(fi.Mode()))
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, FileKind(fi.Mode()))
 	}
 	if fi.Size() > limit {
 		return nil, fmt.Errorf("%s is larger than %s", path, sizeText(limit))
@@ -178,7 +178,7 @@ func ReadSmall(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, kindOf(fi.Mode()))
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, FileKind(fi.Mode()))
 	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
@@ -190,8 +190,8 @@ func ReadSmall(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// kindOf names the kind of a file that is not regular, for messages.
-func kindOf(m fs.FileMode) string {
+// FileKind names the kind of a file that is not regular, for messages.
+func FileKind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a folder"
