@@ -239,11 +239,12 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	if exists {
 		event = store.EventRestart
 	}
-	if rec.Ready != "" {
-		rec.Status = store.StatusStarting // until AwaitReady says it is ready
-	}
-	// Record its pid before the startup window; were this write lost, the
-	// next bgrun would still find the process by its marker.
+	// Starting until its window (and readiness check) passed: were this
+	// bgrun killed meanwhile, the next command settles the start (running,
+	// or failed) and the history says so. The pid is recorded before the
+	// window; were this write lost, the next bgrun would still find the
+	// process by its marker.
+	rec.Status = store.StatusStarting
 	if err := db.Put(&rec); err != nil {
 		stop.TreeOf(ps.OwnerOf(rec), time.Second) // unrecorded, it must not run on
 		cmd.Wait()
@@ -256,9 +257,11 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	}
 	if serr != nil {
 		event = store.EventFailed
-		if err := db.Put(&rec); err != nil {
-			return res, err
-		}
+	} else if rec.Status == store.StatusStarting {
+		rec.Status = store.StatusRunning
+	}
+	if err := db.Put(&rec); err != nil {
+		return res, err
 	}
 	detail := StartDetail(rec)
 	if serr != nil {
