@@ -2,8 +2,11 @@ package ps
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"bgrun/store"
 )
 
 // TestTableShortensCommandNotName: a narrow terminal costs the command and
@@ -42,6 +45,27 @@ func TestDisplayCommand(t *testing.T) {
 	} {
 		if got := DisplayCommand(in); got != want {
 			t.Errorf("DisplayCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestJSONHasEveryField: the JSON of a process that never ran still has
+// every field the README lists, so a pipeline never meets a missing key.
+func TestJSONHasEveryField(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, fromRecord(store.Record{Name: "x"})); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(`id name command directory group parent pid pids status status_detail
+		next_restart_at running ports memory cpu started_at uptime_seconds stdout_path stderr_path config_path
+		guarded watched supervised supervisor_pid restarts backoff gave_up last_exit docker leader instance
+		log_max_size log_keep ready ready_timeout_ms health_interval_ms max_memory wanted`) {
+		if _, ok := got[f]; !ok {
+			t.Errorf("field %q missing from %s", f, b.String())
 		}
 	}
 }

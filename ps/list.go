@@ -26,7 +26,7 @@ type Process struct {
 	// purpose) or unknown (its state could not be read). StatusDetail says
 	// more in words: "exited 1", "killed: SIGKILL", "next try in 2s".
 	Status       store.Status `json:"status"`
-	StatusDetail string       `json:"status_detail,omitempty"`
+	StatusDetail string       `json:"status_detail"`
 	Running      bool         `json:"running"`
 	// PIDs are every live process of the tree, leader included.
 	PIDs  []int `json:"pids"`
@@ -40,22 +40,22 @@ type Process struct {
 	Command    string    `json:"command"`
 	Directory  string    `json:"directory"`
 	Group      string    `json:"group"`
-	Parent     string    `json:"parent,omitempty"`
+	Parent     string    `json:"parent"`
 	StartedAt  time.Time `json:"started_at"`
 	Uptime     int64     `json:"uptime_seconds"`
 	StdoutPath string    `json:"stdout_path"`
 	StderrPath string    `json:"stderr_path"`
-	ConfigPath string    `json:"config_path,omitempty"`
+	ConfigPath string    `json:"config_path"`
 	Guarded    bool      `json:"guarded"`
 	Watched    bool      `json:"watched"`
 	Supervised bool      `json:"supervised"`
 	// SupervisorPID is the pid of the supervisor, 0 when none runs.
 	SupervisorPID int    `json:"supervisor_pid"`
 	Restarts      int    `json:"restarts"`
-	Backoff       string `json:"backoff,omitempty"`
-	GaveUp        bool   `json:"gave_up,omitempty"`
+	Backoff       string `json:"backoff"`
+	GaveUp        bool   `json:"gave_up"`
 	// NextRestartAt is when the guard tries again, while restarting.
-	NextRestartAt *time.Time `json:"next_restart_at,omitempty"`
+	NextRestartAt *time.Time `json:"next_restart_at"`
 	LastExit      *Exit      `json:"last_exit"`
 	Docker        bool       `json:"docker"`
 
