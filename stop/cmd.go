@@ -26,8 +26,8 @@ func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions)
 		o.Snapshots = new(ps.Shared)
 		return EachRecord(ctx, db, w, errw, "stop", func(r store.Record, w io.Writer) error {
 			res, err := Stop(ctx, db, r.Name, o.Options)
-			if err == nil && res.WasRunning {
-				fmt.Fprintf(w, "Stopped %s.\n", r.Name)
+			if err == nil && (res.WasRunning || res.WasWaiting) {
+				fmt.Fprintln(w, stopLine(r.Name, res))
 			}
 			return err
 		})
@@ -43,16 +43,24 @@ func CmdStop(ctx context.Context, db *store.DB, w, errw io.Writer, o CmdOptions)
 		if err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("Stopped %s.", n)
-		if !res.WasRunning {
-			msg = fmt.Sprintf("%s is already stopped.", n)
-		}
+		msg := stopLine(n, res)
 		if res.Children > 0 {
 			msg += fmt.Sprintf(" Stopped %d managed child process%s first.", res.Children, plural(res.Children, "es"))
 		}
 		fmt.Fprintln(w, msg)
 	}
 	return nil
+}
+
+// stopLine says what the stop of name did.
+func stopLine(name string, res Result) string {
+	switch {
+	case res.WasRunning:
+		return fmt.Sprintf("Stopped %s.", name)
+	case res.WasWaiting:
+		return fmt.Sprintf("Stopped %s: its guard no longer restarts it.", name)
+	}
+	return fmt.Sprintf("%s is already stopped.", name)
 }
 
 // CmdDelete is the delete command: stop each named process and remove its

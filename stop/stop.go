@@ -40,6 +40,8 @@ func (o Options) say(format string, a ...any) {
 // Result says what a stop did.
 type Result struct {
 	WasRunning bool
+	// WasWaiting: nothing ran, but its guard was waiting to restart it.
+	WasWaiting bool
 	Children   int // managed child processes stopped first
 	Tree       TreeResult
 }
@@ -66,6 +68,7 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 	// Marking it stopped takes it out of supervision: the supervisor never
 	// restarts a stopped record, and ends a start it made meanwhile.
 	r, err := db.Update(name, func(r *store.Record) error {
+		res.WasWaiting = r.Status == store.StatusRestarting
 		r.Wanted = false // a deliberate stop: resurrect leaves it alone
 		return unsupervise(r)
 	})
@@ -102,9 +105,13 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 		}
 	}
 	var ev store.Event
-	if res.WasRunning {
+	switch {
+	case res.WasRunning:
+		res.WasWaiting = false
 		ev = store.Event{Event: store.EventStop, PID: r.PID,
 			Detail: map[string]any{"signalled": len(res.Tree.Signalled), "killed": len(res.Tree.Killed)}}
+	case res.WasWaiting:
+		ev = store.Event{Event: store.EventStop, Detail: map[string]any{"reason": "its guard was waiting to restart it"}}
 	}
 	if _, err := db.UpdateLogged(name, func(r *store.Record) error {
 		r.Status = store.StatusStopped
