@@ -388,6 +388,9 @@ func (s *supervisor) take(t *tracked, r store.Record) {
 	}
 	t.want, t.leader, t.follow, t.retryAt = identOf(r), nil, false, time.Time{}
 	t.started = r.StartedAt
+	if r.Status == store.StatusStarting {
+		t.backoff.Reset() // a start of its own (the CLI's): the guard counts anew
+	}
 	if (r.Status == store.StatusStarting || r.Status == store.StatusRestarting) && s.adopt(t, r) {
 		return
 	}
