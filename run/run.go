@@ -217,6 +217,9 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	if (rec.Watch || rec.Guard) && o.Spawn != nil {
 		rec.Status, rec.PID, rec.StartTicks, rec.SupervisorPID = store.StatusStarting, 0, 0, 0
 		rec.Restarts, rec.GaveUp, rec.Backoff, rec.Wanted = 0, false, "", true
+		// No marker until the supervisor's: a process found by marker is
+		// then always one this start spawned (see the supervisor's adopt).
+		rec.Instance = ""
 		if err := db.Put(&rec); err != nil {
 			return res, err
 		}
