@@ -87,10 +87,12 @@ func (fl *follower) resume(ctx context.Context, w io.Writer, cur *os.File, size 
 		}
 	}
 	if end < 0 && rot != nil && fl.rotatedSince(rot) {
-		// Our place was dropped by the rotation (more than the cap was
-		// written since the last read): what the copy holds is the oldest
-		// output left.
-		end = 0
+		// The copy starts after the start of fl.last: it holds our place
+		// when it begins with the end of fl.last (the rotation dropped
+		// what came before, and the copy starts with a whole line); else
+		// our place was dropped too (more than the cap was written since
+		// the last read), and what the copy holds is the oldest output left.
+		end = max(overlap(rot, rsize, fl.last), 0)
 	}
 	if end < 0 {
 		return false, nil
@@ -108,6 +110,21 @@ func (fl *follower) resume(ctx context.Context, w io.Writer, cur *os.File, size 
 	}
 	fl.off, fl.last = 0, fl.last[:0]
 	return true, nil
+}
+
+// overlap returns the length of the longest end of last that f (size bytes)
+// begins with, or -1 when there is none.
+func overlap(f *os.File, size int64, last []byte) int64 {
+	head := make([]byte, min(size, int64(len(last))))
+	if readFullAt(f, head, 0) != nil {
+		return -1
+	}
+	for k := len(head); k > 0; k-- {
+		if bytes.Equal(head[:k], last[len(last)-k:]) {
+			return int64(k)
+		}
+	}
+	return -1
 }
 
 // openRotated opens path.1 when it is a regular file written since about

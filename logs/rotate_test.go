@@ -501,6 +501,46 @@ func TestFollowWhileRotating(t *testing.T) {
 	})
 }
 
+// TestFollowPlaceAtCopyStart: the follower's place lies just after the
+// start of the rotated copy, so the bytes it remembers began in what the
+// rotation dropped. It goes on from its place in the copy, repeating
+// nothing (it repeated the lines between the copy's start and its place).
+func TestFollowPlaceAtCopyStart(t *testing.T) {
+	bothModes(t, func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "a-out.txt")
+		writeLines(t, p, 0, 100)
+		fl := &follower{src: Source{Label: "stdout", Path: p}}
+		if err := fl.start(); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		const max = 31 * 1000
+		writeLines(t, p, 100, 1100) // read next: the place is at the end of line 1099
+		if err := fl.poll(t.Context(), &out); err != nil {
+			t.Fatal(err)
+		}
+		// The copy keeps the last max bytes: lines 1090 to 2089, so the
+		// place is 10 lines into it, and the kilobyte the follower
+		// remembers began in the lines the rotation dropped.
+		writeLines(t, p, 1100, 2090)
+		if _, err := Rotate(p, max, 3); err != nil {
+			t.Fatal(err)
+		}
+		writeLines(t, p, 2090, 2100)
+		if err := fl.poll(t.Context(), &out); err != nil {
+			t.Fatal(err)
+		}
+		var want strings.Builder
+		for i := 100; i < 2100; i++ {
+			want.WriteString(line(i))
+		}
+		if out.String() != want.String() {
+			t.Fatalf("followed %d bytes, want lines 100 to 2099 once each (%d bytes); it starts %q and has %q after line 1099",
+				out.Len(), want.Len(), out.String()[:31], out.String()[31*1000:31*1000+62])
+		}
+	})
+}
+
 // TestTrimToLine cuts a rotated copy after its last whole line: the rest of
 // a write read half done was dropped with the file's truncation.
 func TestTrimToLine(t *testing.T) {
