@@ -204,36 +204,20 @@ func init() {
 				if err := in.namesOrAll(); err != nil {
 					return err
 				}
-				so, err := stopOptions(in)
-				if err != nil {
-					return err
-				}
-				return stop.CmdStop(ctx, in.db, in.stdout, in.stderr, stop.CmdOptions{Names: in.args, All: in.bool("all"), Options: so})
+				return stop.CmdStop(ctx, in.db, in.stdout, in.stderr, stop.CmdOptions{Names: in.args, All: in.bool("all"), Options: stopOptions(in)})
 			}},
 		{name: "delete", aliases: []string{"rm"}, summary: "stop, and remove the record and its log files", usage: "NAME...",
 			example: "bgrun delete api", flags: "timeout", args: [2]int{1, -1}, legacy: []legacy{{flag: "delete"}},
 			run: func(ctx context.Context, in *invocation) error {
-				so, err := stopOptions(in)
-				if err != nil {
-					return err
-				}
-				return stop.CmdDelete(ctx, in.db, in.stdout, stop.CmdOptions{Names: in.args, Options: so})
+				return stop.CmdDelete(ctx, in.db, in.stdout, stop.CmdOptions{Names: in.args, Options: stopOptions(in)})
 			}},
 		{name: "clean", summary: "remove every stopped process and its logs", example: "bgrun clean", flags: "timeout",
 			legacy: []legacy{{flag: "clean"}}, run: func(ctx context.Context, in *invocation) error {
-				so, err := stopOptions(in)
-				if err != nil {
-					return err
-				}
-				return stop.CmdClean(ctx, in.db, in.stdout, so)
+				return stop.CmdClean(ctx, in.db, in.stdout, stopOptions(in))
 			}},
 		{name: "nuke", summary: "stop and remove everything", example: "bgrun nuke", flags: "timeout",
 			legacy: []legacy{{flag: "nuke"}}, run: func(ctx context.Context, in *invocation) error {
-				so, err := stopOptions(in)
-				if err != nil {
-					return err
-				}
-				return stop.CmdNuke(ctx, in.db, in.stdout, so)
+				return stop.CmdNuke(ctx, in.db, in.stdout, stopOptions(in))
 			}},
 		{name: "up", summary: "start the stack in bgrun.toml in dependency order", usage: "[-f FILE] [NAME...]",
 			example: "bgrun up   (bgrun up -f dev.toml api)", flags: "timeout", args: [2]int{0, -1},
@@ -292,11 +276,7 @@ func init() {
 			legacy: []legacy{{flag: "kill-port", value: true}},
 			run: func(ctx context.Context, in *invocation) error {
 				port, _ := strconv.Atoi(in.args[0])
-				so, err := stopOptions(in)
-				if err != nil {
-					return err
-				}
-				return stop.CmdKillPort(ctx, in.stdout, stop.KillPortOptions{Port: port, Options: so})
+				return stop.CmdKillPort(ctx, in.stdout, stop.KillPortOptions{Port: port, Options: stopOptions(in)})
 			}},
 		{name: "env", nodb: true, summary: "print the config as shell exports", usage: "[CONFIG] [--shell SHELL]",
 			example: `eval "$(bgrun env)"   bgrun env --shell fish | source`, flags: "config no-config env-file directory shell",
@@ -383,14 +363,22 @@ func startupOptions(in *invocation) run.StartupOptions {
 	return run.StartupOptions{Init: in.arg(0), Install: in.bool("install"), DBPath: in.str("db"), Notes: in.stderr}
 }
 
-// stopOptions reads --timeout; zero leaves it to BGR_STOP_TIMEOUT.
-// stopOptions are the options of a stop: --timeout, else BGR_STOP_TIMEOUT.
-func stopOptions(in *invocation) (stop.Options, error) {
-	if _, given := in.vals["timeout"]; given {
-		return stop.Options{Timeout: in.dur("timeout")}, nil
+// stopOptions are the options of a stop: --timeout (BGR_STOP_TIMEOUT when
+// not given, see defaultTimeout).
+func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
+
+// defaultTimeout makes BGR_STOP_TIMEOUT the value of --timeout for a command
+// that takes it and was not given it: every stop, start and restart then
+// reads one value, and a bad one is refused before anything runs.
+func (in *invocation) defaultTimeout() error {
+	if _, given := in.vals["timeout"]; given || !slices.Contains(strings.Fields(in.cmd.flags), "timeout") {
+		return nil
 	}
 	d, err := stop.TimeoutFromEnv()
-	return stop.Options{Timeout: d}, err
+	if err == nil {
+		in.vals["timeout"] = d
+	}
+	return err
 }
 
 // usageError is a mistake in the command line: exit status 2, printed as
@@ -409,6 +397,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 		}
 	}()
 	in, err := parse(args)
+	if err == nil {
+		err = in.defaultTimeout()
+	}
 	if err == nil && !in.cmd.nodb {
 		var path string
 		if path, err = in.dbPath(); err == nil {

@@ -21,14 +21,8 @@ func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
 	if !Interrupted(r, t) {
 		return r, nil
 	}
-	o := OwnerOf(r)
-	leader, found := Proc{}, false
-	if t.Alive(r.PID, r.StartTicks) {
-		leader, found = t.procs[r.PID], true
-	} else if r.Instance != "" {
-		leader, found = t.Leader(r.Instance)
-	}
-	running := found || len(t.MembersOf(o, true)) > 0
+	leader, found := t.LeaderOf(r)
+	running := found || len(t.MembersOf(OwnerOf(r), true)) > 0
 	event, detail := store.EventFailed, map[string]any{"reason": "start interrupted; no process carries its marker"}
 	nr, err := db.Update(r.Name, func(rec *store.Record) error {
 		if rec.Status != store.StatusStarting || rec.Instance != r.Instance {
@@ -53,6 +47,18 @@ func Settle(db *store.DB, r store.Record, t Table) (store.Record, error) {
 		return nr, nil
 	}
 	return nr, db.AddEvent(store.Event{Name: r.Name, Event: event, PID: nr.PID, Detail: detail})
+}
+
+// LeaderOf returns the leader of r's last start: the process it recorded,
+// while that still runs, else the one that leads what carries its marker.
+func (t Table) LeaderOf(r store.Record) (Proc, bool) {
+	if t.Alive(r.PID, r.StartTicks) {
+		return t.procs[r.PID], true
+	}
+	if r.Instance != "" {
+		return t.Leader(r.Instance)
+	}
+	return Proc{}, false
 }
 
 // settleAll settles the interrupted starts among recs whose lock is free (a

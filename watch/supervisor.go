@@ -326,12 +326,7 @@ func (s *supervisor) adopt(t *tracked, r store.Record) bool {
 	if err != nil || len(snap.MembersOf(ps.OwnerOf(r), true)) == 0 {
 		return false
 	}
-	leader, found := ps.Proc{}, false
-	if snap.Alive(r.PID, r.StartTicks) {
-		leader, found = snap.Get(r.PID)
-	} else if r.Instance != "" {
-		leader, found = snap.Leader(r.Instance)
-	}
+	leader, found := snap.LeaderOf(r)
 	event := store.EventStart
 	if r.Status == store.StatusRestarting {
 		event = store.EventRestart
