@@ -46,6 +46,11 @@ type markers struct {
 	cands []int            // the candidates (see candidates), newest first
 }
 
+// gone is what markers hold for a process whose environment could not be
+// read because it had ended (or was a zombie) by then: see visit.
+const gone = "\x00gone"
+
+// get returns pid's marker as read (or gone), reading it once per Table.
 func (m *markers) get(pid int) string {
 	m.mu.Lock()
 	v, ok := m.of[pid]
@@ -61,7 +66,12 @@ func (m *markers) get(pid int) string {
 
 // Marker returns the instance marker in pid's environment, "" when it has
 // none or its environment cannot be read (another user's process).
-func (t Table) Marker(pid int) string { return t.marks.get(pid) }
+func (t Table) Marker(pid int) string {
+	if m := t.marks.get(pid); m != gone {
+		return m
+	}
+	return ""
+}
 
 // foreign reports whether pid, a process that left the session of the tree
 // being walked, belongs somewhere else: it carries another start's marker,
@@ -74,11 +84,12 @@ func (t Table) foreign(pid int, instance string) bool {
 }
 
 // candidates are the processes a marker scan reads: every process whose
-// session differs from its parent's (or that has no parent here). Any other
-// process is in its parent's session and is found by walking down from the
-// first ancestor that is a candidate, so reading these is enough to find
-// every process that carries a marker. They come newest first: only
-// processes that started at or after a start can belong to it.
+// session differs from its parent's (or that has no live parent here). Any
+// other process is in its parent's session and is found by walking down
+// from the first ancestor that is a candidate, so reading these is enough
+// to find every process that carries a marker (see visit for a parent that
+// ends meanwhile). They come newest first: only processes that started at
+// or after a start can belong to it.
 func (t Table) candidates() []int {
 	t.marks.mu.Lock()
 	defer t.marks.mu.Unlock()
@@ -90,7 +101,8 @@ func (t Table) candidates() []int {
 		if p.State == 'Z' {
 			continue
 		}
-		if parent, ok := t.procs[p.PPID]; ok && parent.SID == p.SID && p.PPID != 0 {
+		// A zombie parent carries no readable marker: its child is read.
+		if parent, ok := t.procs[p.PPID]; ok && parent.SID == p.SID && p.PPID != 0 && parent.State != 'Z' {
 			continue
 		}
 		cands = append(cands, pid)
@@ -110,9 +122,11 @@ func (t Table) markedIndex() map[string][]int {
 	}
 	idx := map[string][]int{}
 	for _, pid := range t.candidates() {
-		if m := t.Marker(pid); m != "" && m != HelperMarker {
-			idx[m] = append(idx[m], pid)
-		}
+		t.visit(pid, 0, func(pid int, m string) {
+			if m != "" && m != HelperMarker {
+				idx[m] = append(idx[m], pid)
+			}
+		})
 	}
 	t.marks.mu.Lock()
 	t.marks.index = idx
@@ -144,11 +158,32 @@ func (t Table) carriers(instance string, since uint64) []int {
 		if t.procs[pid].StartTicks < since {
 			break
 		}
-		if t.Marker(pid) == instance {
-			out = append(out, pid)
-		}
+		t.visit(pid, since, func(pid int, m string) {
+			if m == instance {
+				out = append(out, pid)
+			}
+		})
 	}
 	return out
+}
+
+// visit calls fn with candidate pid and its marker. A candidate that ended
+// after the snapshot, before its environment was read, stands for its
+// children in its session (which the candidates leave to it): they are
+// visited in its place, those that started at or after since. So a daemon
+// whose parent exited just after forking it (`sh -c 'daemon &'` run by
+// setsid) is never missed for having been read too late.
+func (t Table) visit(pid int, since uint64, fn func(pid int, marker string)) {
+	m := t.marks.get(pid)
+	if m != gone {
+		fn(pid, m)
+		return
+	}
+	for _, c := range t.children[pid] {
+		if cp := t.procs[c]; cp.SID == t.procs[pid].SID && cp.StartTicks >= since {
+			t.visit(c, since, fn)
+		}
+	}
 }
 
 // Remember takes the markers prev read of the processes that are still the

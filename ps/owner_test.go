@@ -103,3 +103,36 @@ func TestMarkerReadsSince(t *testing.T) {
 		t.Errorf("read %v again; want only 40 (its pid was reused) and 50 (new)", read)
 	}
 }
+
+// A daemon whose parent ended just after forking it: `setsid sh -c 'sleep &'`
+// leaves sleep (71) in the session of sh (70), which the snapshot saw as a
+// zombie, or alive but gone by the time its environment was read. Either
+// way the daemon carries the marker and must be found by it.
+func TestMarkerOfDaemonWhoseParentEnded(t *testing.T) {
+	for _, state := range []byte{'Z', 'S'} {
+		procs := []Proc{
+			{PID: 1, PPID: 0, SID: 1, StartTicks: 1, State: 'S'},
+			{PID: 70, PPID: 1, SID: 70, StartTicks: 200, State: state},
+			{PID: 71, PPID: 70, SID: 70, StartTicks: 201, State: 'S'},
+			{PID: 72, PPID: 71, SID: 70, StartTicks: 202, State: 'S'},
+		}
+		marks := map[int]string{70: gone, 71: "5.M", 72: "5.M"}
+		for _, indexed := range []bool{false, true} {
+			tab := tableWith(procs, marks)
+			if indexed {
+				if got := fmt.Sprint(tab.Marked()); got != "map[5.M:[71 72]]" {
+					t.Errorf("parent %c: Marked = %s, want map[5.M:[71 72]]", state, got)
+				}
+			}
+			if got := fmt.Sprint(tab.MembersOf(Owner{Instance: "5.M"}, true)); got != "[71 72]" {
+				t.Errorf("parent %c, index built %v: members %s, want [71 72]", state, indexed, got)
+			}
+			if got := fmt.Sprint(tab.MembersOf(Owner{Instance: "5.M", Ticks: 200}, true)); got != "[71 72]" {
+				t.Errorf("parent %c, index built %v: members since 200 %s, want [71 72]", state, indexed, got)
+			}
+			if m := tab.Marker(70); m != "" {
+				t.Errorf("Marker of an ended process = %q, want none", m)
+			}
+		}
+	}
+}

@@ -139,9 +139,9 @@ func Cmdline(pid int) string {
 // marker is found wherever it is in the first 256 KiB.
 const environCap = 256 << 10
 
-// readMarker returns the BGR_INSTANCE value in pid's environment, "" when
-// there is none or the environment cannot be read (another user's process,
-// or one that ended).
+// readMarker returns the BGR_INSTANCE value in pid's environment: gone when
+// pid has ended (or is a zombie), "" when there is none or the environment
+// cannot be read (another user's process).
 func readMarker(pid int) string {
 	bp := environBuf.Get().(*[]byte)
 	defer environBuf.Put(bp)
@@ -150,6 +150,14 @@ func readMarker(pid int) string {
 	for ok && len(b) == len(*bp) && len(b) < environCap {
 		*bp = make([]byte, min(2*len(b), environCap))
 		b, ok = readFile(path, *bp)
+	}
+	if !ok || len(b) == 0 {
+		// Unreadable or empty: another user's process or a kernel thread,
+		// or one that has ended since the snapshot (a zombie's is empty).
+		if p, ok := readStat(pid, (*bp)[:1024]); !ok || p.State == 'Z' || p.State == 'X' {
+			return gone
+		}
+		return ""
 	}
 	key := []byte(MarkerVar + "=")
 	for len(b) > 0 {

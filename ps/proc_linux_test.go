@@ -59,6 +59,21 @@ func TestReadStatAndMarker(t *testing.T) {
 	if q, ok := tab.Get(pid); !ok || q.PPID != p.PPID || q.SID != p.SID || q.StartTicks != p.StartTicks {
 		t.Errorf("Snapshot has %+v, %v; Read %+v", q, ok, p)
 	}
+	// Ended: a zombie's environment is empty, a reaped one's is no more.
+	cmd.Process.Kill()
+	for deadline := time.Now().Add(10 * time.Second); p.State != 'Z'; time.Sleep(time.Millisecond) {
+		var ok bool
+		if p, ok = Read(pid); !ok || time.Now().After(deadline) {
+			t.Fatalf("Read(%d) = %+v, %v; want a zombie", pid, p, ok)
+		}
+	}
+	if m := readMarker(pid); m != gone {
+		t.Errorf("marker of a zombie %q, want gone", m)
+	}
+	cmd.Wait()
+	if m := readMarker(pid); m != gone {
+		t.Errorf("marker of a reaped process %q, want gone", m)
+	}
 	if _, ok := Read(1 << 30); ok {
 		t.Error("Read of a pid that cannot exist found something")
 	}
