@@ -107,17 +107,19 @@ func CmdClean(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 func CmdNuke(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	o.Out = w // names the files it keeps
 	n, running, err := Nuke(ctx, db, o)
-	if err != nil {
-		if n > 0 {
-			fmt.Fprintf(w, "Deleted %d process%s (%d were running).\n", n, plural(n, "es"), running)
-		}
-		return err
-	}
-	if n == 0 {
+	if n == 0 && err == nil {
 		_, err = fmt.Fprintln(w, "There are no processes to delete.")
 		return err
 	}
-	_, err = fmt.Fprintf(w, "Deleted %d process%s (%d were running).\n", n, plural(n, "es"), running)
+	if n > 0 {
+		verb := "were"
+		if running == 1 {
+			verb = "was"
+		}
+		if _, werr := fmt.Fprintf(w, "Deleted %d process%s (%d %s running).\n", n, plural(n, "es"), running, verb); err == nil {
+			err = werr
+		}
+	}
 	return err
 }
 
