@@ -1352,6 +1352,65 @@ func holdStore(t *testing.T, dbPath string, n int, d time.Duration) {
 	}
 }
 
+// logStray logs what a failed round knows: the records, the history of the
+// last rounds and every process of the test, to find how a stray began.
+func logStray(t *testing.T, db *store.DB, tag string, recs []store.Record) {
+	t.Helper()
+	for _, r := range recs {
+		t.Logf("record %s id=%d status=%s pid=%d instance=%s wanted=%v ticks=%d",
+			r.Name, r.ID, r.Status, r.PID, r.Instance, r.Wanted, r.StartTicks)
+	}
+	if evs, err := db.Events("", 40); err == nil {
+		for i := len(evs) - 1; i >= 0; i-- {
+			e := evs[i]
+			t.Logf("event %s %s %s pid=%d %v", e.At.Format("15:04:05.000"), e.Name, e.Event, e.PID, e.Detail)
+		}
+	}
+	snap, err := ps.Snapshot()
+	if err != nil {
+		return
+	}
+	want := "BGR_TEST_TAG=" + tag + "\x00"
+	for m, pids := range snap.Marked() {
+		for _, p := range pids {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p))
+			if !strings.Contains(string(b), want) {
+				continue
+			}
+			q, _ := snap.Get(p)
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			t.Logf("process %d ppid=%d state=%c ticks=%d marker=%s cmd=%q",
+				p, q.PPID, q.State, q.StartTicks, m, strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+}
+
+// logLockHolders logs who holds the lock of record name, from /proc/locks.
+func logLockHolders(t *testing.T, db *store.DB, name string) {
+	t.Helper()
+	unlock, ok, err := db.TryLock(name)
+	if ok {
+		unlock()
+	}
+	t.Logf("lock of %s: free=%v err=%v", name, ok, err)
+	fi, err := os.Stat(store.LockFile(db.Dir(), name))
+	if err != nil {
+		return
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
+	b, _ := os.ReadFile("/proc/locks")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasSuffix(f[5], ":"+strconv.FormatUint(ino, 10)) {
+			continue
+		}
+		pid := f[4]
+		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		st, _ := os.ReadFile("/proc/" + pid + "/stat")
+		t.Logf("lock holder %s: %s cmd=%q stat=%s", pid, line, strings.ReplaceAll(string(cmd), "\x00", " "), st)
+	}
+}
+
 // checkRound checks the invariants after a round, once every CLI of it has
 // ended (or was killed).
 func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]int) {
@@ -1373,6 +1432,7 @@ func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]i
 	stray, lines := checkMarked(db, tag)
 	if len(stray) > 0 {
 		t.Errorf("round %d: processes no record knows: %s", round, strings.Join(stray, "; "))
+		logStray(t, db, tag, recs)
 	}
 	counts["marked"] += len(lines)
 	byName := map[string]store.Record{}
@@ -1380,6 +1440,8 @@ func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]i
 		byName[r.Name] = r
 		if r.Status == store.StatusStarting {
 			t.Errorf("round %d: %s is left starting after every CLI ended", round, r.Name)
+			logLockHolders(t, db, r.Name)
+			logStray(t, db, tag, recs)
 		}
 	}
 	t2, err := ps.Snapshot()
