@@ -198,11 +198,26 @@ func Inspect(ctx context.Context, recs []store.Record, opt Options) ([]Process, 
 	if len(recs) == 0 {
 		return []Process{}, nil
 	}
-	t, err := Snapshot()
-	if err != nil {
-		return nil, err
+	var t Table
+	for look := 1; ; look++ {
+		var err error
+		if t, err = Snapshot(); err != nil {
+			return nil, err
+		}
+		if look == sureLooks || t.sure(recs) {
+			return inspect(ctx, recs, opt, t), nil
+		}
 	}
-	return inspect(ctx, recs, opt, t), nil
+}
+
+// sure reports whether t answers surely for recs: each runs in it, or its
+// marker scan met no process that ended as it was read (see Unsure).
+func (t Table) sure(recs []store.Record) bool {
+	missing := false
+	for _, r := range recs {
+		missing = missing || (r.Instance != "" && len(t.MembersOf(OwnerOf(r), true)) == 0)
+	}
+	return !missing || !t.Unsure()
 }
 
 // inspect joins records with t.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 
 	"bgrun/store"
 )
@@ -44,13 +45,19 @@ type markers struct {
 	of    map[int]string
 	index map[string][]int // marker -> processes carrying it, candidates only
 	cands []int            // the candidates (see candidates), newest first
+	// unsure: a scan met a process that had ended when its environment
+	// was read (see visit and Unsure).
+	unsure bool
 }
 
-// gone is what markers hold for a process whose environment could not be
-// read because it had ended (or was a zombie) by then: see visit.
-const gone = "\x00gone"
+// unknown is what markers hold for a process whose marker could not be
+// known when its environment was read: it had ended or was ending (a
+// zombie's environment reads empty), or it was in the middle of an exec
+// (between its old program and its new one, its environment reads empty
+// too). See visit.
+const unknown = "\x00unknown"
 
-// get returns pid's marker as read (or gone), reading it once per Table.
+// get returns pid's marker as read (or unknown), reading it once per Table.
 func (m *markers) get(pid int) string {
 	m.mu.Lock()
 	v, ok := m.of[pid]
@@ -67,7 +74,7 @@ func (m *markers) get(pid int) string {
 // Marker returns the instance marker in pid's environment, "" when it has
 // none or its environment cannot be read (another user's process).
 func (t Table) Marker(pid int) string {
-	if m := t.marks.get(pid); m != gone {
+	if m := t.marks.get(pid); m != unknown {
 		return m
 	}
 	return ""
@@ -167,22 +174,65 @@ func (t Table) carriers(instance string, since uint64) []int {
 	return out
 }
 
-// visit calls fn with candidate pid and its marker. A candidate that ended
-// after the snapshot, before its environment was read, stands for its
-// children in its session (which the candidates leave to it): they are
-// visited in its place, those that started at or after since. So a daemon
-// whose parent exited just after forking it (`sh -c 'daemon &'` run by
-// setsid) is never missed for having been read too late.
+// visit calls fn with candidate pid and its marker. A candidate whose
+// marker is unknown (it ended after the snapshot, before its environment
+// was read) stands for its children in its session (which the candidates
+// leave to it): they are visited in its place, those that started at or
+// after since. So a daemon whose parent exited just after forking it (`sh
+// -c 'daemon &'` run by setsid) is never missed for having been read too
+// late. The table is then unsure (see Unsure): what the candidate forked
+// after the snapshot, or the candidate itself when it was in an exec, is
+// missing from it.
 func (t Table) visit(pid int, since uint64, fn func(pid int, marker string)) {
 	m := t.marks.get(pid)
-	if m != gone {
+	if m != unknown {
 		fn(pid, m)
 		return
 	}
+	t.marks.mu.Lock()
+	t.marks.unsure = true
+	t.marks.mu.Unlock()
 	for _, c := range t.children[pid] {
 		if cp := t.procs[c]; cp.SID == t.procs[pid].SID && cp.StartTicks >= since {
 			t.visit(c, since, fn)
 		}
+	}
+}
+
+// Unsure reports whether a marker scan of t met a process whose marker was
+// unknown: it had ended, or was ending or in an exec, when its environment
+// was read. What such a process forked just before it ended may have
+// appeared after t was read, and a process in an exec is read again once
+// it is through, so an answer from t that found nothing is to be checked
+// against a newer snapshot (see MembersNow).
+func (t Table) Unsure() bool {
+	t.marks.mu.Lock()
+	defer t.marks.mu.Unlock()
+	return t.marks.unsure
+}
+
+// sureLooks bounds how many snapshots MembersNow reads: the races it closes
+// last while a process ends or execs, and a machine that starts and ends
+// processes all the time must not hold a stop up.
+const sureLooks = 4
+
+// MembersNow returns o's members (see MembersOf) in a snapshot that began
+// at or after since (taken from snaps), and that snapshot. It finds nothing
+// only when a snapshot says so surely (see Unsure): a daemon forked by a
+// process that ended while the snapshot was read, or that was in an exec
+// (`setsid sh -c 'd &'`: setsid forks, its child execs sh, which forks the
+// daemon and exits), is never taken for gone.
+func MembersNow(o Owner, snaps *Shared, since time.Time) ([]int, Table, error) {
+	for look := 1; ; look++ {
+		t, err := snaps.After(since)
+		if err != nil {
+			return nil, t, err
+		}
+		m := t.MembersOf(o, true)
+		if len(m) > 0 || !t.Unsure() || look == sureLooks {
+			return m, t, nil
+		}
+		since = time.Now()
 	}
 }
 

@@ -3,6 +3,8 @@ package ps
 import (
 	"fmt"
 	"testing"
+
+	"bgrun/store"
 )
 
 // tableWith builds a table whose processes carry the given markers.
@@ -116,7 +118,7 @@ func TestMarkerOfDaemonWhoseParentEnded(t *testing.T) {
 			{PID: 71, PPID: 70, SID: 70, StartTicks: 201, State: 'S'},
 			{PID: 72, PPID: 71, SID: 70, StartTicks: 202, State: 'S'},
 		}
-		marks := map[int]string{70: gone, 71: "5.M", 72: "5.M"}
+		marks := map[int]string{70: unknown, 71: "5.M", 72: "5.M"}
 		for _, indexed := range []bool{false, true} {
 			tab := tableWith(procs, marks)
 			if indexed {
@@ -133,6 +135,29 @@ func TestMarkerOfDaemonWhoseParentEnded(t *testing.T) {
 			if m := tab.Marker(70); m != "" {
 				t.Errorf("Marker of an ended process = %q, want none", m)
 			}
+			if state == 'S' && !tab.Unsure() {
+				t.Errorf("a scan that met a process ended since is not unsure")
+			}
 		}
+	}
+}
+
+// A scan that met no process whose marker was unknown is sure.
+func TestScanSure(t *testing.T) {
+	procs := []Proc{
+		{PID: 1, PPID: 0, SID: 1, StartTicks: 1, State: 'S'},
+		{PID: 30, PPID: 1, SID: 30, StartTicks: 200, State: 'S'},
+		{PID: 40, PPID: 1, SID: 40, StartTicks: 100, State: 'S'},
+	}
+	tab := tableWith(procs, map[int]string{30: "2.X", 40: unknown})
+	if got := fmt.Sprint(tab.MembersOf(Owner{Instance: "3.Y", Ticks: 150}, true)); got != "[]" || tab.Unsure() {
+		t.Errorf("members %s, unsure %v; want none, sure (40 started before the start)", got, tab.Unsure())
+	}
+	if tab.sure([]store.Record{{Instance: "2.X", PID: 30, StartTicks: 200}}) != true {
+		t.Error("a running record is not sure")
+	}
+	tab.Marked()
+	if !tab.Unsure() || tab.sure([]store.Record{{Instance: "3.Y", StartTicks: 150}}) {
+		t.Error("a full scan met 40, whose marker is unknown, and is still sure of a record that does not run")
 	}
 }

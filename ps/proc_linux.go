@@ -3,6 +3,7 @@ package ps
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -15,26 +16,48 @@ const ClockTicks = 100
 
 var pageSize = int64(os.Getpagesize())
 
-// Snapshot reads every process from /proc.
+// Snapshot reads every process from /proc: the list of pids, then each
+// one's stat. A process that the list holds but that had ended (or become a
+// zombie) by the time its stat was read may have forked a child after the
+// list was read, its last act before exiting (`sh -c 'daemon &'`): when the
+// first pass met one, the list is read again for the processes it lacked.
 func Snapshot() (Table, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return Table{}, fmt.Errorf("read processes: %w", err)
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return Table{}, fmt.Errorf("read processes: %w", err)
-	}
-	procs := make([]Proc, 0, len(names))
+	procs := make([]Proc, 0, 512)
 	buf := make([]byte, 1024)
-	for _, n := range names {
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
+	var seen map[int]bool
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			if _, err := d.Seek(0, io.SeekStart); err != nil {
+				return Table{}, fmt.Errorf("read processes: %w", err)
+			}
+			seen = make(map[int]bool, len(procs))
+			for _, p := range procs {
+				seen[p.PID] = true
+			}
 		}
-		if p, ok := readStat(pid, buf); ok {
-			procs = append(procs, p)
+		names, err := d.Readdirnames(-1)
+		if err != nil {
+			return Table{}, fmt.Errorf("read processes: %w", err)
+		}
+		ended := false
+		for _, n := range names {
+			pid, err := strconv.Atoi(n)
+			if err != nil || seen[pid] {
+				continue
+			}
+			p, ok := readStat(pid, buf)
+			if ok {
+				procs = append(procs, p)
+			}
+			ended = ended || !ok || p.State == 'Z'
+		}
+		if !ended {
+			break
 		}
 	}
 	return NewTable(procs), nil
@@ -139,9 +162,9 @@ func Cmdline(pid int) string {
 // marker is found wherever it is in the first 256 KiB.
 const environCap = 256 << 10
 
-// readMarker returns the BGR_INSTANCE value in pid's environment: gone when
-// pid has ended (or is a zombie), "" when there is none or the environment
-// cannot be read (another user's process).
+// readMarker returns the BGR_INSTANCE value in pid's environment, "" when
+// there is none or the environment cannot be read (another user's process),
+// unknown when it cannot be known (see unknownMarker).
 func readMarker(pid int) string {
 	bp := environBuf.Get().(*[]byte)
 	defer environBuf.Put(bp)
@@ -151,13 +174,8 @@ func readMarker(pid int) string {
 		*bp = make([]byte, min(2*len(b), environCap))
 		b, ok = readFile(path, *bp)
 	}
-	if !ok || len(b) == 0 {
-		// Unreadable or empty: another user's process or a kernel thread,
-		// or one that has ended since the snapshot (a zombie's is empty).
-		if p, ok := readStat(pid, (*bp)[:1024]); !ok || p.State == 'Z' || p.State == 'X' {
-			return gone
-		}
-		return ""
+	if (!ok || len(b) == 0) && unknownMarker(pid, ok, (*bp)[:1024]) {
+		return unknown
 	}
 	key := []byte(MarkerVar + "=")
 	for len(b) > 0 {
@@ -172,6 +190,45 @@ func readMarker(pid int) string {
 		}
 	}
 	return ""
+}
+
+// The kernel's process flags (field 9 of /proc/PID/stat) that say why an
+// environment reads empty.
+const (
+	pfExiting = 0x4        // PF_EXITING: set as it begins to exit, before its memory goes
+	pfKthread = 0x00200000 // PF_KTHREAD: a kernel thread has no environment
+)
+
+// unknownMarker reports, for a process whose environment could not be read
+// (read false) or read empty, whether its marker is unknown: it no longer
+// exists, is a zombie or exiting, or, read but empty, is not a kernel
+// thread. That is a process in the middle of an exec (its new memory has
+// no environment yet), or, rarely, one started with none at all. An
+// unreadable environment of a live process is another user's: "" for sure.
+// buf holds /proc/PID/stat.
+func unknownMarker(pid int, read bool, buf []byte) bool {
+	b, ok := readFile("/proc/"+strconv.Itoa(pid)+"/stat", buf)
+	if !ok {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	f := bytes.Fields(b[i+2:]) // state is f[0], flags f[6]
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(string(f[6]), 10, 64)
+	switch {
+	case f[0][0] == 'Z' || f[0][0] == 'X':
+		return true
+	case err != nil:
+		return false
+	case flags&pfExiting != 0:
+		return true
+	}
+	return read && flags&pfKthread == 0
 }
 
 // environBuf holds the buffers environments are read into: most fit 16 KiB.

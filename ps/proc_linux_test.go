@@ -67,12 +67,30 @@ func TestReadStatAndMarker(t *testing.T) {
 			t.Fatalf("Read(%d) = %+v, %v; want a zombie", pid, p, ok)
 		}
 	}
-	if m := readMarker(pid); m != gone {
-		t.Errorf("marker of a zombie %q, want gone", m)
+	if m := readMarker(pid); m != unknown {
+		t.Errorf("marker of a zombie %q, want unknown", m)
 	}
 	cmd.Wait()
-	if m := readMarker(pid); m != gone {
-		t.Errorf("marker of a reaped process %q, want gone", m)
+	if m := readMarker(pid); m != unknown {
+		t.Errorf("marker of a reaped process %q, want unknown", m)
+	}
+	// No environment at all reads as one not known yet (a process in an
+	// exec reads so).
+	bare := exec.Command(sleep, "100000")
+	bare.Env = []string{}
+	if err := bare.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { bare.Process.Kill(); bare.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if q, ok := Read(bare.Process.Pid); ok && q.State == 'S' {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("Read(%d) = %+v, %v", bare.Process.Pid, q, ok)
+		}
+	}
+	if m := readMarker(bare.Process.Pid); m != unknown {
+		t.Errorf("marker of a process with no environment %q, want unknown", m)
 	}
 	if _, ok := Read(1 << 30); ok {
 		t.Error("Read of a pid that cannot exist found something")

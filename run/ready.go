@@ -330,8 +330,8 @@ func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
 
 // treeRuns reports whether anything of rec's process tree still runs.
 func treeRuns(rec *store.Record) bool {
-	t, err := ps.Snapshot()
-	return err != nil || len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0
+	m, _, err := ps.MembersNow(ps.OwnerOf(*rec), nil, time.Now())
+	return err != nil || len(m) > 0
 }
 
 // StopNotReady ends a start that WaitReady found not ready: it stops what

@@ -227,8 +227,8 @@ func hasNew(inodes, known map[uint64]bool) bool {
 func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 	code, sig, _, at := l.Exit()
 	left := false
-	if t, err := ps.Snapshot(); err == nil {
-		left = len(t.MembersOf(ps.OwnerOf(*rec), true)) > 0
+	if m, _, err := ps.MembersNow(ps.OwnerOf(*rec), nil, time.Now()); err == nil {
+		left = len(m) > 0
 	}
 	if code == 0 && sig == "" {
 		if left {

@@ -142,11 +142,11 @@ func runs(ctx context.Context, r store.Record, snaps *ps.Shared) (bool, *ps.Tabl
 		}
 		return procs[0].Running || len(procs[0].PIDs) > 0, nil, nil
 	}
-	t, err := snaps.After(since)
+	m, t, err := ps.MembersNow(ps.OwnerOf(r), snaps, since)
 	if err != nil {
 		return false, nil, err
 	}
-	return len(t.MembersOf(ps.OwnerOf(r), true)) > 0, &t, nil
+	return len(m) > 0, &t, nil
 }
 
 // Unsupervise takes the record named name out of its supervisor's hands

@@ -89,6 +89,12 @@ func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Ta
 			o.Instance = t.Marker(o.PID)
 		}
 		members := t.MembersOf(o, true)
+		if len(members) == 0 && t.Unsure() {
+			// A member may have forked a daemon just as it ended.
+			if members, t, err = ps.MembersNow(o, snaps, time.Now()); err != nil {
+				return res, err
+			}
+		}
 		if len(members) == 0 {
 			return res, nil
 		}

@@ -322,8 +322,8 @@ func (s *supervisor) attach(r store.Record) *tracked {
 // followed, instead of being started a second time beside it. It reports
 // whether it adopted one.
 func (s *supervisor) adopt(t *tracked, r store.Record) bool {
-	snap, err := ps.Snapshot()
-	if err != nil || len(snap.MembersOf(ps.OwnerOf(r), true)) == 0 {
+	members, snap, err := ps.MembersNow(ps.OwnerOf(r), nil, time.Now())
+	if err != nil || len(members) == 0 {
 		return false
 	}
 	leader, found := snap.LeaderOf(r)
@@ -531,8 +531,7 @@ func (s *supervisor) handle(ev event) {
 		if r, err := s.db.Get(t.name); err == nil && identOf(r) == t.want {
 			o = ps.OwnerOf(r)
 		}
-		snap, err := ps.Snapshot()
-		if err == nil && len(snap.MembersOf(o, true)) > 0 {
+		if m, _, err := ps.MembersNow(o, nil, time.Now()); err == nil && len(m) > 0 {
 			// The leader died and left members: end them before a restart,
 			// or the old tree runs on beside the new one.
 			t.busy = true
@@ -718,8 +717,14 @@ func stopTimeout() time.Duration {
 // treeRuns reports whether what r started still runs: its tree, or for
 // `docker run -d` its container.
 func treeRuns(snap ps.Table, r store.Record) bool {
-	if len(snap.MembersOf(ps.OwnerOf(r), true)) > 0 {
+	o := ps.OwnerOf(r)
+	if len(snap.MembersOf(o, true)) > 0 {
 		return true
+	}
+	if snap.Unsure() { // it may have missed a daemon forked just then
+		if m, _, err := ps.MembersNow(o, nil, time.Now()); err != nil || len(m) > 0 {
+			return true
+		}
 	}
 	if docker.IsDocker(r.Command) {
 		procs, err := ps.Inspect(context.Background(), []store.Record{r}, ps.Options{})
