@@ -32,6 +32,36 @@ func createLog(path string) (f *os.File, created bool, err error) {
 	return f, created, nil
 }
 
+// checkLogs refuses log paths that bgrun must not write to, before a start
+// changes anything: one of the store's own files (see store.DB.OwnFile),
+// and a log that rotation is new to (a log new to the record, or one it did
+// not rotate before) while a rotated copy's name of it is taken already
+// (LOG.1 ... LOG.KEEP): rotation would replace that file, and deleting the
+// record would remove it, though bgrun never made it.
+func checkLogs(db *store.DB, rec store.Record, old store.Record, exists bool) error {
+	maxSize, keep := rec.LogLimits()
+	if maxSize <= 0 {
+		keep = 0
+	}
+	oldMax, _ := old.LogLimits()
+	for i, p := range []string{rec.StdoutPath, rec.StderrPath} {
+		if db.OwnFile(p) {
+			return store.Errorf(store.KindBadInput, "log %s is a file of bgrun's store: give another path", p)
+		}
+		if exists && oldMax > 0 && p == []string{old.StdoutPath, old.StderrPath}[i] {
+			continue // its rotated copies are bgrun's own
+		}
+		for n := 1; n <= keep; n++ {
+			c := fmt.Sprintf("%s.%d", p, n)
+			if _, err := os.Lstat(c); err == nil {
+				return store.Errorf(store.KindBadInput,
+					"log %s: %s exists and is not bgrun's; log rotation would replace it: move it, choose another log, or give --log-max-size 0", p, c)
+			}
+		}
+	}
+	return nil
+}
+
 // claimLogs creates rec's log files that do not exist yet, 0600, and
 // records which of them bgrun created: only those are ever deleted with the
 // record. A log path that changed since the last start starts out as the

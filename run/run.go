@@ -162,6 +162,9 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	if err := checkLogs(db, rec, old, exists); err != nil {
+		return res, err
+	}
 	running := false
 	if exists {
 		procs, err := ps.Inspect(ctx, []store.Record{old}, ps.Options{})

@@ -13,8 +13,13 @@ const maxRotated = 100
 // rotatedLogs returns the rotated copies of the logs bgrun created for r that
 // exist (NAME-out.txt.1, .2, ...: files bgrun's log rotation made), so that
 // deleting a record leaves none behind; copies of a log bgrun did not create
-// are the user's to remove. It stops at the first number missing.
+// are the user's to remove, and so are those of a record that does not
+// rotate (a start refuses a log whose copies' names are taken only while
+// rotation is on). It stops at the first number missing.
 func rotatedLogs(r store.Record) []string {
+	if maxSize, _ := r.LogLimits(); maxSize <= 0 {
+		return nil
+	}
 	var out []string
 	for j, p := range []string{r.StdoutPath, r.StderrPath} {
 		owned := []bool{r.StdoutOwned, r.StderrOwned}[j]

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -67,6 +68,39 @@ func LockFile(dir, name string) string {
 // store whose folder is dir.
 func TokenFile(dir string) string {
 	return filepath.Join(dir, "dashboard.token")
+}
+
+// OwnFile reports whether path names one of the store's own files, under
+// that name or another (a link): the store file and SQLite's companions of
+// it, a record's lock, the dashboard token, a supervisor's log. None of them
+// may be given as a log: a process writing there, and its log rotation,
+// would destroy the store.
+func (db *DB) OwnFile(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	dir := db.Dir()
+	store, err := filepath.Abs(db.path)
+	if err != nil {
+		store = db.path
+	}
+	own := []string{store, store + "-wal", store + "-shm", store + "-journal", TokenFile(dir),
+		strings.TrimSuffix(store, ".sqlite") + "-supervisor.txt"}
+	if slices.Contains(own, abs) || filepath.Dir(abs) == filepath.Join(dir, "locks") ||
+		(filepath.Dir(abs) == dir && strings.HasSuffix(abs, "-supervisor.txt")) {
+		return true
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return false
+	}
+	for _, o := range own {
+		if ofi, err := os.Stat(o); err == nil && os.SameFile(fi, ofi) {
+			return true
+		}
+	}
+	return false
 }
 
 // MkdirPrivate creates dir (and its parents) readable by its owner only,
