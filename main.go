@@ -173,6 +173,8 @@ func init() {
 					return store.ValidateName("")
 				case !given && !in.dash:
 					return in.usagef("needs a process name: bgrun run NAME -- CMD, or bgrun -- CMD")
+				case name == dash.Name:
+					return in.usagef("%s is the dashboard's name: start it with bgrun --dashboard, or choose another", dash.Name)
 				}
 				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: startOptions(in), Argv: in.rest})
 			}},

@@ -32,6 +32,9 @@ func CmdRun(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error 
 		if o.Command != "" {
 			return store.Errorf(store.KindBadInput, "the command is given twice")
 		}
+		if strings.TrimSpace(strings.Join(o.Argv, "")) == "" {
+			return store.Errorf(store.KindBadInput, "the command after -- is empty")
+		}
 		o.Command = JoinArgs(o.Argv)
 		if o.Name == "" {
 			name, err := NameFor(db, o.Command)
