@@ -211,7 +211,7 @@ func Inspect(ctx context.Context, recs []store.Record, opt Options) ([]Process, 
 }
 
 // sure reports whether t answers surely for recs: each runs in it, or its
-// marker scan met no process that ended as it was read (see Unsure).
+// marker scan met no process whose marker was unknown (see Unsure).
 func (t Table) sure(recs []store.Record) bool {
 	missing := false
 	for _, r := range recs {

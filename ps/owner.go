@@ -45,8 +45,8 @@ type markers struct {
 	of    map[int]string
 	index map[string][]int // marker -> processes carrying it, candidates only
 	cands []int            // the candidates (see candidates), newest first
-	// unsure: a scan met a process that had ended when its environment
-	// was read (see visit and Unsure).
+	// unsure: a scan met a process whose marker was unknown (see visit
+	// and Unsure).
 	unsure bool
 }
 
@@ -176,9 +176,9 @@ func (t Table) carriers(instance string, since uint64) []int {
 
 // visit calls fn with candidate pid and its marker. A candidate whose
 // marker is unknown (it ended after the snapshot, before its environment
-// was read) stands for its children in its session (which the candidates
-// leave to it): they are visited in its place, those that started at or
-// after since. So a daemon whose parent exited just after forking it (`sh
+// was read, or was in an exec) stands for its children in its session
+// (which the candidates leave to it): they are visited in its place, those
+// that started at or after since. So a daemon whose parent exited just after forking it (`sh
 // -c 'daemon &'` run by setsid) is never missed for having been read too
 // late. The table is then unsure (see Unsure): what the candidate forked
 // after the snapshot, or the candidate itself when it was in an exec, is

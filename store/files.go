@@ -81,12 +81,12 @@ func (db *DB) OwnFile(path string) bool {
 		return false
 	}
 	dir := db.Dir()
-	store, err := filepath.Abs(db.path)
+	file, err := filepath.Abs(db.path)
 	if err != nil {
-		store = db.path
+		file = db.path
 	}
-	own := []string{store, store + "-wal", store + "-shm", store + "-journal", TokenFile(dir),
-		strings.TrimSuffix(store, ".sqlite") + "-supervisor.txt"}
+	own := []string{file, file + "-wal", file + "-shm", file + "-journal", TokenFile(dir),
+		strings.TrimSuffix(file, ".sqlite") + "-supervisor.txt"}
 	if slices.Contains(own, abs) || filepath.Dir(abs) == filepath.Join(dir, "locks") ||
 		(filepath.Dir(abs) == dir && strings.HasSuffix(abs, "-supervisor.txt")) {
 		return true
