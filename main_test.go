@@ -1409,6 +1409,19 @@ func logLockHolders(t *testing.T, db *store.DB, name string) {
 		st, _ := os.ReadFile("/proc/" + pid + "/stat")
 		t.Logf("lock holder %s: %s cmd=%q stat=%s", pid, line, strings.ReplaceAll(string(cmd), "\x00", " "), st)
 	}
+	// /proc/locks names the process that took the lock; whoever has the
+	// file open now holds it (a child that inherited the descriptor).
+	lock := store.LockFile(db.Dir(), name)
+	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && target == lock {
+			dir := filepath.Dir(filepath.Dir(fd))
+			cmd, _ := os.ReadFile(dir + "/cmdline")
+			st, _ := os.ReadFile(dir + "/stat")
+			wchan, _ := os.ReadFile(dir + "/wchan")
+			t.Logf("has it open: %s cmd=%q wchan=%s stat=%s", fd, strings.ReplaceAll(string(cmd), "\x00", " "), wchan, st)
+		}
+	}
 }
 
 // checkRound checks the invariants after a round, once every CLI of it has

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
+
+	"bgrun/store"
 )
 
 // catchUpRounds bounds how often a copy-and-truncate rotation copies what the
@@ -91,12 +94,24 @@ func Rotate(path string, maxSize int64, keep int) (rotated bool, err error) {
 	if !st.Mode().IsRegular() || st.Size() <= maxSize {
 		return false, nil
 	}
+	// A database is never a log, whatever name it is reached by (a hard
+	// link, a folder swapped for a link to a store's).
+	var head [16]byte
+	if n, _ := f.ReadAt(head[:], 0); store.HasDatabaseHeader(head[:n]) {
+		return false, fmt.Errorf("rotate log %s: it is a database, not a log: left alone", path)
+	}
 	if err := shift(path, keep); err != nil {
 		return false, err
 	}
 	var dst *os.File
 	if keep >= 1 {
-		dst, err = os.OpenFile(RotatedPath(path, 1), os.O_RDWR|os.O_CREATE|os.O_TRUNC, st.Mode().Perm())
+		// Created anew (O_EXCL): never through a link someone put at
+		// path.1, nor over a file that shift could not move away.
+		one := RotatedPath(path, 1)
+		dst, err = os.OpenFile(one, os.O_RDWR|os.O_CREATE|os.O_EXCL, st.Mode().Perm())
+		if errors.Is(err, fs.ErrExist) {
+			return false, fmt.Errorf("rotate log %s: %s is in the way (not a copy bgrun can replace): left alone", path, one)
+		}
 		if err != nil {
 			return false, fmt.Errorf("rotate log: %w", err)
 		}

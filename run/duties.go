@@ -42,6 +42,9 @@ func (d Duties) apply(rec *store.Record, explicit bool) error {
 	if d.LogKeep < 0 || d.ReadyTimeout < 0 || d.HealthInterval < 0 {
 		return fmt.Errorf("negative duty setting: %+v", d)
 	}
+	if d.LogKeep > store.MaxLogKeep {
+		return store.Errorf(store.KindBadInput, "--log-keep %d: at most %d rotated copies", d.LogKeep, store.MaxLogKeep)
+	}
 	if explicit {
 		rec.LogMaxSize, rec.LogKeep, rec.Ready = 0, 0, ""
 		rec.ReadyTimeout, rec.HealthInterval, rec.MaxMemory = 0, 0, 0

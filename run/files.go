@@ -48,6 +48,9 @@ func checkLogs(db *store.DB, rec store.Record, old store.Record, exists bool) er
 		if db.OwnFile(p) {
 			return store.Errorf(store.KindBadInput, "log %s is a file of bgrun's store: give another path", p)
 		}
+		if store.IsDatabase(p) {
+			return store.Errorf(store.KindBadInput, "log %s is a database (or named as one): give another path", p)
+		}
 		if exists && oldMax > 0 && p == []string{old.StdoutPath, old.StderrPath}[i] {
 			continue // its rotated copies are bgrun's own
 		}

@@ -240,6 +240,8 @@ func removeOwned(path string, owned bool) (removed bool, why string) {
 		return false, "a symbolic link"
 	case !fi.Mode().IsRegular():
 		return false, "not a regular file"
+	case store.IsDatabase(path):
+		return false, "a database, not a log" // a folder on the way became a link to a store
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err.Error()

@@ -14,6 +14,10 @@ const (
 )
 
 // LogLimits returns the size past which r's logs are rotated (0: never) and
+// MaxLogKeep bounds --log-keep: each rotation renames every copy, and a
+// start looks at each name.
+const MaxLogKeep = 1000
+
 // how many rotated copies are kept.
 func (r Record) LogLimits() (maxSize int64, keep int) {
 	maxSize, keep = r.LogMaxSize, r.LogKeep

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // The files of a store live in the store's folder (Folder): its logs by
@@ -101,6 +103,42 @@ func (db *DB) OwnFile(path string) bool {
 		}
 	}
 	return false
+}
+
+// IsDatabase reports whether path names an SQLite database or one of its
+// companions, by its name (NAME.sqlite, -wal, -shm, -journal: how bgrun
+// names its stores) or by its first bytes: a store of any bgrun, or of any
+// other program, that a log path (or a link, or a folder swapped for a
+// link) lands on. bgrun never writes logs into one, rotates or deletes it.
+func IsDatabase(path string) bool {
+	for _, s := range []string{".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal"} {
+		if strings.HasSuffix(path, s) {
+			return true
+		}
+	}
+	// Only a regular file is opened (a FIFO's open would wait for a
+	// writer), and without waiting should it become one meanwhile.
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	var b [16]byte
+	n, _ := io.ReadFull(f, b[:])
+	return HasDatabaseHeader(b[:n])
+}
+
+// HasDatabaseHeader reports whether b, a file's first bytes, begin an
+// SQLite database or its write-ahead log.
+func HasDatabaseHeader(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("SQLite format 3\x00")) ||
+		bytes.HasPrefix(b, []byte{0x37, 0x7f, 0x06, 0x82}) || bytes.HasPrefix(b, []byte{0x37, 0x7f, 0x06, 0x83})
 }
 
 // MkdirPrivate creates dir (and its parents) readable by its owner only,
