@@ -13,11 +13,11 @@ const (
 	DefaultHealthInterval = 10 * time.Second
 )
 
-// LogLimits returns the size past which r's logs are rotated (0: never) and
 // MaxLogKeep bounds --log-keep: each rotation renames every copy, and a
 // start looks at each name.
 const MaxLogKeep = 1000
 
+// LogLimits returns the size past which r's logs are rotated (0: never) and
 // how many rotated copies are kept.
 func (r Record) LogLimits() (maxSize int64, keep int) {
 	maxSize, keep = r.LogMaxSize, r.LogKeep
