@@ -26,6 +26,7 @@ import (
 	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/run"
+	"bgrun/run/boot"
 	"bgrun/stop"
 	"bgrun/store"
 	"bgrun/watch"
@@ -69,6 +70,7 @@ type command struct {
 	legacy  []legacy // the original's flag forms of it
 	hidden  bool
 	nodb    bool // needs no store
+	starts  bool // starts processes: reads the startup window from the environment
 	run     func(ctx context.Context, in *invocation) error
 }
 
@@ -164,7 +166,7 @@ func init() {
 				run.RotateNamed(in.db, in.stderr, in.args...)
 				return ps.CmdShow(ctx, in.db, in.stdout, ps.ShowOptions{Names: in.args, JSON: in.bool("json"), Style: ps.StyleFor(in.stdout)})
 			}},
-		{name: "run", aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
+		{name: "run", starts: true, aliases: []string{"start"}, summary: "start a process", usage: "[NAME] [flags] [-- CMD ARGS...]",
 			example: "bgrun run api -- node server.js   (or: bgrun --name api --command \"node server.js\")",
 			flags:   startFlags, args: [2]int{0, 1}, argFlag: "name", dash: true,
 			run: func(ctx context.Context, in *invocation) error {
@@ -178,7 +180,7 @@ func init() {
 				}
 				return run.CmdRun(ctx, in.db, in.stdout, run.CmdOptions{Options: startOptions(in), Argv: in.rest})
 			}},
-		{name: "restart", summary: "restart with the stored command, directory and environment", usage: "NAME... | --all",
+		{name: "restart", starts: true, summary: "restart with the stored command, directory and environment", usage: "NAME... | --all",
 			example: "bgrun restart api", flags: "all fetch force watch hot guard ignore max-restarts timeout " + dutyFlags,
 			args: [2]int{0, -1}, legacy: []legacy{{flag: "restart"}, {flag: "restart-all", set: "all"}},
 			run: func(ctx context.Context, in *invocation) error {
@@ -221,7 +223,7 @@ func init() {
 			legacy: []legacy{{flag: "nuke"}}, run: func(ctx context.Context, in *invocation) error {
 				return stop.CmdNuke(ctx, in.db, in.stdout, stopOptions(in))
 			}},
-		{name: "up", summary: "start the stack in bgrun.toml in dependency order", usage: "[-f FILE] [NAME...]",
+		{name: "up", starts: true, summary: "start the stack in bgrun.toml in dependency order", usage: "[-f FILE] [NAME...]",
 			example: "bgrun up   (bgrun up -f dev.toml api)", flags: "timeout", args: [2]int{0, -1},
 			local: []flag{{"file", "f", strKind, "FILE", "the stack file (default bgrun.toml)"}},
 			run: func(ctx context.Context, in *invocation) error {
@@ -239,22 +241,22 @@ func init() {
 			run: func(ctx context.Context, in *invocation) error {
 				return run.Import(ctx, in.args[0], in.stdout, in.stderr)
 			}},
-		{name: "resurrect", summary: "start every process you left running (after a reboot)", usage: "[--filter GROUP]",
+		{name: "resurrect", starts: true, summary: "start every process you left running (after a reboot)", usage: "[--filter GROUP]",
 			example: "bgrun resurrect", flags: "filter timeout", args: [2]int{0, 0},
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Resurrect(ctx, in.db, in.stdout, run.ResurrectOptions{Group: in.str("filter"),
-					Start: run.Options{StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}})
+				return boot.Resurrect(ctx, in.db, in.stdout, boot.ResurrectOptions{Group: in.str("filter"),
+					Start: run.Options{StopTimeout: in.startTimeout(), Grace: in.grace}})
 			}},
 		{name: "startup", nodb: true, summary: "print (or --install) a unit that runs bgrun resurrect at boot", usage: "[INIT] [--install]   (INIT: systemd or launchd; default: this machine's)",
 			example: "bgrun startup --install", args: [2]int{0, 1}, argKind: initKind,
 			local: []flag{{"install", "", boolKind, "", "write and enable the unit"}},
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Startup(ctx, in.stdout, startupOptions(in))
+				return boot.Startup(ctx, in.stdout, startupOptions(in))
 			}},
 		{name: "unstartup", nodb: true, summary: "remove the unit that bgrun startup installed", usage: "[INIT]",
 			example: "bgrun unstartup", args: [2]int{0, 1}, argKind: initKind,
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Unstartup(ctx, in.stdout, startupOptions(in))
+				return boot.Unstartup(ctx, in.stdout, startupOptions(in))
 			}},
 		{name: "guard", summary: "turn the crash guard of a running process on (or --off)", usage: "NAME [--off]",
 			example: "bgrun guard api   (or: bgrun api --guard)", args: [2]int{1, 1},
@@ -297,11 +299,11 @@ func init() {
 				return run.CmdInline(ctx, run.InlineOptions{Dir: in.str("directory"), Config: in.str("config"),
 					NoConfig: in.bool("no-config"), EnvFiles: in.list("env-file"), Argv: in.rest})
 			}},
-		{name: "dashboard", summary: "start the web dashboard as the process bgr-dashboard", usage: "[--port N] [--host ADDR] [--token T] [--force]",
+		{name: "dashboard", starts: true, summary: "start the web dashboard as the process bgr-dashboard", usage: "[--port N] [--host ADDR] [--token T] [--force]",
 			example: "bgrun dashboard --port 5000", flags: "port host token force timeout", legacy: []legacy{{flag: "dashboard"}},
 			run: func(ctx context.Context, in *invocation) error {
 				return dash.CmdDashboard(ctx, in.db, in.stdout, dash.LaunchOptions{Port: in.int("port"),
-					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: in.dur("timeout")})
+					Host: in.str("host"), Token: in.str("token"), Force: in.bool("force"), StopTimeout: in.startTimeout(), Grace: in.grace})
 			}},
 		{name: "completion", nodb: true, summary: "print a shell completion script", usage: "bash|zsh|fish",
 			example: "source <(bgrun completion bash)", args: [2]int{1, 1},
@@ -325,10 +327,14 @@ func init() {
 					return err
 				}
 				return dash.CmdServe(ctx, in.stdout, dash.ServeOptions{Port: in.int("port"), Host: in.str("host"),
-					Token: in.str("token"), DBPath: path, Version: version})
+					Token: in.str("token"), DBPath: path, Version: version, StopTimeout: in.stopTimeout})
 			}},
-		{name: "_supervise", nodb: true, hidden: true, summary: "the supervisor of a store", usage: "STORE", args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
-			run: func(ctx context.Context, in *invocation) error { return watch.Supervise(ctx, in.args[0]) }},
+		{name: "_supervise", nodb: true, hidden: true, starts: true, summary: "the supervisor of a store", usage: "STORE [--boot]",
+			args: [2]int{1, 1}, legacy: []legacy{{flag: "_supervise", value: true}},
+			local: []flag{{"boot", "", boolKind, "", "start the processes left running first (the boot unit)"}},
+			run: func(ctx context.Context, in *invocation) error {
+				return watch.Supervise(ctx, in.args[0], watch.Options{Grace: in.grace, StopTimeout: in.stopTimeout, Boot: in.bool("boot")})
+			}},
 		{name: "_names", hidden: true, summary: "print every process name, for completion", run: func(ctx context.Context, in *invocation) error { return ps.CmdNames(ctx, in.db, in.stdout) }},
 	}
 }
@@ -339,8 +345,8 @@ func startOptions(in *invocation) run.Options {
 		Force: in.bool("force"), Fetch: in.bool("fetch"), Config: in.str("config"), NoConfig: in.bool("no-config"),
 		EnvFiles: in.list("env-file"), Set: in.list("set"), Stdout: in.str("stdout"), Stderr: in.str("stderr"),
 		LogsDir: in.str("logs-dir"), Watch: in.bool("watch") || in.bool("hot"), Guard: in.bool("guard"),
-		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: in.dur("timeout"),
-		Spawn: watch.Spawn, Duties: run.Duties{LogMaxSize: sizeFlag(in, "log-max-size"), LogKeep: in.int("log-keep"),
+		Ignore: in.list("ignore"), MaxRestarts: in.int("max-restarts"), StopTimeout: in.startTimeout(), Grace: in.grace,
+		Duties: run.Duties{LogMaxSize: sizeFlag(in, "log-max-size"), LogKeep: in.int("log-keep"),
 			Ready: in.str("ready"), ReadyTimeout: in.dur("ready-timeout"), HealthInterval: in.dur("health-interval"),
 			MaxMemory: sizeFlag(in, "max-memory")}}
 }
@@ -357,28 +363,43 @@ func sizeFlag(in *invocation, name string) int64 {
 // stackOptions reads the flags of up and down.
 func stackOptions(in *invocation) run.StackOptions {
 	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
-		StopTimeout: in.dur("timeout"), Spawn: watch.Spawn}
+		StopTimeout: in.startTimeout(), Grace: in.grace}
 }
 
 // startupOptions reads the flags of startup and unstartup.
-func startupOptions(in *invocation) run.StartupOptions {
-	return run.StartupOptions{Init: in.arg(0), Install: in.bool("install"), DBPath: in.str("db"), Notes: in.stderr}
+func startupOptions(in *invocation) boot.StartupOptions {
+	return boot.StartupOptions{Init: in.arg(0), Install: in.bool("install"), DBPath: in.str("db"), Notes: in.stderr}
 }
 
-// stopOptions are the options of a stop: --timeout (BGR_STOP_TIMEOUT when
-// not given, see defaultTimeout).
-func stopOptions(in *invocation) stop.Options { return stop.Options{Timeout: in.dur("timeout")} }
+// stopOptions are the options of a stop: --timeout when given, else the
+// record's own, else BGR_STOP_TIMEOUT (see stop.Options).
+func stopOptions(in *invocation) stop.Options {
+	return stop.Options{Timeout: in.dur("timeout"), Default: in.stopTimeout}
+}
 
-// defaultTimeout makes BGR_STOP_TIMEOUT the value of --timeout for a command
-// that takes it and was not given it: every stop, start and restart then
-// reads one value, and a bad one is refused before anything runs.
-func (in *invocation) defaultTimeout() error {
-	if _, given := in.vals["timeout"]; given || !slices.Contains(strings.Fields(in.cmd.flags), "timeout") {
-		return nil
+// startTimeout is the stop timeout a start stores with its record: --timeout,
+// else BGR_STOP_TIMEOUT.
+func (in *invocation) startTimeout() time.Duration {
+	if d := in.dur("timeout"); d > 0 {
+		return d
 	}
-	d, err := stop.TimeoutFromEnv()
-	if err == nil {
-		in.vals["timeout"] = d
+	return in.stopTimeout
+}
+
+// readSettings reads bgrun's settings from the environment, once, before
+// the command runs, for the commands that use them: BGR_STOP_TIMEOUT for
+// those that stop (they take --timeout), BGR_STARTUP_HEALTH_GRACE_MS for
+// those that start. A bad value is refused before anything runs.
+func (in *invocation) readSettings() error {
+	var err error
+	_, given := in.vals["timeout"] // it wins: BGR_STOP_TIMEOUT is not even read
+	if !given && (slices.Contains(strings.Fields(in.cmd.flags), "timeout") || in.cmd.starts || in.cmd.name == "_serve") {
+		if in.stopTimeout, err = stop.TimeoutFromEnv(); err != nil {
+			return err
+		}
+	}
+	if in.cmd.starts {
+		in.grace, err = run.GraceFromEnv()
 	}
 	return err
 }
@@ -400,7 +421,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 	}()
 	in, err := parse(args)
 	if err == nil {
-		err = in.defaultTimeout()
+		err = in.readSettings()
 	}
 	if err == nil && !in.cmd.nodb {
 		var path string
@@ -409,7 +430,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 		}
 		if err == nil && !in.cmd.hidden {
 			// Any command brings back a supervisor that a record needs.
-			if _, werr := watch.Ensure(in.db); werr != nil {
+			if werr := run.EnsureNeeded(in.db); werr != nil {
 				fmt.Fprintf(stderr, "bgrun: warning: %v\n", werr)
 			}
 		}
@@ -464,11 +485,9 @@ func report(stderr io.Writer, in *invocation, err error) int {
 		if s := suggestCommand(in.args[0]); s != "" {
 			msg, code = fmt.Sprintf("%s; did you mean the command 'bgrun %s'?", msg, s), 2
 		}
-	case k == store.KindBadInput && cmd == "_serve" && strings.Contains(msg, "needs a token"):
-		msg += "; give --token, or let bgrun --dashboard --host ADDR make one"
 	case k == store.KindConflict && cmd == "_serve":
 		msg += "; choose another with --port, or stop it first"
-	case k == store.KindConflict && cmd == "run" && !strings.Contains(msg, "running"):
+	case errors.Is(err, run.ErrNoFreeName):
 		msg += "; name it with --name"
 	}
 	fmt.Fprintf(stderr, "bgrun: %s\n", msg)
@@ -484,6 +503,9 @@ type invocation struct {
 	dash           bool     // a "--" was given
 	stdout, stderr io.Writer
 	db             *store.DB // open unless the command is nodb
+	// stopTimeout and grace are BGR_STOP_TIMEOUT and
+	// BGR_STARTUP_HEALTH_GRACE_MS, read once (see readSettings).
+	stopTimeout, grace time.Duration
 }
 
 func (in *invocation) str(name string) string        { s, _ := in.vals[name].(string); return s }
@@ -734,8 +756,8 @@ func checkValue(k kind, v string) (any, error) {
 		_, err := run.ParseReady(v)
 		return v, err
 	case initKind:
-		if !slices.Contains(run.InitSystems, v) {
-			return nil, fmt.Errorf("wants an init system (%s), got %q", strings.Join(run.InitSystems, " or "), v)
+		if !slices.Contains(boot.InitSystems, v) {
+			return nil, fmt.Errorf("wants an init system (%s), got %q", strings.Join(boot.InitSystems, " or "), v)
 		}
 	case listKind:
 		return []string{v}, nil

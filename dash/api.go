@@ -134,7 +134,7 @@ func (s *server) start(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := run.Start(r.Context(), s.db, opt)
+	res, err := run.Request(r.Context(), s.db, opt, nil)
 	s.sampler.poke()
 	if err != nil {
 		s.fail(w, r, err)
@@ -179,7 +179,7 @@ func (s *server) startOptions(req startRequest) (run.Options, error) {
 	sort.Strings(set)
 	return run.Options{
 		Name: req.Name, Command: req.Command, Dir: dir, Force: req.Force,
-		Env: childEnv(), Set: set, Home: s.home, StopTimeout: s.stopTimeout, Spawn: watch.Spawn,
+		Env: childEnv(), Set: set, Home: s.home, StopTimeout: s.stopTimeout,
 	}, nil
 }
 
@@ -219,7 +219,7 @@ func (s *server) ending(op func(context.Context, *store.DB, string, stop.Options
 			s.fail(w, r, err)
 			return
 		}
-		res, err := op(r.Context(), s.db, name, stop.Options{Timeout: s.stopTimeout})
+		res, err := op(r.Context(), s.db, name, stop.Options{Default: s.stopTimeout})
 		s.sampler.poke()
 		if err != nil {
 			s.fail(w, r, err)
@@ -235,10 +235,7 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// A watched or guarded record is restarted through its supervisor, as
-	// the CLI does.
-	_, err = run.Start(r.Context(), s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout,
-		Spawn: watch.Spawn})
+	_, err = run.Request(r.Context(), s.db, run.Options{Name: name, Restart: true, Home: s.home, StopTimeout: s.stopTimeout}, nil)
 	s.sampler.poke()
 	if err != nil {
 		s.fail(w, r, err)

@@ -602,15 +602,15 @@ func TestHistory(t *testing.T) {
 	if _, err := stop.Stop(context.Background(), e.db, "h1", stop.Options{Timeout: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	e.db.AddEvent(store.Event{Name: "h2", Event: "note", Detail: map[string]any{"why": "<b>x</b>"}})
+	e.db.AddEvent(store.Event{Name: "h2", Event: "note", Detail: store.Detail{Reason: "<b>x</b>"}})
 	var hs []store.Event
 	e.must(200, "GET", "/api/history?name=h1", nil, &hs)
 	if len(hs) != 2 || hs[0].Event != "stop" || hs[1].Event != "start" || hs[1].PID != rec.PID ||
-		hs[0].Name != "h1" || hs[0].At.IsZero() || hs[1].Detail["command"] != "exec sleep 60" {
+		hs[0].Name != "h1" || hs[0].At.IsZero() || hs[1].Detail.Command != "exec sleep 60" {
 		t.Errorf("h1 history = %+v", hs)
 	}
 	e.must(200, "GET", "/api/history", nil, &hs)
-	if len(hs) != 4 || hs[0].Event != "note" || hs[0].Detail["why"] != "<b>x</b>" {
+	if len(hs) != 4 || hs[0].Event != "note" || hs[0].Detail.Reason != "<b>x</b>" {
 		t.Errorf("all history = %+v", hs)
 	}
 	e.must(200, "GET", "/api/history?limit=1", nil, &hs)

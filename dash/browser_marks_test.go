@@ -19,7 +19,7 @@ func TestBrowserDrawerRunSeparators(t *testing.T) {
 	rec := e.start("runs", "echo hello; exec sleep 60")
 	restart := func(n int) {
 		t.Helper()
-		if _, err := run.Start(context.Background(), e.db, run.Options{Name: "runs", Restart: true, Home: e.home, Grace: -1}); err != nil {
+		if _, err := run.Request(context.Background(), e.db, run.Options{Name: "runs", Restart: true, Home: e.home, Grace: -1}, nil); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "the output of the new run", func() bool {

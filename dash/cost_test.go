@@ -41,8 +41,8 @@ func costOnly(t *testing.T) {
 func startMany(t *testing.T, db *store.DB, home, dir, prefix string, n int) {
 	t.Helper()
 	for i := range n {
-		_, err := run.Start(context.Background(), db, run.Options{Name: fmt.Sprintf("%s%03d", prefix, i), Command: "exec sleep 900",
-			Dir: dir, Home: home, Env: os.Environ(), Grace: -1})
+		_, err := run.Request(context.Background(), db, run.Options{Name: fmt.Sprintf("%s%03d", prefix, i), Command: "exec sleep 900",
+			Dir: dir, Home: home, Env: os.Environ(), Grace: -1}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,6 +55,7 @@ type LaunchOptions struct {
 	Force        bool   // restart a running dashboard
 	Home         string // the store's folder: logs and token; db.Dir() when ""
 	StopTimeout  time.Duration
+	Grace        time.Duration // the startup window, as main read it
 	Out          io.Writer
 }
 
@@ -133,11 +134,11 @@ func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) e
 	if err := store.MkdirPrivate(o.Home); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
-	res, err := run.Start(ctx, db, run.Options{
+	res, err := run.Request(ctx, db, run.Options{
 		Name: Name, Command: execPrefix + run.JoinArgs(args), Dir: o.Home, Force: o.Force,
 		Env: env, Set: set, NoConfig: true, EnvFiles: []string{}, Home: o.Home,
-		StopTimeout: o.StopTimeout, Out: out,
-	})
+		StopTimeout: o.StopTimeout, Grace: o.Grace,
+	}, out)
 	if err != nil {
 		return err
 	}
@@ -234,8 +235,8 @@ type ServeOptions struct {
 	Token    string
 	DBPath   string
 	Version  string
-	// StopTimeout is passed to stops from the UI; BGR_STOP_TIMEOUT or the
-	// stop package's default when zero.
+	// StopTimeout is BGR_STOP_TIMEOUT as main read it: the default of the
+	// stops and starts from the UI.
 	StopTimeout time.Duration
 	// Out receives the "listening on" line; os.Stdout when nil.
 	Out io.Writer
@@ -254,13 +255,6 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	os.Unsetenv(TokenEnv)
 	if o.Token == "" && !isLoopbackHost(o.Host) {
 		return store.Errorf(store.KindBadInput, "dashboard: listening on %s (not this machine only) needs a token", o.Host)
-	}
-	if o.StopTimeout == 0 {
-		t, err := stop.TimeoutFromEnv()
-		if err != nil {
-			return err
-		}
-		o.StopTimeout = t
 	}
 	out := o.Out
 	if out == nil {

@@ -19,11 +19,21 @@ import (
 	"bgrun/run"
 	"bgrun/stop"
 	"bgrun/store"
+	"bgrun/watch"
 )
 
 // TestMain lets the test binary double as a helper program that tests
 // start as a managed process: `helperCommand("listen", PORT)`.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "--_supervise" {
+		// The store's supervisor, which the API's starts ask (run.Ask
+		// starts this executable as it).
+		if err := watch.Supervise(context.Background(), os.Args[2], watch.Options{StopTimeout: 3 * time.Second}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	switch os.Getenv("BGRUN_DASH_HELPER") {
 	case "":
 		os.Exit(m.Run())
@@ -102,11 +112,11 @@ func newEnv(t *testing.T, token string) *env {
 	return e
 }
 
-// start starts name running command through run.Start, as the CLI would.
+// start starts name running command through the supervisor, as the CLI would.
 func (e *env) start(name, command string) store.Record {
 	e.t.Helper()
-	res, err := run.Start(context.Background(), e.db, run.Options{Name: name, Command: command, Dir: e.dir, Home: e.home,
-		Env: os.Environ(), Grace: -1})
+	res, err := run.Request(context.Background(), e.db, run.Options{Name: name, Command: command, Dir: e.dir, Home: e.home,
+		Env: os.Environ(), Grace: -1}, nil)
 	if err != nil {
 		e.t.Fatalf("start %s: %v", name, err)
 	}

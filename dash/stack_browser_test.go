@@ -17,8 +17,8 @@ import (
 func TestBrowserStackGroup(t *testing.T) {
 	e := newEnv(t, browserToken)
 	for _, name := range []string{"db", "api"} {
-		if _, err := run.Start(context.Background(), e.db, run.Options{Name: name, Command: "exec sleep 60", Dir: e.dir, Home: e.home,
-			Env: os.Environ(), Set: []string{"BGR_GROUP=shop"}, Grace: -1}); err != nil {
+		if _, err := run.Request(context.Background(), e.db, run.Options{Name: name, Command: "exec sleep 60", Dir: e.dir, Home: e.home,
+			Env: os.Environ(), Set: []string{"BGR_GROUP=shop"}, Grace: -1}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -61,7 +61,7 @@ func addDocker(ctx context.Context, procs []Process, recs []store.Record) {
 			p.StatusDetail = "container " + c.Name
 		case ok && c.Exists:
 			// The client may linger a moment after its container ended.
-			p.Status, p.Running = store.StatusStopped, false
+			p.Status, p.Running = endedStatus(recs[i]), false
 			p.StatusDetail = "container " + c.Name + " " + c.Status
 			if !c.FinishedAt.IsZero() {
 				p.LastExit = &Exit{Code: c.ExitCode, At: c.FinishedAt}
@@ -71,13 +71,21 @@ func addDocker(ctx context.Context, procs []Process, recs []store.Record) {
 			// created (or pulled), which counts as running.
 			p.StatusDetail = "container not created yet"
 		default:
-			p.Status = store.StatusStopped
-			if recs[i].Status == store.StatusFailed {
-				p.Status = store.StatusFailed
-			}
+			p.Status = endedStatus(recs[i])
 		}
 		if !p.Running {
 			p.PID, p.Memory, p.CPU, p.Uptime = 0, 0, 0, 0
 		}
 	}
+}
+
+// endedStatus is the status of a docker record whose container does not
+// run: as recorded, or exited when the record still says it runs (its
+// container ended on its own).
+func endedStatus(r store.Record) store.Status {
+	switch r.Status {
+	case store.StatusRunning:
+		return store.StatusExited
+	}
+	return r.Status
 }

@@ -121,14 +121,12 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 				pid = "docker"
 			}
 		}
-		status := string(p.Status)
+		status := statusLabel(p)
 		if p.Restarts > 0 && p.Running {
 			status += fmt.Sprintf(" ↻%d", p.Restarts)
 		}
-		if p.StatusDetail != "" && p.Status != StatusExited {
-			status += " · " + p.StatusDetail
-		} else if p.Status == StatusExited {
-			status = string(p.Status) + " " + p.StatusDetail
+		if d := statusDetail(p); d != "" {
+			status += " · " + d
 		}
 		vals := map[string][2]string{
 			"ID":        {strconv.FormatInt(p.ID, 10), blue},
@@ -139,7 +137,7 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 			"Memory":    {FormatMemory(p.Memory), cyan},
 			"Command":   {DisplayCommand(p.Command), ""},
 			"Directory": {p.Directory, gray},
-			"Status":    {statusLabel(status), "status"},
+			"Status":    {status, "status"},
 			"Runtime":   {runtime, magenta},
 		}
 		for _, c := range cols {
@@ -215,33 +213,43 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 	return err
 }
 
-// statusLabel turns "status detail" into what the table shows: "● Running",
-// "↻ Restarting · next try in 2s, last exited 1", "○ Exited 1",
-// "○ Killed: SIGKILL".
-func statusLabel(s string) string {
-	head, rest, _ := strings.Cut(s, " ")
-	if head == string(StatusExited) && rest != "" {
-		// "exited 1" or "killed: SIGKILL" says it all.
-		return "○ " + strings.ToUpper(rest[:1]) + rest[1:]
+// statusLabel is how the table and the details show p's status: "●
+// Running", "✗ Exited 1", "✗ Killed: SIGKILL", "○ Stopped".
+func statusLabel(p Process) string {
+	if p.Status.Ended() && p.LastExit != nil {
+		how := p.LastExit.String() // "exited 1", "killed: SIGKILL"
+		return "✗ " + strings.ToUpper(how[:1]) + how[1:]
 	}
-	label := map[store.Status]string{store.StatusRunning: "● Running", store.StatusFailed: "✗ Failed",
-		StatusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
-		store.StatusStarting: "◌ Starting"}[store.Status(head)]
-	if label == "" {
-		label = "○ Stopped"
+	if l, ok := statusLabels[p.Status]; ok {
+		return l
 	}
-	if rest != "" {
-		label += " " + rest
-	}
-	return label
+	return "? " + string(p.Status)
 }
 
+var statusLabels = map[store.Status]string{store.StatusRunning: "● Running", store.StatusFailed: "✗ Failed",
+	StatusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
+	store.StatusStarting: "◌ Starting", store.StatusPaused: "‖ Paused", store.StatusStopped: "○ Stopped",
+	store.StatusExited: "✗ Exited", store.StatusKilled: "✗ Killed"}
+
+// statusDetail is what the status cell adds to statusLabel.
+func statusDetail(p Process) string {
+	if p.Status.Ended() && p.LastExit != nil && p.StatusDetail == p.LastExit.String() {
+		return "" // the label says it
+	}
+	return p.StatusDetail
+}
+
+// colorStatus paints a status cell: green runs, yellow is on its way
+// (starting, restarting, paused, unknown), grey was stopped on purpose, red
+// ended or failed.
 func colorStatus(s string, st Style) string {
 	switch {
 	case strings.HasPrefix(s, "●"):
 		return st.paint(green+bold, s)
-	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "↻"), strings.HasPrefix(s, "◌"):
+	case strings.HasPrefix(s, "?"), strings.HasPrefix(s, "↻"), strings.HasPrefix(s, "◌"), strings.HasPrefix(s, "‖"):
 		return st.paint(yellow+bold, s)
+	case strings.HasPrefix(s, "○"):
+		return st.paint(gray, s)
 	}
 	return st.paint(red+bold, s)
 }
@@ -300,14 +308,17 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 	label := func(k string) string { return st.paint(bold, fmt.Sprintf("%-11s", k+":")) }
 	kv := func(k, v string) { fmt.Fprintf(w, "%s %s\n", label(k), v) }
 	kv("Name", st.paint(cyan+bold, p.Name))
-	status := colorStatus(statusLabel(string(p.Status)), st)
-	if p.StatusDetail != "" {
-		status += " (" + p.StatusDetail + ")"
+	status := colorStatus(statusLabel(p), st)
+	if d := statusDetail(p); d != "" {
+		status += " (" + d + ")"
 	}
 	if p.NextRestartAt != nil {
 		status += ", next try at " + p.NextRestartAt.Local().Format(time.TimeOnly)
 	}
 	kv("Status", status)
+	if p.Status.Ended() && !p.Guarded {
+		kv("Hint", "add --guard to restart it when it crashes")
+	}
 	if p.Running {
 		pids := make([]string, len(p.PIDs))
 		for i, x := range p.PIDs {
@@ -343,7 +354,7 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 		how := fmt.Sprintf("code %d", p.LastExit.Code)
 		switch {
 		case p.LastExit.Unknown:
-			how = "status unknown (its supervisor was not its parent)"
+			how = "status unknown (it was adopted: its supervisor was not its parent)"
 		case p.LastExit.Signal != "":
 			how = "signal " + p.LastExit.Signal
 		}

@@ -170,9 +170,6 @@ func List(ctx context.Context, db *store.DB, opt Options) ([]Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if recs, err = settleAll(db, recs, &t); err != nil {
-		return nil, err
-	}
 	return inspect(ctx, recs, opt, t), nil
 }
 
@@ -186,11 +183,7 @@ func Get(ctx context.Context, db *store.DB, name string) (Process, error) {
 	if err != nil {
 		return Process{}, err
 	}
-	recs, err := settleAll(db, []store.Record{r}, &t)
-	if err != nil {
-		return Process{}, err
-	}
-	return inspect(ctx, recs, Options{}, t)[0], nil
+	return inspect(ctx, []store.Record{r}, Options{}, t)[0], nil
 }
 
 // Inspect joins records with what the OS says of them.
@@ -238,7 +231,7 @@ func inspect(ctx context.Context, recs []store.Record, opt Options, t Table) []P
 	}
 	for i, r := range recs {
 		p := fromRecord(r)
-		p.Supervised = t.Alive(r.SupervisorPID, r.SupervisorTicks)
+		p.Supervised = t.Alive(r.SupervisorPID, r.SupervisorTicks) && Supervised(r)
 		if p.Supervised {
 			p.SupervisorPID = r.SupervisorPID
 		}
@@ -248,9 +241,7 @@ func inspect(ctx context.Context, recs []store.Record, opt Options, t Table) []P
 			if p.PID == 0 {
 				p.PID = p.PIDs[0] // found by its marker; the leader is not known
 			}
-			if r.Status != store.StatusStarting { // starting: not ready yet
-				p.Status = store.StatusRunning
-			}
+			p.Status = runningStatus(r, t)
 			p.Memory = t.RSS(p.PIDs)
 			p.CPUTicks = t.CPUTicks(p.PIDs)
 			p.Uptime = int64(now().Sub(r.StartedAt).Seconds())
@@ -273,10 +264,13 @@ func fromRecord(r store.Record) Process {
 		ID: r.ID, Name: r.Name, PID: r.PID, Status: r.Status, Command: r.Command, Directory: r.Dir,
 		Group: r.Group, Parent: r.Parent, StartedAt: r.StartedAt, StdoutPath: r.StdoutPath,
 		StderrPath: r.StderrPath, ConfigPath: r.ConfigPath, Guarded: r.Guard, Watched: r.Watch,
-		Restarts: r.Restarts, Backoff: r.Backoff, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
+		Restarts: r.Restarts, GaveUp: r.GaveUp, PIDs: []int{}, Ports: []int{},
 		Leader: r.Leader, Instance: r.Instance,
 	}
 	p.Wanted = r.Wanted
+	if r.Backoff > 0 {
+		p.Backoff = r.Backoff.String()
+	}
 	p.LogMaxSize, p.LogKeep = r.LogLimits()
 	p.Ready, p.MaxMemory = r.Ready, r.MaxMemory
 	p.ReadyTimeoutMS, p.HealthIntervalMS = r.ReadyWait().Milliseconds(), r.HealthEvery().Milliseconds()
@@ -287,13 +281,35 @@ func fromRecord(r store.Record) Process {
 	return p
 }
 
-// StatusExited is the status of a process that ended on its own, shown with
-// its exit code or signal rather than as stopped.
-const StatusExited store.Status = "exited"
-
 // StatusUnknown is the status of a process whose state could not be read
 // (a docker record while the daemon does not answer).
 const StatusUnknown store.Status = "unknown"
+
+// Supervised reports whether r is in its supervisor's hands: a start going
+// on, a process it follows, a guard's wait, a watch.
+func Supervised(r store.Record) bool {
+	switch r.Status {
+	case store.StatusStarting, store.StatusRunning, store.StatusRestarting:
+		return true
+	case store.StatusStopped:
+		return false
+	}
+	return r.Watch
+}
+
+// runningStatus is the status of r while something of its tree runs: a
+// start going on is still starting, a leader the kernel has stopped
+// (SIGSTOP, Ctrl-Z) is paused, and anything else runs, whatever the record
+// last said (a stop or an end under way).
+func runningStatus(r store.Record, t Table) store.Status {
+	if r.Status == store.StatusStarting {
+		return store.StatusStarting
+	}
+	if p, ok := t.Get(r.PID); ok && p.Alive(r.StartTicks) && (p.State == 'T' || p.State == 't') {
+		return store.StatusPaused
+	}
+	return store.StatusRunning
+}
 
 // setEnded sets the status of a process that does not run from its record.
 func setEnded(p *Process, r store.Record, now time.Time) {
@@ -303,32 +319,32 @@ func setEnded(p *Process, r store.Record, now time.Time) {
 	}
 	switch r.Status {
 	case store.StatusStarting:
-		// A start under way, or one that was interrupted: ps.Settle
-		// finishes or fails it when the name's lock is free.
+		// A start going on, before its spawn; or one whose supervisor was
+		// killed, until the next supervisor finishes it.
 	case store.StatusRestarting:
-		d, _ := time.ParseDuration(r.Backoff)
-		at := r.ExitedAt.Add(d)
+		at := r.ExitedAt.Add(r.Backoff)
 		p.NextRestartAt = &at
 		p.StatusDetail = "next try in " + FormatDuration(int64(max(at.Sub(now), 0).Round(time.Second).Seconds()))
 		if last != "" {
 			p.StatusDetail += ", last " + last
 		}
 	case store.StatusErrored:
-		p.StatusDetail = fmt.Sprintf("gave up after %d restarts", r.MaxRestarts)
+		p.StatusDetail = fmt.Sprintf("gave up after %d restarts", r.Restarts)
 		if last != "" {
 			p.StatusDetail += ", last " + last
 		}
 	case store.StatusFailed:
-		if last != "" {
+		p.StatusDetail = r.FailReason
+		if p.StatusDetail == "" && last != "" {
 			p.StatusDetail = last + " during startup"
 		}
 	case store.StatusStopped:
+	case store.StatusExited, store.StatusKilled:
+		p.StatusDetail = last
 	default:
-		// Only a supervisor sees a running process end on its own.
-		if p.LastExit != nil && (r.Guard || r.Watch) {
-			p.Status, p.StatusDetail = StatusExited, last
-		} else {
-			p.Status = store.StatusStopped
-		}
+		// The record says it runs, but nothing does: it ended a moment
+		// ago and its supervisor is recording how, or it ended while no
+		// supervisor watched it.
+		p.Status, p.StatusDetail = store.StatusExited, "exit status unknown"
 	}
 }

@@ -341,3 +341,15 @@ func (t Table) Marked() map[string][]int {
 	}
 	return out
 }
+
+// LeaderOf returns the leader of r's last start: the process it recorded,
+// while that still runs, else the one that leads what carries its marker.
+func (t Table) LeaderOf(r store.Record) (Proc, bool) {
+	if t.Alive(r.PID, r.StartTicks) {
+		return t.procs[r.PID], true
+	}
+	if r.Instance != "" {
+		return t.Leader(r.Instance)
+	}
+	return Proc{}, false
+}

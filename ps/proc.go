@@ -1,8 +1,11 @@
 package ps
 
 import (
+	"os"
 	"sync"
 	"time"
+
+	"bgrun/store"
 )
 
 // Proc is what the OS says of one process.
@@ -58,12 +61,41 @@ func (t Table) PIDs() []int {
 	return out
 }
 
-// Alive reports whether pid is still the process that started at ticks: it
-// exists, is not a zombie, and has that start time. A zero ticks (unknown)
-// never matches, so an unidentified pid is never taken for ours.
+// Alive reports whether pid is still the process that started at ticks (see
+// Proc.Alive), in the snapshot.
 func (t Table) Alive(pid int, ticks uint64) bool {
 	p, ok := t.procs[pid]
-	return ok && ticks != 0 && p.StartTicks == ticks && p.State != 'Z'
+	return ok && p.Alive(ticks)
+}
+
+// Is reports whether p is the process that started at ticks: a pid names
+// that process only while its start time is still ticks (a reused pid has a
+// later one), and a zero ticks (unknown) names no process, so an
+// unidentified pid is never taken for ours. A zombie is still the process.
+func (p Proc) Is(ticks uint64) bool { return ticks != 0 && p.StartTicks == ticks }
+
+// Alive reports whether p is the process that started at ticks and has not
+// ended: a zombie has.
+func (p Proc) Alive(ticks uint64) bool { return p.Is(ticks) && p.State != 'Z' }
+
+// Alive reports whether pid is, now, the live process that started at
+// ticks: the one identity check of bgrun, for a pid read from a record.
+func Alive(pid int, ticks uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, ok := Read(pid)
+	return ok && p.Alive(ticks)
+}
+
+// Is reports whether pid is, now, the process that started at ticks, ended
+// or not (see Proc.Is): before a signal, pinned by a pidfd.
+func Is(pid int, ticks uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, ok := Read(pid)
+	return ok && p.Is(ticks)
 }
 
 // Members returns the live pids that belong to the process tree whose leader
@@ -171,3 +203,9 @@ func (f *flight) read() bool {
 		return false
 	}
 }
+
+// Self returns this process's identity.
+var Self = sync.OnceValue(func() store.Ident {
+	p, _ := Read(os.Getpid())
+	return store.Ident{PID: os.Getpid(), Ticks: p.StartTicks}
+})

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
 )
@@ -63,7 +62,6 @@ type RestartOptions struct {
 func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartOptions) error {
 	o.Restart = true
 	if o.All {
-		o.Snapshots = new(ps.Shared)
 		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record, w io.Writer) error {
 			opt := o.Options
 			opt.Name = r.Name
@@ -85,33 +83,31 @@ func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartO
 	return nil
 }
 
-// start fills in the defaults, starts the process and says what happened.
+// start asks the supervisor to start the process (after a git pull, for
+// Fetch) and says what happened. o carries the caller's settings (startup
+// window, stop timeout) as main read them.
 func start(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var err error
-	if o.Home == "" {
-		o.Home = db.Dir()
-	}
-	if o.Grace == 0 {
-		if o.Grace, err = GraceFromEnv(); err != nil {
-			return err
-		}
-	}
-	if o.StopTimeout == 0 {
-		if o.StopTimeout, err = stop.TimeoutFromEnv(); err != nil {
-			return err
-		}
-	}
 	if !o.Restart && o.Env == nil {
 		o.Env = os.Environ()
 	}
-	o.Out = w
-	if r, err := db.Get(o.Name); err == nil {
-		RotateLogs(r) // a start appends: keep its logs under their cap first
+	if o.Fetch {
+		dir := o.Dir
+		if dir == "" {
+			r, err := db.Get(o.Name)
+			if err != nil {
+				return err
+			}
+			dir = r.Dir
+		}
+		if err := gitPull(ctx, dir, w); err != nil {
+			return err
+		}
+		o.Fetch = false
 	}
-	res, err := Start(ctx, db, o)
+	res, err := Request(ctx, db, o, w)
 	if err != nil {
 		return err
 	}

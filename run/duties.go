@@ -121,10 +121,3 @@ func RotateWarn(warn io.Writer, recs ...store.Record) {
 		fmt.Fprintf(warn, "bgrun: warning: rotate logs: %v\n", err)
 	}
 }
-
-// AfterStart, when set, is called after every successful unsupervised start
-// (CLI, dashboard, up): the watch package sets it to bring up the store's
-// supervisor, which rotates the logs and enforces --max-memory of every
-// running record, so a process that writes while no bgrun command runs is
-// still kept under its cap. It costs nothing when the supervisor runs.
-var AfterStart func(db *store.DB)

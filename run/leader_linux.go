@@ -29,7 +29,7 @@ func (l *Leader) start() {
 	if !l.Child {
 		// The pid may have been reused between reading it and opening the
 		// pidfd: check the start time now that the pidfd pins the process.
-		if p, ok := ps.Read(l.PID); !ok || p.StartTicks != l.Ticks || p.State == 'Z' {
+		if !ps.Alive(l.PID, l.Ticks) {
 			f.Close()
 			l.finish(-1, "", false)
 			return

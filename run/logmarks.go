@@ -23,8 +23,9 @@ func fileSize(f *os.File) int64 {
 // where this run's output begins. Every caller that records a start (the
 // CLI, the dashboard, the supervisor) uses it, so that `bgrun logs` can mark
 // every run.
-func StartDetail(rec store.Record) map[string]any {
-	return map[string]any{"command": rec.Command, "stdout_size": rec.StdoutSize, "stderr_size": rec.StderrSize}
+func StartDetail(rec store.Record) store.Detail {
+	out, errSize := rec.StdoutSize, rec.StderrSize
+	return store.Detail{Command: rec.Command, StdoutSize: &out, StderrSize: &errSize}
 }
 
 // startEvents are the history events of a spawn, which carry log sizes.
@@ -62,9 +63,8 @@ func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err e
 		if !ok {
 			continue
 		}
-		out, okOut := number(e.Detail["stdout_size"])
-		errSize, okErr := number(e.Detail["stderr_size"])
-		if okOut && okErr {
+		if e.Detail.StdoutSize != nil && e.Detail.StderrSize != nil {
+			out, errSize := *e.Detail.StdoutSize, *e.Detail.StderrSize
 			text := "── " + verb + " " + e.At.Local().Format(time.DateTime)
 			if prev != "" {
 				text += " (" + prev + ")"
@@ -104,25 +104,12 @@ func addMark(marks []logs.Mark, m logs.Mark) []logs.Mark {
 }
 
 // howEnded describes an exit event's detail: "exited 7", "killed by SIGKILL".
-func howEnded(d map[string]any) string {
-	if s, _ := d["signal"].(string); s != "" {
-		return "killed by " + s
-	}
-	if c, ok := number(d["code"]); ok {
-		return fmt.Sprintf("exited %d", c)
+func howEnded(d store.Detail) string {
+	switch {
+	case d.Signal != "":
+		return "killed by " + d.Signal
+	case d.Code != nil:
+		return fmt.Sprintf("exited %d", *d.Code)
 	}
 	return "ended"
-}
-
-// number reads an integer from decoded JSON.
-func number(v any) (int64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
 }

@@ -17,21 +17,22 @@ func TestLogMarks(t *testing.T) {
 	}
 	defer db.Close()
 	at := time.Date(2026, 11, 29, 12, 7, 44, 0, time.Local)
-	add := func(event store.EventKind, detail map[string]any) {
+	add := func(event store.EventKind, detail store.Detail) {
 		at = at.Add(time.Second)
 		if err := db.AddEvent(store.Event{Name: "w", Event: event, At: at, Detail: detail}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sizes := func(out, err int64) map[string]any {
-		return map[string]any{"command": "x", "stdout_size": out, "stderr_size": err}
+	sizes := func(out, err int64) store.Detail {
+		return store.Detail{Command: "x", StdoutSize: &out, StderrSize: &err}
 	}
+	code := func(c int, sig string) store.Detail { return store.Detail{Code: &c, Signal: sig} }
 	add("start", sizes(0, 0))
-	add("exit", map[string]any{"code": 7, "signal": ""})
+	add("exit", code(7, ""))
 	add("guard_restart", sizes(10, 0))
-	add("exit", map[string]any{"code": -1, "signal": "SIGKILL"})
+	add("exit", code(-1, "SIGKILL"))
 	add("guard_restart", sizes(20, 0)) // stderr still empty: one mark at 0, the last
-	add("stop", nil)
+	add("stop", store.Detail{})
 	add("restart", sizes(30, 5))
 	out, errm, err := LogMarks(db, store.Record{Name: "w"})
 	if err != nil {
@@ -55,14 +56,14 @@ func TestLogMarks(t *testing.T) {
 	}
 
 	// The file shrank (rotated): only the marks since count.
-	add("exit", map[string]any{"code": 1})
+	add("exit", code(1, ""))
 	add("guard_restart", sizes(3, 9))
 	out, _, _ = LogMarks(db, store.Record{Name: "w"})
 	if len(out) != 1 || out[0].Offset != 3 || !strings.Contains(out[0].Text, "previous run exited 1") {
 		t.Errorf("after rotation: %+v", out)
 	}
 	// A delete starts afresh: the next record of the name has no runs yet.
-	add("delete", nil)
+	add("delete", store.Detail{})
 	add("start", sizes(0, 0))
 	if out, _, _ = LogMarks(db, store.Record{Name: "w"}); len(out) != 0 {
 		t.Errorf("after delete: %+v", out)

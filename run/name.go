@@ -93,5 +93,9 @@ func NameFor(db *store.DB, command string) (string, error) {
 			return "", err
 		}
 	}
-	return "", store.Errorf(store.KindConflict, "no free name for %q", command)
+	return "", fmt.Errorf("%w for %q", ErrNoFreeName, command)
 }
+
+// ErrNoFreeName is the answer of NameFor when every name it would give a
+// command is taken by another: a conflict, which a --name resolves.
+var ErrNoFreeName = store.Errorf(store.KindConflict, "no free name")

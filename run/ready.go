@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"bgrun/logs"
 	"bgrun/ps"
 	"bgrun/stop"
 	"bgrun/store"
@@ -242,6 +241,9 @@ type NotReadyError struct {
 	StderrPath string
 }
 
+// ErrorKind makes a start never ready a failed start.
+func (e *NotReadyError) ErrorKind() store.Kind { return store.KindFailedStart }
+
 func (e *NotReadyError) Error() string {
 	msg := fmt.Sprintf("%s was not ready within %v (%s: %s); it was stopped", e.Name, e.Timeout, e.Spec, e.Last)
 	if e.Ended {
@@ -253,52 +255,13 @@ func (e *NotReadyError) Error() string {
 	return msg
 }
 
-// AwaitReady waits until the process of rec, spawned and past its startup
-// window, passes its readiness check (rec.Ready), probing every 200 ms for
-// up to rec.ReadyWait() (30 s by default). Meanwhile the
-// record's status is starting; then running. A process that never gets
-// ready is stopped (its whole tree) and the record marked failed, as a
-// start that failed its startup window: the error is a *NotReadyError. A
-// record without a check returns nil at once. The caller holds the name's
-// lock; rec is updated as written.
-func AwaitReady(ctx context.Context, db *store.DB, rec *store.Record, env []string) error {
-	if rec.Ready == "" {
-		return nil
-	}
-	if _, err := ParseReady(rec.Ready); err != nil {
-		return err
-	}
-	if rec.Status != store.StatusStarting {
-		rec.Status = store.StatusStarting
-		if err := db.Put(rec); err != nil {
-			return err
-		}
-	}
-	err := WaitReady(ctx, rec, env)
-	var nre *NotReadyError
-	if errors.As(err, &nre) {
-		if err := StopNotReady(db, rec, nre); err != nil {
-			return err
-		}
-		rec.Status, rec.ExitedAt = store.StatusFailed, time.Now()
-		if err := db.Put(rec); err != nil {
-			return err
-		}
-		return nre
-	}
-	if err != nil {
-		return err
-	}
-	rec.Status = store.StatusRunning
-	return db.Put(rec)
-}
-
-// WaitReady probes rec's readiness check every 200 ms until it passes (nil),
-// for up to rec.ReadyWait(). It writes nothing and stops nothing: a process
-// that is not ready in time, or whose tree ends meanwhile, is a
-// *NotReadyError for the caller to end with StopNotReady. The supervisor
-// uses it with its own guarded writes; AwaitReady for everyone else.
-func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
+// WaitReady probes rec's readiness check every 200 ms until it passes
+// (nil), for up to rec.ReadyWait(), while l, the leader of the start, or
+// its tree still runs. It writes nothing: a process that is not ready in
+// time is ended here, and the error is a *NotReadyError either way (Ended
+// when the process ended on its own, or was stopped, while awaited; its
+// exit is then in rec).
+func WaitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) error {
 	spec, err := ParseReady(rec.Ready)
 	if err != nil {
 		return err
@@ -308,22 +271,37 @@ func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
 	defer cancel()
 	tick := time.NewTicker(readyPoll)
 	defer tick.Stop()
-	last := "no probe yet"
+	last := ""
+	notReady := func(ended bool) error {
+		e := &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: ended, Last: last}
+		if ended {
+			if code, sig, known, at := l.Exit(); known {
+				rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
+			}
+		} else {
+			stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
+		}
+		e.StderrTail, e.StderrPath = StderrTail(*rec, 10), rec.StderrPath
+		return e
+	}
 	for {
 		perr := spec.Probe(ctx, rec.Dir, env)
 		if perr == nil {
 			return nil
 		}
-		if ctx.Err() == nil || last == "no probe yet" {
+		// The probe that the deadline cut short says only that: the one
+		// before it says why the process was not ready.
+		if ctx.Err() == nil || last == "" {
 			last = perr.Error()
 		}
-		if !treeRuns(rec) {
-			return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: true, Last: last}
+		if l.Ended() && !treeRuns(rec) {
+			return notReady(true)
 		}
 		select {
 		case <-ctx.Done():
-			return &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Last: last}
+			return notReady(false)
 		case <-tick.C:
+		case <-l.Done():
 		}
 	}
 }
@@ -332,33 +310,4 @@ func WaitReady(ctx context.Context, rec *store.Record, env []string) error {
 func treeRuns(rec *store.Record) bool {
 	m, _, err := ps.MembersNow(ps.OwnerOf(*rec), nil, time.Now())
 	return err != nil || len(m) > 0
-}
-
-// StopNotReady ends a start that WaitReady found not ready: it stops what
-// is left of rec's tree, records why (history event not_ready, beside the
-// "failed" event that the start records) and adds the stderr tail to e.
-// The record's status is the caller's to write.
-func StopNotReady(db *store.DB, rec *store.Record, e *NotReadyError) error {
-	if !e.Ended {
-		if _, err := stop.TreeOf(ps.OwnerOf(*rec), stopTimeout()); err != nil {
-			return fmt.Errorf("stop %s, which was not ready: %w", rec.Name, err)
-		}
-	}
-	if err := db.AddEvent(store.Event{Name: rec.Name, Event: store.EventNotReady, PID: rec.PID,
-		Detail: map[string]any{"check": rec.Ready, "error": e.Last, "ended": e.Ended}}); err != nil {
-		return err
-	}
-	tail, _ := logs.Tail(rec.StderrPath, 10)
-	e.StderrTail, e.StderrPath = strings.TrimRight(string(tail), "\n"), rec.StderrPath
-	return nil
-}
-
-// stopTimeout is how long a not-ready process gets between SIGTERM and
-// SIGKILL: BGR_STOP_TIMEOUT, else the default.
-func stopTimeout() time.Duration {
-	d, err := stop.TimeoutFromEnv()
-	if err != nil {
-		return stop.DefaultTimeout
-	}
-	return d
 }

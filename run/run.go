@@ -32,11 +32,12 @@ const DefaultGrace = 500 * time.Millisecond
 const DefaultConfig = ".config.toml"
 
 // Options describe a start. Empty fields fall back to the stored record on a
-// restart, then to the defaults.
+// restart, then to the defaults. Paths are absolute (the client makes them
+// so), as the supervisor that starts the process runs elsewhere.
 type Options struct {
 	Name    string
 	Command string
-	Dir     string // working directory; the caller's by default
+	Dir     string // working directory
 	Force   bool   // replace a running process
 	// Restart reuses the stored command, directory and environment.
 	Restart bool
@@ -48,39 +49,38 @@ type Options struct {
 	// Env is the caller's environment (os.Environ()); nil keeps the stored one.
 	Env []string
 	Set []string // KEY=VALUE given explicitly
-	// Fetch runs `git pull --ff-only` in Dir before starting.
+	// Fetch runs `git pull --ff-only` in Dir before starting (the client
+	// does, in the caller's environment).
 	Fetch bool
-	Grace time.Duration // startup window; DefaultGrace when zero, none when negative
+	// Grace is the startup window: DefaultGrace when zero (a restart keeps
+	// the stored one), none when negative.
+	Grace time.Duration
 
-	// Watch and Guard hand the process to a supervisor (package watch):
-	// restart on file changes, restart on crash. An explicit start (with a
-	// command) sets them as given; a restart keeps the stored ones and adds
-	// what is given.
+	// Watch and Guard hand the process to the supervisor's watcher and
+	// crash guard. An explicit start (with a command) sets them as given; a
+	// restart keeps the stored ones and adds what is given.
 	Watch, Guard bool
 	Ignore       []string // extra watch ignore patterns
 	MaxRestarts  int      // guard: give up after this many restarts in a row
 	// Duties are log rotation, the readiness check, health checks and the
 	// memory limit (see Duties).
 	Duties Duties
-	// Spawn starts a supervised record (Watch or Guard) through its
-	// supervisor instead of directly. It is given the record, saved with
-	// status starting, and returns once the supervisor has started the child
-	// (or failed to), with rec as the supervisor wrote it. Nil starts every
-	// record directly.
-	Spawn func(db *store.DB, rec *store.Record) error
 
-	Home        string        // the store's folder, for default log paths; db.Dir() when ""
-	StopTimeout time.Duration // for replacing a running process
-	// Snapshots shares process snapshots among the stops of one bulk
-	// restart (see stop.Options); nil for a restart of its own.
-	Snapshots *ps.Shared
-	Out       io.Writer // progress lines; nil for none
-}
+	Home string // the store's folder, for default log paths; db.Dir() when ""
+	// StopTimeout is how long a stop waits after SIGTERM, for replacing a
+	// running process and stored for the record's later stops; a restart
+	// keeps the stored one when zero.
+	StopTimeout time.Duration
 
-func (o *Options) say(format string, a ...any) {
-	if o.Out != nil {
-		fmt.Fprintf(o.Out, format+"\n", a...)
-	}
+	// Event is the history event of a start that goes well: start for a
+	// new record, restart for one that ran, unless set (the guard's
+	// guard_restart). Reason says why a supervisor restarts it.
+	Event  store.EventKind `json:",omitempty"`
+	Reason string          `json:",omitempty"`
+	// Expect is what the record must still say for the start to go ahead:
+	// the guard's try of what it saw, an up's start while no down of its
+	// stack came.
+	Expect store.Cond
 }
 
 // ErrRunning is returned when a start would replace a running process
@@ -101,15 +101,49 @@ type StartupError struct {
 func (e *StartupError) ErrorKind() store.Kind { return store.KindFailedStart }
 
 func (e *StartupError) Error() string {
-	how := fmt.Sprintf("exit status %d", e.Code)
-	if e.Signal != "" {
-		how = "signal " + e.Signal
-	}
-	msg := fmt.Sprintf("%s exited during startup (%s, within %v)", e.Name, how, e.Window)
+	msg := fmt.Sprintf("%s exited during startup (%s, within %v)", e.Name, e.how(), e.Window)
 	if e.StderrTail != "" {
 		msg += "; last lines of " + e.StderrPath + ":\n" + e.StderrTail
 	}
 	return msg
+}
+
+func (e *StartupError) how() string {
+	if e.Signal != "" {
+		return "signal " + e.Signal
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// GuardRetryError is a failed start of a guarded process: the guard tries
+// again after Delay. Cause is the start's own error.
+type GuardRetryError struct {
+	Name     string
+	Delay    time.Duration
+	Startup  *StartupError  `json:",omitempty"`
+	NotReady *NotReadyError `json:",omitempty"`
+}
+
+func (e *GuardRetryError) cause() error {
+	if e.NotReady != nil {
+		return e.NotReady
+	}
+	return e.Startup
+}
+
+func (e *GuardRetryError) Error() string {
+	return fmt.Sprintf("%s\nThe guard tries again in %v (see: bgrun %s).", e.cause().Error(), e.Delay, e.Name)
+}
+
+func (e *GuardRetryError) Unwrap() error { return e.cause() }
+
+// ErrorKind makes it a failed start.
+func (e *GuardRetryError) ErrorKind() store.Kind { return store.KindFailedStart }
+
+// errStopped is a start whose record was stopped (or deleted, or started
+// anew) while it started: the stop won, and what the start spawned ended.
+func errStopped(name string) error {
+	return store.Errorf(store.KindConflict, "%s was stopped while it started", name)
 }
 
 // Result says what a start did.
@@ -118,14 +152,28 @@ type Result struct {
 	Replaced bool     // a running process was stopped first
 	Ports    []int    // what it listened on when its startup window ended early
 	Loaded   []string // config and env files that were read
+	// Leader is the started process, for the supervisor to follow; nil
+	// across the socket.
+	Leader *Leader `json:"-"`
 }
 
-// Start starts o.Name, or restarts it with o.Restart, holding the name's
-// lock throughout. The record is written as starting, with the start's
-// marker, before the process is spawned, and whatever happens after: a
-// failed start is kept, marked failed, with its exit status.
-func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
+// Start is the one start pipeline: it starts o.Name, or restarts it, and
+// is run by the store's supervisor only, which stays the parent of what it
+// spawns (commands ask it with Ask). Under the name's lock it merges o over
+// the stored record, ends what runs when replacing it, writes the record as
+// starting with a new marker (store.DB.Begin), spawns and records the
+// process; then, the lock released so that a stop wins at once, it waits
+// out the startup window and the readiness check, and records the outcome
+// (store.DB.Started, StartFailed). A failed start keeps its record, failed
+// (or restarting, under its guard). out receives progress lines (nil for
+// none).
+func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result, error) {
 	var res Result
+	say := func(format string, a ...any) {
+		if out != nil {
+			fmt.Fprintf(out, format+"\n", a...)
+		}
+	}
 	if err := store.ValidateName(o.Name); err != nil {
 		return res, err
 	}
@@ -138,30 +186,32 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer unlock()
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 	old, err := db.Get(o.Name)
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, err
 	}
-	if o.Restart && !exists {
+	if (o.Restart || len(o.Expect.Status) > 0) && !exists {
 		return res, err
+	}
+	if exists && !o.Expect.Holds(old) {
+		return res, store.ErrChanged
 	}
 	if o.Home == "" {
 		o.Home = db.Dir()
-	}
-	if exists && old.Status == store.StatusStarting {
-		// An interrupted start: finish it (or fail it) before deciding.
-		if t, err := ps.Snapshot(); err == nil {
-			if old, err = ps.Settle(db, old, t); err != nil {
-				return res, err
-			}
-		}
 	}
 	rec, err := prepare(old, exists, &o)
 	if err != nil {
 		return res, err
 	}
+	self := ps.Self()
+	rec.SupervisorPID, rec.SupervisorTicks = self.PID, self.Ticks
 	if err := checkLogs(db, rec, old, exists); err != nil {
 		return res, err
 	}
@@ -176,111 +226,131 @@ func Start(ctx context.Context, db *store.DB, o Options) (Result, error) {
 	if running && !o.Force && !o.Restart {
 		return res, fmt.Errorf("process %q is %w (pid %d)", o.Name, ErrRunning, old.PID)
 	}
-	if o.Fetch {
-		if err := gitPull(ctx, rec.Dir, &o); err != nil {
-			return res, err
-		}
-	}
 	env, loaded, err := Environment(&rec)
 	if err != nil {
 		return res, err
 	}
 	res.Loaded = loaded
-	if exists && (old.Guard || old.Watch) {
-		// Out of the supervisor's hands first, or it would restart what we
-		// stop. It may have started the process again since old was read
-		// (the guard, a watched change): what runs is looked at anew.
-		if old, err = stop.Unsupervise(db, o.Name); err != nil {
-			return res, err
-		}
-		procs, err := ps.Inspect(ctx, []store.Record{old}, ps.Options{})
-		if err != nil {
-			return res, err
-		}
-		running = procs[0].Running || len(procs[0].PIDs) > 0
-	}
 	if running {
-		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: o.Out, Snapshots: o.Snapshots}); err != nil {
+		// Starting, with the old marker, while its tree ends: the end of
+		// the old leader is then no end of the record, and were the
+		// supervisor killed meanwhile, the next finds the old tree by it.
+		if _, err := db.Replacing(o.Name, old.Instance, self); err != nil {
+			return res, err
+		}
+		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: out}.For(old)); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
 		}
 		res.Replaced = true
-		o.say("Stopped the running %s (pid %d).", o.Name, old.PID)
-	}
-	if exists && !running {
+		say("Stopped the running %s (pid %d).", o.Name, old.PID)
+	} else if exists {
 		// A stopped container of this record would block `docker run --name`.
-		if err := stop.RemoveContainer(ctx, old, stop.Options{Out: o.Out}); err != nil {
+		if err := stop.RemoveContainer(ctx, old, stop.Options{Out: out}); err != nil {
 			return res, err
 		}
 	}
-	warnDeclaredPort(ctx, env, &o)
+	warnDeclaredPort(ctx, env, say)
 	if err := claimLogs(&rec, old, exists); err != nil {
 		return res, err
 	}
-	res.Record = rec
-	if (rec.Watch || rec.Guard) && o.Spawn != nil {
-		rec.Status, rec.PID, rec.StartTicks, rec.SupervisorPID = store.StatusStarting, 0, 0, 0
-		rec.Restarts, rec.GaveUp, rec.Backoff, rec.Wanted = 0, false, "", true
-		// No marker until the supervisor's: a process found by marker is
-		// then always one this start spawned (see the supervisor's adopt).
-		rec.Instance = ""
-		if err := db.Put(&rec); err != nil {
-			return res, err
+	cond := o.Expect
+	if running {
+		cond.Marker, cond.Status = old.Instance, nil // as Replacing left it
+	}
+	if err := db.Begin(&rec, cond); err != nil {
+		if errors.Is(err, store.ErrChanged) && running {
+			return res, errStopped(o.Name)
 		}
-		err := o.Spawn(db, &rec)
-		res.Record = rec
 		return res, err
 	}
-	if err := markStarting(db, &rec); err != nil {
-		return res, err
+	marker := rec.Instance
+	if b, ok := out.(interface{ Began(marker string) }); ok {
+		b.Began(marker) // its caller can ask how it went, should the supervisor die
 	}
 	cmd, err := Launch(&rec, env)
 	if err != nil {
-		rec.Status = store.StatusFailed
-		if perr := db.Put(&rec); perr != nil {
-			return res, perr
+		db.StartFailed(o.Name, marker, store.Exit{Code: -1, Known: true}, err.Error(), store.Detail{Error: err.Error()}, o.bySupervisor())
+		return res, err
+	}
+	leader := Follow(cmd, &rec)
+	if _, err := db.Spawned(o.Name, marker, func(r *store.Record) { spawnedAs(r, rec) }); err != nil {
+		// Stopped, deleted or started anew meanwhile: this start must not run.
+		stop.TreeOf(ps.OwnerOf(rec), stop.TimeoutOf(rec))
+		<-leader.Done()
+		return res, errStopped(o.Name)
+	}
+	unlock()
+	locked = false
+
+	ports, serr := WaitListening(leader, &rec, window(rec))
+	if serr == nil && rec.Ready != "" {
+		serr = WaitReady(ctx, leader, &rec, env)
+	}
+	event := o.Event
+	if event == "" {
+		event = store.EventStart
+		if exists && old.EverRan {
+			event = store.EventRestart
+		}
+	}
+	if serr != nil {
+		return res, failStart(db, &rec, marker, serr, o.bySupervisor())
+	}
+	detail := StartDetail(rec)
+	detail.Reason = o.Reason
+	r, err := db.Started(o.Name, marker, event, detail, o.bySupervisor())
+	if err != nil {
+		if errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotFound) {
+			return res, errStopped(o.Name)
 		}
 		return res, err
 	}
-	event := store.EventStart
-	if exists {
-		event = store.EventRestart
+	res.Record, res.Ports, res.Leader = r, ports, leader
+	return res, nil
+}
+
+// spawnedAs copies what a spawn learnt of the process (Launch) into r.
+func spawnedAs(r *store.Record, rec store.Record) {
+	r.PID, r.PGID, r.StartTicks, r.StartedAt, r.Leader = rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt, rec.Leader
+	r.StderrOffset, r.SupervisorPID, r.SupervisorTicks = rec.StderrOffset, rec.SupervisorPID, rec.SupervisorTicks
+}
+
+// failStart records a start that failed in its window or its readiness
+// wait (serr), and returns the error its caller sees: serr itself, the
+// guard's next try, or that a stop came first.
+func failStart(db *store.DB, rec *store.Record, marker string, serr error, counted bool) error {
+	var se *StartupError
+	var nr *NotReadyError
+	e := store.Exit{Code: rec.ExitCode, Signal: rec.ExitSignal, Known: true, At: rec.ExitedAt}
+	d := StartDetail(*rec)
+	reason := serr.Error()
+	switch {
+	case errors.As(serr, &se):
+		d.Code, d.Signal, d.Stderr = &se.Code, se.Signal, se.StderrTail
+		reason = se.how() + " during startup"
+	case errors.As(serr, &nr):
+		d.NotReady, d.Error, d.Check, d.Ended = nr.Error(), nr.Last, nr.Spec, nr.Ended
+		reason = "not ready: " + nr.Last
+		if nr.Ended {
+			reason = "ended before it was ready: " + nr.Last
+		}
+		e = store.Exit{Code: -1, Known: false, At: time.Now()}
+		if nr.Ended {
+			e = store.Exit{Code: rec.ExitCode, Signal: rec.ExitSignal, Known: rec.ExitedAt.After(rec.StartedAt), At: time.Now()}
+		}
+	default:
+		d.Error = serr.Error()
 	}
-	// Starting until its window (and readiness check) passed: were this
-	// bgrun killed meanwhile, the next command settles the start (running,
-	// or failed) and the history says so. The pid is recorded before the
-	// window; were this write lost, the next bgrun would still find the
-	// process by its marker.
-	rec.Status = store.StatusStarting
-	if err := db.Put(&rec); err != nil {
-		stop.TreeOf(ps.OwnerOf(rec), time.Second) // unrecorded, it must not run on
-		cmd.Wait()
-		return res, err
+	r, err := db.StartFailed(rec.Name, marker, e, reason, d, counted)
+	switch {
+	case errors.Is(err, store.ErrChanged), errors.Is(err, store.ErrNotFound):
+		return errStopped(rec.Name)
+	case err != nil:
+		return err
+	case r.Status == store.StatusRestarting:
+		return &GuardRetryError{Name: r.Name, Delay: r.Backoff, Startup: se, NotReady: nr}
 	}
-	var serr error
-	res.Ports, serr = WaitListening(Follow(cmd, &rec), &rec, o.grace())
-	if serr == nil {
-		serr = AwaitReady(context.Background(), db, &rec, env) // a judged start, never cut short
-	}
-	if serr != nil {
-		event = store.EventFailed
-	} else if rec.Status == store.StatusStarting {
-		rec.Status = store.StatusRunning
-	}
-	if err := db.Put(&rec); err != nil {
-		return res, err
-	}
-	detail := StartDetail(rec)
-	if serr != nil {
-		detail["code"], detail["signal"] = rec.ExitCode, rec.ExitSignal
-	}
-	if err := db.AddEvent(store.Event{Name: rec.Name, Event: event, PID: rec.PID, Detail: detail}); err != nil {
-		return res, err
-	}
-	res.Record = rec
-	if serr == nil && AfterStart != nil {
-		AfterStart(db)
-	}
-	return res, serr
+	return serr
 }
 
 // GraceFromEnv reads the startup window from BGR_STARTUP_HEALTH_GRACE_MS,
@@ -308,15 +378,28 @@ func (o *Options) grace() time.Duration {
 	return max(o.Grace, 0)
 }
 
+// bySupervisor reports whether the start is one the supervisor makes of its
+// own (the guard's try, the watcher's or a duty's restart), which Restarts
+// counts, rather than one by hand.
+func (o *Options) bySupervisor() bool { return o.Event == store.EventGuardRestart || o.Reason != "" }
+
+// window is the startup window of rec's start.
+func window(rec store.Record) time.Duration { return rec.Window(DefaultGrace) }
+
 // prepare merges the options over the stored record into the record to
 // start.
 func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 	rec := store.Record{Name: o.Name}
-	if exists {
+	switch {
+	case exists && o.bySupervisor():
+		rec = old // the guard's try keeps its crash count and last exit
+	case exists:
 		rec = old
 		rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
+		// A start by hand begins the guard's count anew.
+		rec.Crashes, rec.GaveUp, rec.Restarts = 0, false, 0
 	}
-	rec.Wanted = true
+	rec.FailReason = ""
 	if o.Command != "" {
 		// A container started without --name gets a label naming the
 		// record, so bgrun can always find it.
@@ -368,9 +451,15 @@ func prepare(old store.Record, exists bool, o *Options) (store.Record, error) {
 			rec.MaxRestarts = o.MaxRestarts
 		}
 	}
-	// The supervisor gives the guard's restarts the window of this start.
-	if rec.StartWindow = o.grace(); rec.StartWindow == 0 {
-		rec.StartWindow = -1
+	// The supervisor gives its restarts the window and stop timeout of
+	// this start.
+	if o.Grace != 0 || !exists {
+		if rec.StartWindow = o.grace(); rec.StartWindow == 0 {
+			rec.StartWindow = -1
+		}
+	}
+	if o.StopTimeout > 0 {
+		rec.StopTimeout = o.StopTimeout
 	}
 	if err := o.Duties.apply(&rec, o.Command != "" && !o.Restart); err != nil {
 		return rec, err
@@ -493,11 +582,10 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 
 // Launch spawns rec's command detached, in a session of its own, with its
 // output appended to the log files and rec's marker (ps.MarkerVar) in its
-// environment, and fills in rec's pid, process group, start time, leader,
-// stderr offset and status. A simple command is exec'd, so its pid is the
-// program's. env comes from Environment; a rec without a marker gets a new
-// one (the caller records it: see markStarting). The
-// caller owns the returned command: it must Wait for it or Release it.
+// environment, and fills in rec's pid, process group, start time, leader
+// and stderr offset. A simple command is exec'd, so its pid is the
+// program's. env comes from Environment; the marker from store.DB.Begin.
+// The caller owns the returned command: Follow collects it.
 func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	outf, err := openLog(rec.StdoutPath)
 	if err != nil {
@@ -513,10 +601,6 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	}
 	rec.StdoutSize, rec.StderrSize = fileSize(outf), fileSize(errf)
 	rec.StderrOffset = rec.StderrSize
-	rec.Wanted = true
-	if rec.Instance == "" {
-		rec.Instance = NewInstance(rec.ID)
-	}
 	cmd, leader := shellCommand(rec.Command)
 	cmd.Dir = rec.Dir
 	cmd.Env = withMarker(env, rec.Instance)
@@ -531,7 +615,6 @@ func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 		rec.StartTicks = p.StartTicks
 	}
 	rec.Leader = leader
-	rec.Status = store.StatusRunning
 	rec.StartedAt = time.Now()
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = 0, "", time.Time{}
 	return cmd, nil
@@ -546,7 +629,7 @@ func openLog(path string) (*os.File, error) {
 // warnDeclaredPort says so when the environment declares a PORT that another
 // process already listens on: the start goes ahead (the program may pick
 // another port), but the user learns who holds it.
-func warnDeclaredPort(ctx context.Context, env []string, o *Options) {
+func warnDeclaredPort(ctx context.Context, env []string, say func(string, ...any)) {
 	port, err := strconv.Atoi(lookup(env, "PORT"))
 	if err != nil || port <= 0 {
 		return
@@ -562,11 +645,11 @@ func warnDeclaredPort(ctx context.Context, env []string, o *Options) {
 			who += " (" + holders[0].Command + ")"
 		}
 	}
-	o.say("Warning: PORT=%d is already in use by %s.", port, who)
+	say("Warning: PORT=%d is already in use by %s.", port, who)
 }
 
 // gitPull updates the working directory with `git pull --ff-only`.
-func gitPull(ctx context.Context, dir string, o *Options) error {
+func gitPull(ctx context.Context, dir string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "pull", "--ff-only")
@@ -581,7 +664,7 @@ func gitPull(ctx context.Context, dir string, o *Options) error {
 		}
 		return fmt.Errorf("git pull in %s failed: %s", dir, strings.Join(strings.Fields(msg), " "))
 	}
-	o.say("git pull: %s", strings.TrimSpace(lastLine(out.String())))
+	fmt.Fprintf(w, "git pull: %s\n", strings.TrimSpace(lastLine(out.String())))
 	return nil
 }
 

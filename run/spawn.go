@@ -1,9 +1,6 @@
 package run
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -12,14 +9,6 @@ import (
 	"bgrun/ps"
 	"bgrun/store"
 )
-
-// NewInstance returns a fresh marker for a start of the record with id:
-// "<id>.<12 hex digits>", unique across restarts and machines' reboots.
-func NewInstance(id int64) string {
-	var b [6]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%d.%s", id, hex.EncodeToString(b[:]))
-}
 
 // withMarker returns env with BGR_INSTANCE set to instance, and no other
 // value of it (a caller's own marker must not leak into a new start).
@@ -40,21 +29,6 @@ func helperEnv(env []string) []string {
 		env = os.Environ()
 	}
 	return withMarker(env, ps.HelperMarker)
-}
-
-// markStarting writes rec as starting, with a fresh marker and no process,
-// before anything is spawned: a bgrun killed from here on leaves a record
-// that the next bgrun finishes or fails (ps.Settle), never a process that no
-// record knows.
-func markStarting(db *store.DB, rec *store.Record) error {
-	rec.Status, rec.PID, rec.PGID, rec.StartTicks = store.StatusStarting, 0, 0, 0
-	if rec.ID == 0 {
-		if err := db.Put(rec); err != nil { // the id names the marker
-			return err
-		}
-	}
-	rec.Instance = NewInstance(rec.ID)
-	return db.Put(rec)
 }
 
 // stderrTailMax bounds how much of a failed start's stderr is read.

@@ -30,6 +30,9 @@ type Stack struct {
 	// absolute folder, which relative directories are resolved against.
 	Path string
 	Dir  string
+	// Abs is the file's absolute path: what names the stack for locks and
+	// for the records it creates.
+	Abs string
 	// Procs holds the processes in the order the file lists them.
 	Procs []StackProcess
 	// Warnings are keys the file sets that this bgrun accepts but does not
@@ -119,7 +122,12 @@ func LoadStack(path string) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseStack(path, filepath.Dir(abs), data)
+	st, err := ParseStack(path, filepath.Dir(abs), data)
+	if err != nil {
+		return nil, err
+	}
+	st.Abs = abs
+	return st, nil
 }
 
 // ParseStack parses a stack file's content; path names it in messages and

@@ -28,10 +28,7 @@ type StackOptions struct {
 	Home        string        // bgrun's folder, for default log paths
 	StopTimeout time.Duration // SIGTERM to SIGKILL when the file sets none
 	Grace       time.Duration // the startup window, as in Options
-	// Spawn starts a guarded or watched process through its supervisor, as
-	// in Options.
-	Spawn   func(db *store.DB, rec *store.Record) error
-	Workers int // starts or stops at once; DefaultWorkers when 0
+	Workers     int           // starts or stops at once; DefaultWorkers when 0
 }
 
 // DefaultWorkers bounds how many processes of a stack start or stop at
@@ -89,6 +86,19 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 	if len(o.Names) == 0 {
 		noteOrphans(db, st, stderr)
 	}
+	// One up or down of a file at a time: a second up finds the first's
+	// work done. A down does not wait for it: it wins (see Down).
+	unlock, err := db.LockWork("stack", st.Abs)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	epoch, err := db.StackEpoch(st.Abs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	out, errw := &lineWriter{w: stdout}, &lineWriter{w: stderr}
 	waits := map[string][]string{}
 	for _, sp := range sel {
@@ -99,7 +109,12 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 		byName[sp.Name] = sp
 	}
 	results := runOrdered(ctx, names(sel), waits, o.Workers, func(name string) error {
-		line, err := upOne(ctx, db, st, byName[name], &o)
+		line, err := upOne(ctx, db, st, byName[name], &o, epoch)
+		if errors.Is(err, store.ErrChanged) {
+			cancel() // a down of the stack came: start nothing more
+			out.say("%s: not started: bgrun down came first", name)
+			return err
+		}
 		if err != nil {
 			msg, tail, _ := strings.Cut(err.Error(), "\n")
 			out.say("%s: failed: %s", name, msg)
@@ -118,7 +133,7 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 }
 
 // upOne brings one process of the stack up and says how.
-func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
+func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions, epoch int64) (string, error) {
 	set := stackSet(st, sp)
 	rec, err := db.Get(sp.Name)
 	exists := err == nil
@@ -162,13 +177,14 @@ func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *Sta
 	if env == nil {
 		env = []string{}
 	}
-	res, err := Start(ctx, db, Options{
+	res, err := Request(ctx, db, Options{
 		Name: sp.Name, Command: sp.Command, Dir: sp.Dir, Force: true,
 		Stdout: sp.Stdout, Stderr: sp.Stderr, Config: sp.Config, EnvFiles: envFiles,
 		Env: env, Set: set, Grace: o.Grace,
-		Watch: sp.Watch, Guard: sp.Guard, Ignore: sp.Ignore, MaxRestarts: sp.MaxRestarts, Spawn: o.Spawn,
+		Watch: sp.Watch, Guard: sp.Guard, Ignore: sp.Ignore, MaxRestarts: sp.MaxRestarts,
 		Home: o.Home, StopTimeout: timeout, Duties: sp.duties(),
-	})
+		Expect: store.Cond{Stack: st.Abs, Epoch: epoch},
+	}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -255,6 +271,17 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	if err != nil {
 		return err
 	}
+	// A down wins over an up going on: from here on that up starts
+	// nothing, and what it started is stopped below. Then it waits for the
+	// up to end, so that nothing of the stack is left starting.
+	if err := db.BumpStack(st.Abs); err != nil {
+		return err
+	}
+	defer func() {
+		if unlock, err := db.LockWork("stack", st.Abs); err == nil {
+			unlock()
+		}
+	}()
 	in := map[string]bool{}
 	for _, sp := range sel {
 		in[sp.Name] = true

@@ -117,7 +117,7 @@ func (l *Leader) check() bool {
 		}
 		return false
 	}
-	if p, ok := ps.Read(l.PID); ok && p.StartTicks == l.Ticks && p.State != 'Z' {
+	if ps.Alive(l.PID, l.Ticks) {
 		return false
 	}
 	l.finish(-1, "", false)
@@ -242,13 +242,8 @@ func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 		}
 	}
 	if left {
-		timeout, err := stop.TimeoutFromEnv()
-		if err != nil {
-			timeout = stop.DefaultTimeout
-		}
-		stop.TreeOf(ps.OwnerOf(*rec), timeout)
+		stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
 	}
-	rec.Status = store.StatusFailed
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
 	return FailedStart(*rec, window)
 }

@@ -35,7 +35,7 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 		return errno
 	}
 	defer syscall.Close(int(fd))
-	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+	if !ps.Is(pid, ticks) {
 		return nil // gone, or no longer ours
 	}
 	_, _, errno = syscall.Syscall6(sysPidfdSendSignal, fd, uintptr(sig), 0, 0, 0, 0)
@@ -48,7 +48,7 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 // signalChecked is the fallback for kernels without pidfds: check the start
 // time, then signal; the window between the two is a few microseconds.
 func signalChecked(pid int, ticks uint64, sig syscall.Signal) error {
-	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+	if !ps.Is(pid, ticks) {
 		return nil
 	}
 	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {

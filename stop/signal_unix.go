@@ -12,7 +12,7 @@ import (
 // signal sends sig to pid only if pid is still the process that started at
 // ticks (checked just before; this platform has no pidfds).
 func signal(pid int, ticks uint64, sig syscall.Signal) error {
-	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+	if !ps.Is(pid, ticks) {
 		return nil
 	}
 	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
@@ -21,8 +21,3 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	return nil
 }
 
-// ours reports whether pid is still the process that started at ticks.
-func ours(pid int, ticks uint64) bool {
-	p, ok := ps.Read(pid)
-	return pid > 0 && ok && p.StartTicks == ticks && p.State != 'Z'
-}

@@ -10,7 +10,7 @@ import (
 // signal ends pid if it is still the process that started at ticks. Windows
 // has no SIGTERM for console-less processes; both signals terminate.
 func signal(pid int, ticks uint64, sig syscall.Signal) error {
-	if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+	if !ps.Is(pid, ticks) {
 		return nil
 	}
 	proc, err := os.FindProcess(pid)
@@ -20,8 +20,3 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	return proc.Kill()
 }
 
-// ours reports whether pid is still the process that started at ticks.
-func ours(pid int, ticks uint64) bool {
-	p, ok := ps.Read(pid)
-	return pid > 0 && ok && p.StartTicks == ticks
-}

@@ -17,18 +17,44 @@ import (
 
 // Options tune a stop.
 type Options struct {
-	Timeout time.Duration // SIGTERM to SIGKILL; DefaultTimeout when zero
-	Out     io.Writer     // progress lines; nil for none
+	// Timeout is SIGTERM to SIGKILL, given for this stop; when zero, the
+	// record's own (its start's --timeout or stop_timeout), else Default,
+	// else DefaultTimeout.
+	Timeout time.Duration
+	Default time.Duration
+	Out     io.Writer // progress lines; nil for none
 	// Snapshots shares process snapshots among the stops of one bulk
 	// action; nil: each stop takes its own.
 	Snapshots *ps.Shared
 }
 
-func (o Options) timeout() time.Duration {
-	if o.Timeout <= 0 {
-		return DefaultTimeout
+// For returns the options of a stop of r: its timeout decided (see
+// Options.Timeout).
+func (o Options) For(r store.Record) Options {
+	switch {
+	case o.Timeout > 0:
+	case r.StopTimeout > 0:
+		o.Timeout = r.StopTimeout
+	case o.Default > 0:
+		o.Timeout = o.Default
+	default:
+		o.Timeout = DefaultTimeout
 	}
-	return o.Timeout
+	return o
+}
+
+// TimeoutOf is how long a stop of r by bgrun itself (a start's cleanup,
+// a supervisor) waits after SIGTERM: its own timeout, else the default.
+func TimeoutOf(r store.Record) time.Duration { return Options{}.For(r).Timeout }
+
+func (o Options) timeout() time.Duration {
+	switch {
+	case o.Timeout > 0:
+		return o.Timeout
+	case o.Default > 0:
+		return o.Default
+	}
+	return DefaultTimeout
 }
 
 func (o Options) say(format string, a ...any) {
@@ -65,16 +91,13 @@ func Stop(ctx context.Context, db *store.DB, name string, opt Options) (Result, 
 func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, seen map[string]bool) (Result, error) {
 	var res Result
 	seen[name] = true
-	// Marking it stopped takes it out of supervision: the supervisor never
-	// restarts a stopped record, and ends a start it made meanwhile.
-	r, err := db.Update(name, func(r *store.Record) error {
-		res.WasWaiting = r.Status == store.StatusRestarting
-		r.Wanted = false // a deliberate stop: resurrect leaves it alone
-		return unsupervise(r)
-	})
+	// Marked stopped first: no supervisor restarts a stopped record, and a
+	// start going on of it ends (its next transition finds it stopped).
+	r, err := db.Stop(name)
 	if err != nil {
 		return res, err
 	}
+	res.WasWaiting = r.Status == store.StatusRestarting
 	children, err := db.Children(name)
 	if err != nil {
 		return res, err
@@ -99,32 +122,22 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 	if res.WasRunning, snap, err = runs(ctx, r, opt.Snapshots); err != nil {
 		return res, err
 	}
+	opt = opt.For(r)
 	if res.WasRunning {
 		if res.Tree, _, err = stopTree(ctx, r, opt.timeout(), opt.say, snap, opt.Snapshots); err != nil {
 			return res, fmt.Errorf("stop %q: %w", name, err)
 		}
 	}
-	var ev store.Event
 	switch {
 	case res.WasRunning:
 		res.WasWaiting = false
-		ev = store.Event{Event: store.EventStop, PID: r.PID,
-			Detail: map[string]any{"signalled": len(res.Tree.Signalled), "killed": len(res.Tree.Killed)}}
-	case res.WasWaiting:
-		ev = store.Event{Event: store.EventStop, Detail: map[string]any{"reason": "its guard was waiting to restart it"}}
-	}
-	if _, err := db.UpdateLogged(name, func(r *store.Record) error {
-		r.Status = store.StatusStopped
-		if res.WasRunning {
-			r.ExitedAt = time.Now()
-			r.ExitCode, r.ExitSignal = -1, "SIGTERM"
-			if len(res.Tree.Killed) > 0 {
-				r.ExitSignal = "SIGKILL"
-			}
+		e := store.Exit{Code: -1, Signal: "SIGTERM", Known: true, At: time.Now()}
+		if len(res.Tree.Killed) > 0 {
+			e.Signal = "SIGKILL"
 		}
-		return nil
-	}, ev); err != nil {
-		return res, err
+		return res, db.StopDone(name, r.Instance, &e, store.Detail{Signalled: len(res.Tree.Signalled), Killed: len(res.Tree.Killed)})
+	case res.WasWaiting:
+		return res, db.StopDone(name, r.Instance, nil, store.Detail{Reason: "its guard was waiting to restart it"})
 	}
 	return res, nil
 }
@@ -147,20 +160,6 @@ func runs(ctx context.Context, r store.Record, snaps *ps.Shared) (bool, *ps.Tabl
 		return false, nil, err
 	}
 	return len(m) > 0, &t, nil
-}
-
-// Unsupervise takes the record named name out of its supervisor's hands
-// before a deliberate stop or restart: it is marked stopped, which the
-// supervisor never undoes (a start it was making is ended). The process
-// itself is left alone. It returns the record as it is now: what the
-// supervisor started until then is in it.
-func Unsupervise(db *store.DB, name string) (store.Record, error) {
-	return db.Update(name, unsupervise)
-}
-
-func unsupervise(r *store.Record) error {
-	r.Status, r.Backoff = store.StatusStopped, ""
-	return nil
 }
 
 // Delete stops the record named name, then removes it with the log files
@@ -284,13 +283,6 @@ func cleanOne(ctx context.Context, db *store.DB, name string, opt Options) (remo
 		return false, 0, nil
 	}
 	if err != nil {
-		return false, 0, err
-	}
-	t, err := ps.Snapshot()
-	if err != nil {
-		return false, 0, err
-	}
-	if r, err = ps.Settle(db, r, t); err != nil {
 		return false, 0, err
 	}
 	procs, err := ps.Inspect(ctx, []store.Record{r}, ps.Options{})

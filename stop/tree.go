@@ -115,6 +115,7 @@ func treeOf(ctx context.Context, o ps.Owner, timeout time.Duration, first *ps.Ta
 				if err := signal(m, mt, sigTerm); err != nil {
 					return res, fmt.Errorf("signal %d: %w", m, err)
 				}
+				signal(m, mt, sigCont)
 			}
 		}
 		if late && time.Since(start) > timeout+5*time.Second {

@@ -14,7 +14,7 @@ func backoffWait(members map[int]uint64, d time.Duration) {
 	for step := time.Millisecond; ; step = min(2*step, pollEvery) {
 		left := false
 		for pid, ticks := range members {
-			if p, ok := ps.Read(pid); ok && p.StartTicks == ticks && p.State != 'Z' {
+			if ps.Alive(pid, ticks) {
 				left = true
 				break
 			}

@@ -30,7 +30,7 @@ func waitExits(members map[int]uint64, d time.Duration) {
 		if errno != 0 {
 			continue // gone, or not a process we can pin
 		}
-		if p, ok := ps.Read(pid); !ok || p.StartTicks != ticks {
+		if !ps.Is(pid, ticks) {
 			syscall.Close(int(fd))
 			continue
 		}

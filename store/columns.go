@@ -62,7 +62,7 @@ var columns = []column{
 	{"supervisor_ticks", always, func(r *Record) any { return ticks{&r.SupervisorTicks} }},
 	{"restarts", always, func(r *Record) any { return &r.Restarts }},
 	{"max_restarts", always, func(r *Record) any { return &r.MaxRestarts }},
-	{"backoff", always, func(r *Record) any { return &r.Backoff }},
+	{"backoff", always, func(r *Record) any { return duration{&r.Backoff} }},
 	{"gave_up", always, func(r *Record) any { return &r.GaveUp }},
 	{"wanted", always, func(r *Record) any { return &r.Wanted }},
 	{"stdout_owned", always, func(r *Record) any { return &r.StdoutOwned }},
@@ -77,6 +77,10 @@ var columns = []column{
 	{"health_interval_ms", always, func(r *Record) any { return millis{&r.HealthInterval} }},
 	{"max_memory", always, func(r *Record) any { return &r.MaxMemory }},
 	{"startup_window_ms", always, func(r *Record) any { return millis{&r.StartWindow} }},
+	{"crashes", always, func(r *Record) any { return &r.Crashes }},
+	{"ever_ran", always, func(r *Record) any { return &r.EverRan }},
+	{"fail_reason", always, func(r *Record) any { return &r.FailReason }},
+	{"stop_timeout_ms", always, func(r *Record) any { return millis{&r.StopTimeout} }},
 	{"created_at", onInsert, func(r *Record) any { return stamp{&r.CreatedAt} }},
 	{"updated_at", always, func(r *Record) any { return stamp{&r.UpdatedAt} }},
 }
@@ -139,6 +143,23 @@ func (c millis) Scan(v any) error {
 }
 
 func (c millis) Value() (driver.Value, error) { return c.p.Milliseconds(), nil }
+
+// duration stores a duration as Go writes it ("1.6s"), "" for none: the
+// column was text when the supervisor kept the string.
+type duration struct{ p *time.Duration }
+
+func (c duration) Scan(v any) error {
+	s, err := asText(v)
+	*c.p, _ = time.ParseDuration(s)
+	return err
+}
+
+func (c duration) Value() (driver.Value, error) {
+	if *c.p == 0 {
+		return "", nil
+	}
+	return c.p.String(), nil
+}
 
 // stamp stores a time as RFC 3339 text in UTC, "" for the zero time.
 type stamp struct{ p *time.Time }

@@ -224,7 +224,8 @@ func TestUpsertKeepsID(t *testing.T) {
 // strings.
 func TestValuesKeepTheirStrings(t *testing.T) {
 	statuses := map[Status]string{StatusRunning: "running", StatusStopped: "stopped", StatusFailed: "failed",
-		StatusStarting: "starting", StatusRestarting: "restarting", StatusErrored: "errored"}
+		StatusStarting: "starting", StatusRestarting: "restarting", StatusErrored: "errored",
+		StatusExited: "exited", StatusKilled: "killed"}
 	events := map[EventKind]string{EventStart: "start", EventRestart: "restart", EventGuardRestart: "guard_restart",
 		EventFailed: "failed", EventExit: "exit", EventStop: "stop", EventDelete: "delete", EventBackoff: "backoff",
 		EventGuardGaveUp: "guard_gave_up", EventGuardOn: "guard_on", EventGuardOff: "guard_off",

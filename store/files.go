@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +68,24 @@ func LockFile(dir, name string) string {
 	return filepath.Join(dir, "locks", name+".lock")
 }
 
+// workLockFile returns the lock file of a piece of work of kind over many
+// records (see LockWork), named after key by a hash: '@' never begins a
+// record's name, so it never meets a record's lock.
+func workLockFile(dir, kind, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(dir, "locks", "@"+kind+"-"+hex.EncodeToString(sum[:8])+".lock")
+}
+
+// The supervisor's files sit beside the store file at dbPath, one set per
+// store: its lock (held while it runs, its pid inside), the lock that
+// commands take in turn to start one, its socket, and its log.
+func SupervisorLock(dbPath string) string      { return dbPath + ".supervisor.lock" }
+func SupervisorStartLock(dbPath string) string { return dbPath + ".supervisor-start.lock" }
+func SupervisorSocket(dbPath string) string    { return dbPath + ".supervisor.sock" }
+func SupervisorLogPath(dbPath string) string {
+	return strings.TrimSuffix(dbPath, ".sqlite") + "-supervisor.txt"
+}
+
 // TokenFile returns the file that holds the dashboard's login token of the
 // store whose folder is dir.
 func TokenFile(dir string) string {
@@ -88,7 +108,7 @@ func (db *DB) OwnFile(path string) bool {
 		file = db.path
 	}
 	own := []string{file, file + "-wal", file + "-shm", file + "-journal", TokenFile(dir),
-		strings.TrimSuffix(file, ".sqlite") + "-supervisor.txt"}
+		SupervisorLogPath(file), SupervisorLock(file), SupervisorStartLock(file), SupervisorSocket(file)}
 	if slices.Contains(own, abs) || filepath.Dir(abs) == filepath.Join(dir, "locks") ||
 		(filepath.Dir(abs) == dir && strings.HasSuffix(abs, "-supervisor.txt")) {
 		return true

@@ -10,30 +10,45 @@ import (
 )
 
 // Lock takes the lock of the record named name, waiting for it: every
-// operation that changes a record (start, restart, stop, delete, clean, nuke,
-// guard on and off, a supervisor's restart) holds it, so two of them never
-// interleave and none leaves a process that no record knows. The lock is an
-// flock on a file beside the store: the kernel drops it when its holder
+// change of a record that spawns or signals (a start up to its spawn, a
+// stop, a delete, clean, guard on and off) holds it, so two of them never
+// interleave and none leaves a process that no record knows. The lock is
+// an flock on a file beside the store: the kernel drops it when its holder
 // exits, so a killed bgrun never leaves a stale lock. A process must not
 // take the same name's lock twice: the second wait never ends.
 func (db *DB) Lock(name string) (unlock func(), err error) {
-	unlock, _, err = db.lock(name, true)
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	unlock, _, err = Flock(LockFile(db.Dir(), name), true)
 	return unlock, err
 }
 
 // TryLock takes the lock of the record named name if no one holds it; ok is
 // false (and unlock nil) when someone does.
 func (db *DB) TryLock(name string) (unlock func(), ok bool, err error) {
-	return db.lock(name, false)
-}
-
-func (db *DB) lock(name string, wait bool) (func(), bool, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, false, err
 	}
-	f, _, err := OpenPrivate(LockFile(db.Dir(), name), os.O_RDWR)
+	return Flock(LockFile(db.Dir(), name), false)
+}
+
+// LockWork takes the lock of a piece of work that spans many records (an
+// up or down of one stack file, a resurrect), waiting for it: two of the
+// same never interleave.
+func (db *DB) LockWork(kind, key string) (unlock func(), err error) {
+	unlock, _, err = Flock(workLockFile(db.Dir(), kind, key), true)
+	return unlock, err
+}
+
+// Flock takes the exclusive flock of the file at path, creating it 0600
+// without following a link; with wait false it does not wait, and ok is
+// false when another process holds it. unlock releases it (the kernel does
+// when the holder exits).
+func Flock(path string, wait bool) (unlock func(), ok bool, err error) {
+	f, _, err := OpenPrivate(path, os.O_RDWR)
 	if err != nil {
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
 	how := syscall.LOCK_EX
 	if !wait {
@@ -51,7 +66,19 @@ func (db *DB) lock(name string, wait bool) (func(), bool, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, true, nil
+}
+
+// Held reports whether another process holds the flock of the file at
+// path; a missing file is no lock.
+func Held(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	return errors.Is(err, syscall.EWOULDBLOCK)
 }

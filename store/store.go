@@ -21,7 +21,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is returned when no record has the asked name.
@@ -83,11 +84,24 @@ type Record struct {
 	WatchIgnore     []string
 	SupervisorPID   int
 	SupervisorTicks uint64
-	Restarts        int
-	MaxRestarts     int // the guard gives up after this many restarts in a row; 0 never
-	// Backoff is the supervisor's current restart delay, "" when none.
-	Backoff string
+	// Restarts counts the restarts bgrun made since the last start by hand:
+	// the guard's tries, the watcher's and the duties' restarts.
+	Restarts    int
+	MaxRestarts int // the guard gives up after this many restarts in a row; 0 never
+	// Backoff is the guard's wait before its next try, while restarting;
+	// Crashes how many quick crashes in a row it counted (see Guard).
+	Backoff time.Duration
+	Crashes int
 	GaveUp  bool
+	// EverRan says some start of the record got past its startup: a record
+	// whose first start failed is not wanted at boot.
+	EverRan bool
+	// FailReason says why the last start failed ("not ready: connection
+	// refused"), "" when it did not.
+	FailReason string
+	// StopTimeout is how long a stop of it waits after SIGTERM, as its last
+	// start was given; 0 for the default.
+	StopTimeout time.Duration
 	// Wanted says the user wants it running: set by every start or restart,
 	// cleared only by a deliberate stop. A crash, a reboot or a killed
 	// process leave it as it is, so `bgrun resurrect` knows what to start.
@@ -132,12 +146,12 @@ type Record struct {
 // Event is one entry of a record's history. Its JSON form is what `bgrun
 // history --json` and the dashboard's /api/history print.
 type Event struct {
-	ID     int64          `json:"id"`
-	Name   string         `json:"process_name"`
-	Event  EventKind      `json:"event"`
-	PID    int            `json:"pid"`
-	At     time.Time      `json:"timestamp"`
-	Detail map[string]any `json:"metadata"`
+	ID     int64     `json:"id"`
+	Name   string    `json:"process_name"`
+	Event  EventKind `json:"event"`
+	PID    int       `json:"pid"`
+	At     time.Time `json:"timestamp"`
+	Detail Detail    `json:"metadata"`
 }
 
 // DB is an open store.
@@ -273,10 +287,18 @@ func Open(path string) (*DB, error) {
 	}
 }
 
-// isBusy reports whether err is SQLite's "database is locked".
-func isBusy(err error) bool {
-	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
+// sqliteCode returns the primary result code of an error of SQLite, 0 for
+// any other error.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
 }
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_BUSY }
 
 func (db *DB) migrate() error {
 	var v int
@@ -316,11 +338,10 @@ func cleanErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "file is not a database"), strings.Contains(msg, "(26)"):
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_NOTADB:
 		return errors.New("file is not a bgrun store (not an SQLite database)")
-	case strings.Contains(msg, "unable to open database file"), strings.Contains(msg, "(14)"):
+	case sqlite3.SQLITE_CANTOPEN:
 		return errors.New("cannot open the database file")
 	}
 	return err
@@ -457,15 +478,21 @@ func (db *DB) inTx(fn func(*sql.Tx) error) error {
 
 // Update reads the record named name, lets fn change it and writes it back,
 // all in one transaction, so concurrent updates never lose each other's
-// changes.
+// changes. It changes no status: that is for the transitions of the
+// lifecycle (lifecycle.go), and a status fn sets is dropped.
 func (db *DB) Update(name string, fn func(*Record) error) (Record, error) {
-	return db.UpdateLogged(name, fn, Event{})
+	return db.write(name, func(r *Record) ([]Event, error) {
+		status := r.Status
+		err := fn(r)
+		r.Status = status
+		return nil, err
+	})
 }
 
-// UpdateLogged is Update that also appends e to the history (unless its
-// Event is empty), in the same transaction: the history follows the record,
-// and one write costs one commit.
-func (db *DB) UpdateLogged(name string, fn func(*Record) error, e Event) (Record, error) {
+// write reads the record named name, lets fn change it and name the events
+// to append, and writes both in one transaction: the history follows the
+// record, and one write costs one commit.
+func (db *DB) write(name string, fn func(*Record) ([]Event, error)) (Record, error) {
 	var r Record
 	w, err := db.writes()
 	if err != nil {
@@ -480,18 +507,24 @@ func (db *DB) UpdateLogged(name string, fn func(*Record) error, e Event) (Record
 		if err != nil {
 			return err
 		}
-		if err := fn(&r); err != nil {
+		evs, err := fn(&r)
+		if err != nil {
 			return err
 		}
 		r.Name = name
 		r.UpdatedAt = db.now()
-		if err := upsert(tx.Stmt(w.ups), &r); err != nil || e.Event == "" {
+		if err := upsert(tx.Stmt(w.ups), &r); err != nil {
 			return err
 		}
-		e.Name = name
-		return db.insertEvent(tx.Stmt(w.event), e)
+		for _, e := range evs {
+			e.Name = name
+			if err := db.insertEvent(tx.Stmt(w.event), e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrChanged) {
 		err = fmt.Errorf("update %q: %w", name, cleanErr(err))
 	}
 	return r, err
@@ -526,15 +559,11 @@ func (db *DB) insertEvent(ins *sql.Stmt, e Event) error {
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
-	detail := "{}"
-	if len(e.Detail) > 0 {
-		b, err := json.Marshal(e.Detail)
-		if err != nil {
-			return fmt.Errorf("history detail: %w", err)
-		}
-		detail = string(b)
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("history detail: %w", err)
 	}
-	_, err := ins.Exec(e.Name, e.Event, e.PID, formatTime(e.At), detail)
+	_, err = ins.Exec(e.Name, e.Event, e.PID, formatTime(e.At), string(detail))
 	return err
 }
 
@@ -566,12 +595,7 @@ func (db *DB) Events(name string, limit int) ([]Event, error) {
 			return nil, err
 		}
 		e.At = parseTime(at)
-		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-			e.Detail = map[string]any{"raw": detail}
-		}
-		if e.Detail == nil {
-			e.Detail = map[string]any{}
-		}
+		e.Detail = decodeDetail(detail)
 		out = append(out, e)
 	}
 	if out == nil {

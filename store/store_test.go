@@ -94,7 +94,7 @@ func TestUpdateAndHistory(t *testing.T) {
 		t.Fatalf("restarts %d", got.Restarts)
 	}
 	for _, ev := range []EventKind{EventStart, EventExit, EventRestart} {
-		if err := db.AddEvent(Event{Name: "w", Event: ev, PID: 7, Detail: map[string]any{"code": 1}}); err != nil {
+		if err := db.AddEvent(Event{Name: "w", Event: ev, PID: 7, Detail: Detail{Code: ptr(1)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestUpdateAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 || evs[0].Event != "restart" || evs[1].Event != "exit" || evs[0].Detail["code"] != float64(1) {
+	if len(evs) != 2 || evs[0].Event != "restart" || evs[1].Event != "exit" || evs[0].Detail.Code == nil || *evs[0].Detail.Code != 1 {
 		t.Fatalf("events %+v", evs)
 	}
 }
@@ -233,7 +233,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rebuild the file as version 1 had it.
-	for _, q := range []string{"DROP TABLE process", "DROP TABLE history", schema, "PRAGMA user_version = 1",
+	for _, q := range []string{"DROP TABLE process", "DROP TABLE history", "DROP TABLE stack", schema, "PRAGMA user_version = 1",
 		`INSERT INTO process (name, command, workdir, stdout_path, stderr_path, status, created_at, updated_at)
 		 VALUES ('old', 'sleep 1', '/tmp', 'o', 'e', 'running', '', '')`} {
 		if _, err := db.sql.Exec(q); err != nil {
@@ -307,3 +307,5 @@ func TestWindow(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -69,11 +68,7 @@ func CmdHistory(ctx context.Context, db *store.DB, w io.Writer, o HistoryOptions
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, ev := range evs {
-		detail := ""
-		if len(ev.Detail) > 0 {
-			b, _ := json.Marshal(ev.Detail)
-			detail = string(b)
-		}
+		detail := ev.Detail.String()
 		fmt.Fprintf(tw, "%s\t%s\t%s\tpid %d\t%s\n", ev.At.Local().Format(time.RFC3339), ev.Name, ev.Event, ev.PID, detail)
 	}
 	return tw.Flush()

@@ -15,7 +15,7 @@ type watchDuty struct{}
 func (watchDuty) wants(r store.Record) bool { return r.Watch }
 
 func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
-	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, LogPath(s.db.Path()),
+	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, store.SupervisorLogPath(s.db.Path()),
 		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
 	if err != nil {
 		s.log.Printf("%s: cannot watch: %v", r.Name, err)
@@ -32,7 +32,7 @@ func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
 				what += fmt.Sprintf(" and %d more", len(changed)-3)
 			}
 			select {
-			case s.events <- event{kind: evChange, name: name, change: what}:
+			case s.events <- event{kind: evChange, name: name, t: t, change: what}:
 			case <-ctx.Done():
 			}
 		})
@@ -49,4 +49,4 @@ func (watchDuty) detach(t *tracked) {
 	}
 }
 
-func (watchDuty) pass(*supervisor, *tracked, store.Record) {}
+

@@ -4,46 +4,58 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log"
+	"net"
 	"os"
-	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"bgrun/docker"
 	"bgrun/ps"
 	"bgrun/run"
+	"bgrun/run/boot"
 	"bgrun/stop"
 	"bgrun/store"
 )
 
-// The supervisor is one process per store (`bgrun --_supervise STORE`): one
-// loop over the store's records. Each pass reads the records that changed,
-// and each record it keeps gets its duties: the guard (restart on crash,
-// below) and the watcher (restart on file changes, watchDuty). Log
-// rotation, readiness and health probes and memory limits join as more
-// duties; a duty is told when a record comes and goes and gets every pass.
+// The supervisor is one process per store (`bgrun --_supervise STORE`), the
+// owner of every process of its store. Every start is a request to it over
+// its socket (run.Ask), or one of its own (the guard's tries, the watcher's
+// and the duties' restarts), and it stays the parent of what it starts, so
+// it sees every exit with its code or signal and records it through the
+// store's lifecycle (store.DB.Ended). It runs while any record of its store
+// runs, waits for its guard or is watched, and exits when none does.
 //
-// The supervisor stays the parent of what it starts, so it collects exit
-// statuses; every start is its own session, so no record is a member of the
-// supervisor's tree. Leaders it adopted after a restart are watched by pidfd.
-//
-// Every write it makes goes through only while the record still says what
-// the supervisor last saw (status, pid, start time): a stop, a delete or a
-// start from the CLI in between wins, and a process the supervisor started
-// that no record could take is ended at once.
+// Its loop is one goroutine that owns what it tracks; starts, ends and
+// requests run in goroutines of their own and come back to it as events.
+// Every write it makes is a transition that checks the record still says
+// what the supervisor last saw: a stop, a delete or a start from elsewhere
+// in between always wins.
 
 const (
 	// tick is how often the loop wakes: a change of the store is noticed
 	// within it.
 	tick = 100 * time.Millisecond
 	// rescan is how often every record is read even when the store seems
-	// unchanged.
+	// unchanged, and followed trees are looked at.
 	rescan = time.Second
 	// idleExit is how long the supervisor stays with nothing to do.
 	idleExit = time.Second
+	// storeCheck is how often the supervisor makes sure its store file is
+	// still the one it opened.
+	storeCheck = 2 * time.Second
 )
+
+// Options tune a supervisor.
+type Options struct {
+	// Grace and StopTimeout are the defaults of records that store none
+	// (written by an older bgrun), as main read them.
+	Grace, StopTimeout time.Duration
+	// Boot resurrects the wanted records once the supervisor listens: the
+	// boot unit of `bgrun startup` runs the supervisor so.
+	Boot bool
+}
 
 // A duty is one job the supervisor does for the records that want it.
 type duty interface {
@@ -53,33 +65,23 @@ type duty interface {
 	// longer wants it).
 	attach(s *supervisor, t *tracked, r store.Record)
 	detach(t *tracked)
-	// pass is called on every pass of the loop over the records.
-	pass(s *supervisor, t *tracked, r store.Record)
 }
 
-// duties are the supervisor's duties besides the guard, which is its core.
+// duties are the supervisor's duties per tracked record besides the guard;
+// rotation, health checks and memory limits are periodic (duty_periodic.go).
 var duties = []duty{watchDuty{}}
 
-// ident is what a record said when the supervisor last read or wrote it.
-type ident struct {
-	status store.Status
-	pid    int
-	ticks  uint64
-}
-
-func identOf(r store.Record) ident { return ident{r.Status, r.PID, r.StartTicks} }
-
-// tracked is one record the supervisor keeps.
+// tracked is one record the supervisor keeps: one whose process it follows,
+// whose guard waits for its next try, or that it watches.
 type tracked struct {
-	name    string
-	want    ident
-	leader  *run.Leader // the leader watched; nil when none
-	started time.Time
-	// follow is set when the leader daemonized: its tree is watched instead.
+	name   string
+	marker string      // the start it follows
+	leader *run.Leader // the leader watched; nil when none
+	// follow: the leader is not known or ended (it daemonized): its tree is
+	// looked at every rescan instead.
 	follow  bool
-	busy    bool      // a start or an end runs in a goroutine
+	busy    bool      // a start or an end of it runs in a goroutine
 	retryAt time.Time // the guard's next try; zero when none
-	backoff *Backoff
 	duties  map[duty]bool
 	// watched and change belong to watchDuty.
 	watched context.CancelFunc
@@ -89,11 +91,10 @@ type tracked struct {
 type eventKind int
 
 const (
-	evExit      eventKind = iota // a leader ended
-	evStarted                    // a start finished its window (or failed)
-	evEnded                      // what was left of a tree was ended
-	evChange                     // watched files changed
-	evPlainDone                  // a restart of an untracked record ended
+	evStarted eventKind = iota // a start ended (well or not)
+	evExit                     // a leader ended
+	evEnded                    // what was left of an ended tree was ended
+	evChange                   // watched files changed
 )
 
 type event struct {
@@ -101,110 +102,160 @@ type event struct {
 	name string
 	// t is who the event is for: an event for a record dropped and taken
 	// again since is for a former keeping of it, and is ignored.
-	t      *tracked
-	leader *run.Leader
-	start  startResult
-	change string
-	exit   exitInfo
-}
-
-type exitInfo struct {
-	code   int
-	signal string
-	known  bool
-	at     time.Time
-}
-
-type startResult struct {
-	rec     store.Record
+	t       *tracked
 	leader  *run.Leader
+	res     run.Result
 	err     error
-	want    ident           // the record as the start left it
-	aborted bool            // the record changed meanwhile; the start was ended
-	event   store.EventKind // start, restart or guard_restart
+	request bool // evStarted: of a request (else the supervisor's own)
+	exit    store.Exit
+	change  string
 }
 
 type supervisor struct {
-	db      *store.DB
-	log     *log.Logger
-	self    ident
-	grace   time.Duration
-	timeout time.Duration
-	recs    map[string]*tracked
-	events  chan event
+	db     *store.DB
+	log    *log.Logger
+	self   store.Ident
+	opt    Options
+	recs   map[string]*tracked
+	events chan event
+	// version and scanned say when the records were last read.
 	version int64
 	scanned time.Time
 	idle    time.Time
-	// ctx ends with the supervisor: it bounds readiness and health checks.
-	ctx context.Context
+	// ctx ends with the supervisor; starts is ended when the store is gone,
+	// which fails the starts going on.
+	ctx        context.Context
+	starts     context.Context
+	stopStarts context.CancelFunc
 	// periodic decides rotation, health checks and memory limits (see
-	// duty_periodic.go) for checked, the records of the last scan that have
-	// such duties; untracked counts those the guard does not keep, which
-	// keep the supervisor running all the same. plainBusy holds the
-	// untracked records being restarted.
-	periodic  Duties
-	checked   []store.Record
-	checkAt   time.Time
-	untracked int
-	plainBusy map[string]bool
+	// duty_periodic.go).
+	periodic Duties
+	checked  []store.Record // the running records of the last scan
+	checkAt  time.Time
+	// storeFile is the store file as opened; storeAt when it was checked.
+	storeFile os.FileInfo
+	storeAt   time.Time
+
+	// mu guards what request goroutines share with the loop: how many
+	// requests are going on, the names they start, and closing, set once
+	// the supervisor has decided to exit.
+	mu       sync.Mutex
+	active   int
+	inflight map[string]int
+	closing  bool
 }
 
 // Supervise is the supervisor of the store at dbPath (`bgrun --_supervise`).
-// It returns at once when another supervisor of the store runs, and when
-// no record needs it any more.
-func Supervise(ctx context.Context, dbPath string) error {
-	lf, err := openLock(lockPath(dbPath))
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
+// It returns at once, with no error, when another supervisor of the store
+// runs, and when no record needs it (so a boot unit's supervisor exits 0
+// and is not started again).
+func Supervise(ctx context.Context, dbPath string, opt Options) error {
 	// A starter may be probing the lock this instant: try for a while.
+	var unlock func()
 	for deadline := time.Now().Add(time.Second); ; {
-		ok, err := tryLock(lf)
+		u, ok, err := store.Flock(store.SupervisorLock(dbPath), false)
 		if err != nil {
 			return err
 		}
 		if ok {
+			unlock = u
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil // another supervisor runs
+			fmt.Fprintf(os.Stderr, "bgrun supervisor: another supervisor of %s runs; exiting\n", dbPath)
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	defer unlock()
+	fi, err := os.Stat(dbPath)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", dbPath, err)
 	}
 	db, err := store.Open(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	self, _ := ps.Read(os.Getpid())
-	lf.Truncate(0)
-	fmt.Fprintf(lf, "%d %d\n", os.Getpid(), self.StartTicks)
-	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags),
-		self: ident{pid: os.Getpid(), ticks: self.StartTicks}, grace: startupWindow(), timeout: stopTimeout(),
+	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags), self: ps.Self(), opt: opt,
 		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now(), ctx: ctx,
-		plainBusy: map[string]bool{}}
+		inflight: map[string]int{}, storeFile: fi, storeAt: time.Now()}
+	s.starts, s.stopStarts = context.WithCancel(ctx)
+	defer s.stopStarts()
 	s.periodic.Logf = s.log.Printf
 	defer s.periodic.Wait()
 	// A long-lived process with a small live heap: collect often rather
 	// than let the heap grow to twice what it holds.
 	debug.SetGCPercent(20)
-	s.log.Printf("supervising %s (pid %d)", dbPath, os.Getpid())
+	s.log.Printf("supervising %s (pid %d)", dbPath, s.self.PID)
 	defer s.log.Print("exiting")
-	return s.loop(ctx)
+	s.scan()
+	ln, err := listen(dbPath)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	go s.serve(ln)
+	if opt.Boot {
+		go s.boot()
+	}
+	return s.loop(ctx, ln)
 }
 
-func (s *supervisor) loop(ctx context.Context) error {
+// listen binds the supervisor's socket, 0600, replacing a stale one: the
+// caller holds the supervisor's lock, so no other supervisor listens there.
+func listen(dbPath string) (net.Listener, error) {
+	addr := run.Socket(dbPath)
+	if addr[0] != '@' {
+		if fi, err := os.Lstat(addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(addr)
+		}
+	}
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor socket: %w", err)
+	}
+	if addr[0] != '@' {
+		if err := os.Chmod(addr, 0o600); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("supervisor socket: %w", err)
+		}
+	}
+	return ln, nil
+}
+
+// boot starts the wanted records, as `bgrun resurrect` does, asking this
+// very supervisor.
+func (s *supervisor) boot() {
+	w := logWriter{s.log}
+	if err := boot.Resurrect(s.ctx, s.db, w, boot.ResurrectOptions{
+		Start: run.Options{Grace: s.opt.Grace, StopTimeout: s.opt.StopTimeout}}); err != nil {
+		s.log.Printf("resurrect: %v", err)
+	}
+}
+
+// logWriter writes each line to the supervisor's log.
+type logWriter struct{ l *log.Logger }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.l.Print(string(b))
+	return len(b), nil
+}
+
+func (s *supervisor) loop(ctx context.Context, ln net.Listener) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	s.scan()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil // the processes run on; the next supervisor adopts them
 		case ev := <-s.events:
 			s.handle(ev)
 		case <-t.C:
+		}
+		if s.storeGone() {
+			s.abandon(ln)
+			return nil
 		}
 		if v, err := s.db.DataVersion(ctx); err == nil && v != s.version || time.Since(s.scanned) >= rescan {
 			s.version = v
@@ -212,40 +263,95 @@ func (s *supervisor) loop(ctx context.Context) error {
 		}
 		s.due()
 		s.checkDuties()
-		if len(s.recs) > 0 || s.untracked > 0 || len(s.plainBusy) > 0 {
+		if s.needed() {
 			s.idle = time.Now()
-		} else if time.Since(s.idle) > idleExit && s.mayExit() {
+		} else if time.Since(s.idle) > idleExit && s.close() {
+			ln.Close()
 			return nil
 		}
 	}
 }
 
-// mayExit looks once more, under the starters' lock, whether a record needs
-// the supervisor: a starter that wrote one sees the supervisor either still
-// running or gone, never about to go.
-func (s *supervisor) mayExit() bool {
-	f, err := openLock(startLockPath(s.db.Path()))
-	if err != nil {
-		// The store's folder was deleted under it: nothing can need it.
-		_, serr := os.Stat(filepath.Dir(s.db.Path()))
-		return errors.Is(serr, fs.ErrNotExist)
-	}
-	if err := lock(f); err != nil {
-		f.Close()
+// needed reports whether the supervisor has something to do: a record it
+// tracks, or a request going on.
+func (s *supervisor) needed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recs) > 0 || s.active > 0
+}
+
+// close decides to exit, unless a request came meanwhile: from then on a
+// request is answered "closing", and its command asks the next supervisor.
+func (s *supervisor) close() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.recs) > 0 || s.active > 0 {
 		return false
 	}
-	if anyNeeds(s.db) {
-		f.Close()
-		s.idle = time.Now()
-		return false
-	}
-	// Keep the starters' lock until the process ends, so its own lock is
-	// released first.
-	go func() { time.Sleep(time.Minute); f.Close() }()
+	s.closing = true
 	return true
 }
 
-// scan reads every record and brings the tracked set in line with it.
+// storeGone reports whether the store file was deleted or replaced since
+// the supervisor opened it: its records are then where no bgrun can list
+// them.
+func (s *supervisor) storeGone() bool {
+	if time.Since(s.storeAt) < storeCheck {
+		return false
+	}
+	s.storeAt = time.Now()
+	fi, err := os.Stat(s.db.Path())
+	return err != nil || !os.SameFile(fi, s.storeFile)
+}
+
+// abandon ends everything of a store that was deleted or replaced, as
+// `bgrun --nuke` would have: no process may run where no bgrun can list
+// it. It writes nothing to the store, and never makes a new one.
+func (s *supervisor) abandon(ln net.Listener) {
+	s.log.Printf("the store %s was deleted or replaced: stopping what it started, then exiting", s.db.Path())
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	ln.Close()
+	s.stopStarts() // starts going on fail, and end what they spawned
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		s.mu.Lock()
+		n := s.active
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case ev := <-s.events:
+			if ev.kind == evStarted && ev.err == nil {
+				s.recs[ev.name] = &tracked{name: ev.name, marker: ev.res.Record.Instance}
+			}
+		case <-time.After(tick):
+		}
+	}
+	var wg sync.WaitGroup
+	n := 0
+	for _, t := range s.recs {
+		if t.marker == "" {
+			continue
+		}
+		o := ps.Owner{Instance: t.marker}
+		if t.leader != nil {
+			o.PID, o.Ticks = t.leader.PID, t.leader.Ticks
+		}
+		n++
+		wg.Go(func() {
+			if _, err := stop.TreeOf(o, s.opt.StopTimeout); err != nil {
+				s.log.Printf("%s: %v", t.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	s.log.Printf("stopped %d process%s of the deleted store", n, map[bool]string{true: "", false: "es"}[n == 1])
+}
+
+// scan reads every record and brings what the supervisor tracks in line
+// with it.
 func (s *supervisor) scan() {
 	s.scanned = time.Now()
 	recs, err := s.db.List()
@@ -253,301 +359,239 @@ func (s *supervisor) scan() {
 		s.log.Printf("read records: %v", err)
 		return
 	}
+	s.noteDuties(recs)
 	seen := map[string]bool{}
 	var snap *ps.Table
-	s.noteDuties(recs)
+	snapshot := func() (ps.Table, bool) {
+		if snap == nil {
+			t, err := ps.Snapshot()
+			if err != nil {
+				s.log.Printf("process snapshot: %v", err)
+				return t, false
+			}
+			snap = &t
+		}
+		return *snap, true
+	}
 	for _, r := range recs {
 		seen[r.Name] = true
 		t := s.recs[r.Name]
-		if !Needs(r) {
+		if (t != nil && t.busy) || s.starting(r.Name) {
+			continue // a start or an end of it is going on here
+		}
+		switch r.Status {
+		case store.StatusStopped:
 			if t != nil {
-				s.drop(t, r)
+				s.drop(t)
 			}
 			continue
-		}
-		if t == nil {
-			t = s.attach(r)
-		} else if !t.busy && identOf(r) != t.want {
-			s.log.Printf("%s: changed elsewhere (%s, pid %d)", r.Name, r.Status, r.PID)
-			s.take(t, r)
-		}
-		for _, d := range duties {
-			switch w := d.wants(r); {
-			case w && !t.duties[d]:
-				t.duties[d] = true
-				d.attach(s, t, r)
-			case !w && t.duties[d]:
-				delete(t.duties, d)
-				d.detach(t)
+		case store.StatusStarting:
+			if r.SupervisorPID == s.self.PID && r.SupervisorTicks == s.self.Ticks {
+				continue // a start of this supervisor's own, before its spawn
 			}
-			if t.duties[d] {
-				d.pass(s, t, r)
+			if !ps.Alive(r.SupervisorPID, r.SupervisorTicks) {
+				s.settle(r)
 			}
-		}
-		if t.follow && !t.busy {
-			if snap == nil {
-				tb, err := ps.Snapshot()
-				if err != nil {
-					continue
+			continue
+		case store.StatusRunning:
+			if t == nil || t.marker != r.Instance {
+				if sn, ok := snapshot(); ok {
+					t = s.attach(r, sn)
 				}
-				snap = &tb
+			} else if t.follow {
+				if sn, ok := snapshot(); ok && !treeRuns(sn, r) {
+					s.log.Printf("%s: its tree ended", r.Name)
+					t.follow = false
+					s.ended(t, store.Exit{Code: -1, At: time.Now()})
+				}
 			}
-			if !treeRuns(*snap, r) {
-				t.follow = false
-				s.crashed(t, exitInfo{code: -1, at: time.Now()})
+		case store.StatusRestarting:
+			if t == nil {
+				t = s.track(r)
 			}
+			if t.retryAt.IsZero() {
+				t.retryAt = r.ExitedAt.Add(r.Backoff)
+			}
+		default: // failed, exited, killed, errored: only a watch keeps it
+			if t != nil && !r.Watch {
+				s.drop(t)
+				t = nil
+			}
+			if t == nil && r.Watch {
+				t = s.track(r)
+			}
+		}
+		if t = s.recs[r.Name]; t != nil {
+			s.dutiesOf(t, r)
 		}
 	}
 	for name, t := range s.recs {
 		if !seen[name] {
-			s.drop(t, store.Record{})
+			s.drop(t)
 		}
 	}
 }
 
-// attach starts keeping r: the supervisor marks itself on it (so lists show
-// it supervised) and takes up its state.
-func (s *supervisor) attach(r store.Record) *tracked {
-	t := &tracked{name: r.Name, duties: map[duty]bool{},
-		backoff: &Backoff{FreeRestarts: DefaultFreeRestarts, Limit: r.MaxRestarts}}
+// starting reports whether a request of this supervisor is starting the
+// record named name: its goroutine will say how it went.
+func (s *supervisor) starting(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight[name] > 0
+}
+
+// track starts keeping r.
+func (s *supervisor) track(r store.Record) *tracked {
+	t := &tracked{name: r.Name, marker: r.Instance, duties: map[duty]bool{}}
 	s.recs[r.Name] = t
-	s.log.Printf("%s: attached (%s, pid %d, guard=%v watch=%v)", r.Name, r.Status, r.PID, r.Guard, r.Watch)
-	s.take(t, r)
 	return t
 }
 
-// adopt keeps a start or a guard's try that a supervisor killed meanwhile
-// made (it records the marker before the spawn, the pid after): when a
-// process of it runs, the record is marked running with its leader, and
-// followed, instead of being started a second time beside it. It reports
-// whether it adopted one.
-func (s *supervisor) adopt(t *tracked, r store.Record) bool {
+// dutiesOf attaches and detaches t's duties as r wants them.
+func (s *supervisor) dutiesOf(t *tracked, r store.Record) {
+	for _, d := range duties {
+		switch w := d.wants(r) && r.Status != store.StatusStopped; {
+		case w && !t.duties[d]:
+			t.duties[d] = true
+			d.attach(s, t, r)
+		case !w && t.duties[d]:
+			delete(t.duties, d)
+			d.detach(t)
+		}
+	}
+}
+
+// attach takes up a running record whose process this supervisor did not
+// start (its predecessor did, and was killed): it follows its leader by
+// pidfd (its exit status cannot be collected then), or its tree, and marks
+// itself on the record, so lists show it supervised. A record whose process
+// ended while no supervisor watched it is recorded ended, status unknown.
+func (s *supervisor) attach(r store.Record, snap ps.Table) *tracked {
+	if old := s.recs[r.Name]; old != nil {
+		s.drop(old)
+	}
+	t := s.track(r)
+	s.db.Update(r.Name, func(rec *store.Record) error {
+		if rec.Instance == r.Instance {
+			rec.SupervisorPID, rec.SupervisorTicks = s.self.PID, s.self.Ticks
+		}
+		return nil
+	})
+	switch {
+	case snap.Alive(r.PID, r.StartTicks):
+		s.log.Printf("%s: attached to pid %d", r.Name, r.PID)
+		s.watchLeader(t, run.Adopt(r.PID, r.StartTicks))
+	case treeRuns(snap, r):
+		s.log.Printf("%s: attached to its tree", r.Name)
+		t.follow = true
+	default:
+		s.log.Printf("%s: ended while no supervisor watched it", r.Name)
+		s.ended(t, store.Exit{Code: -1, At: time.Now()})
+	}
+	return t
+}
+
+// settle finishes a start whose supervisor was killed during it: when a
+// process carrying its marker runs, the record is running with it (its
+// exit status will be unknown); when none does, the start failed.
+func (s *supervisor) settle(r store.Record) {
 	members, snap, err := ps.MembersNow(ps.OwnerOf(r), nil, time.Now())
-	if err != nil || len(members) == 0 {
-		return false
+	if err != nil {
+		return
+	}
+	if len(members) == 0 {
+		s.log.Printf("%s: its start was interrupted with nothing left running", r.Name)
+		nr, err := s.db.StartFailed(r.Name, r.Instance, store.Exit{Code: -1, At: time.Now()},
+			"interrupted: its supervisor ended during the start", store.Detail{Reason: "start interrupted; no process carries its marker"}, false)
+		if err == nil && nr.Status == store.StatusRestarting {
+			t := s.track(nr)
+			t.retryAt = nr.ExitedAt.Add(nr.Backoff)
+		}
+		return
 	}
 	leader, found := snap.LeaderOf(r)
-	event := store.EventStart
-	if r.Status == store.StatusRestarting {
-		event = store.EventRestart
+	ev := store.EventStart
+	if r.EverRan {
+		ev = store.EventRestart
 	}
-	ok := s.write(t, func(rec *store.Record) {
+	_, err = s.db.Adopted(r.Name, r.Instance, func(rec *store.Record) {
 		if found {
 			rec.PID, rec.PGID, rec.StartTicks = leader.PID, leader.PGID, leader.StartTicks
 		}
-		rec.Status, rec.Backoff = store.StatusRunning, ""
-	}, event, leader.PID, map[string]any{"reason": "started by a supervisor that was killed; found running"})
-	if !ok {
-		return true // changed meanwhile: the next look takes it up
+		if rec.StartedAt.IsZero() {
+			rec.StartedAt = time.Now() // killed before it wrote the spawn: it was just now
+		}
+		rec.SupervisorPID, rec.SupervisorTicks = s.self.PID, s.self.Ticks
+	}, ev, "started by a supervisor that was killed; found running by its marker")
+	if err != nil {
+		return
 	}
-	s.log.Printf("%s: adopted its running start, pid %d", t.name, leader.PID)
+	s.log.Printf("%s: adopted its interrupted start, pid %d", r.Name, leader.PID)
+	t := s.track(r)
 	if found {
 		s.watchLeader(t, run.Adopt(leader.PID, leader.StartTicks))
 	} else {
-		t.follow = true // only its tree is known
+		t.follow = true
 	}
-	return true
 }
 
 // drop stops keeping t; its process, if any, runs on.
-func (s *supervisor) drop(t *tracked, r store.Record) {
+func (s *supervisor) drop(t *tracked) {
 	for d := range t.duties {
 		d.detach(t)
 	}
 	delete(s.recs, t.name)
-	if r.Name != "" && r.SupervisorPID == s.self.pid && r.SupervisorTicks == s.self.ticks {
-		s.db.Update(r.Name, func(rec *store.Record) error {
-			if rec.SupervisorPID == s.self.pid {
-				rec.SupervisorPID, rec.SupervisorTicks = 0, 0
-			}
-			return nil
-		})
-	}
-	s.log.Printf("%s: let go", t.name)
-}
-
-// take makes r's state the supervisor's own: on attaching, and when
-// something else changed the record.
-func (s *supervisor) take(t *tracked, r store.Record) {
-	if r.SupervisorPID != s.self.pid || r.SupervisorTicks != s.self.ticks {
-		// Marked on the record, so lists show it supervised.
-		nr, err := s.db.Update(r.Name, func(rec *store.Record) error {
-			rec.SupervisorPID, rec.SupervisorTicks = s.self.pid, s.self.ticks
-			return nil
-		})
-		if err != nil {
-			s.log.Printf("%s: %v", r.Name, err)
-		} else {
-			r = nr
-		}
-	}
-	t.want, t.leader, t.follow, t.retryAt = identOf(r), nil, false, time.Time{}
-	t.started = r.StartedAt
-	if r.Status == store.StatusStarting {
-		t.backoff.Reset() // a start of its own (the CLI's): the guard counts anew
-	}
-	if (r.Status == store.StatusStarting || r.Status == store.StatusRestarting) && s.adopt(t, r) {
-		return
-	}
-	switch r.Status {
-	case store.StatusStarting:
-		s.launch(t, r, store.EventStart)
-	case store.StatusRestarting:
-		d, _ := time.ParseDuration(r.Backoff)
-		t.retryAt = r.ExitedAt.Add(d)
-	case store.StatusErrored, store.StatusFailed:
-		// Watched: waiting for a change.
-	default:
-		snap, err := ps.Snapshot()
-		if err != nil {
-			return
-		}
-		switch {
-		case snap.Alive(r.PID, r.StartTicks):
-			s.watchLeader(t, run.Adopt(r.PID, r.StartTicks))
-		case treeRuns(snap, r):
-			t.follow = true
-		case r.ExitedAt.Before(r.StartedAt) || r.ExitedAt.IsZero():
-			// It ended while nobody supervised it.
-			s.crashed(t, exitInfo{code: -1, at: time.Now()})
-		}
-	}
 }
 
 // watchLeader has l's end come back to the loop as an evExit event.
 func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
-	t.leader = l
+	t.leader, t.follow = l, false
 	name := t.name
 	l.OnEnd(func() { s.events <- event{kind: evExit, name: name, t: t, leader: l} })
 }
 
-// write applies fn to t's record if it still says what the supervisor last
-// saw, and appends a history event; false when the record changed (stopped,
-// deleted or started anew elsewhere), which always wins.
-func (s *supervisor) write(t *tracked, fn func(*store.Record), ev store.EventKind, pid int, detail map[string]any) bool {
-	errChanged := errors.New("changed")
-	r, err := s.db.UpdateLogged(t.name, func(r *store.Record) error {
-		if identOf(*r) != t.want || r.Status == store.StatusStopped {
-			return errChanged
-		}
-		fn(r)
-		return nil
-	}, store.Event{Event: ev, PID: pid, Detail: detail})
-	if errors.Is(err, errChanged) || errors.Is(err, store.ErrNotFound) {
-		return false
-	}
-	if err != nil {
-		s.log.Printf("%s: update record: %v", t.name, err)
-		return false
-	}
-	t.want = identOf(r)
-	return true
-}
-
-// launch starts r in a goroutine: spawn, record, startup window. Its end
-// comes back as an evStarted event.
-func (s *supervisor) launch(t *tracked, r store.Record, ev store.EventKind) {
-	t.busy, t.leader, t.follow, t.retryAt, t.change = true, nil, false, time.Time{}, ""
-	want := t.want
-	go func() {
-		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, want, ev)}
-	}()
-}
-
-// start spawns r with run's spawn and startup window, as the CLI does, and
-// records the pid before the window so a stop meanwhile finds it.
-func (s *supervisor) start(r store.Record, want ident, ev store.EventKind) startResult {
-	res := startResult{event: ev, want: want}
-	env, _, err := run.Environment(&r)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	t := &tracked{name: r.Name, want: want}
-	// The marker is recorded before the spawn, so a supervisor killed in
-	// between leaves a process that the next one finds by it.
-	r.Instance = run.NewInstance(r.ID)
-	if !s.write(t, func(rec *store.Record) { rec.Instance = r.Instance }, "", 0, nil) {
-		res.aborted = true
-		return res
-	}
-	cmd, err := run.Launch(&r, env)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	l := run.Follow(cmd, &r)
-	// The status stays: starting for a first start, restarting for the
-	// guard's try, so a list between tries says restarting.
-	ok := s.write(t, func(rec *store.Record) {
-		rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt, rec.Group = r.PID, r.PGID, r.StartTicks, r.StartedAt, r.Group
-		rec.Leader, rec.StderrOffset = r.Leader, r.StderrOffset
-	}, "", 0, nil)
-	if !ok {
-		// Stopped or started elsewhere meanwhile: this start must not run.
-		s.log.Printf("%s: record changed while starting; ending pid %d", r.Name, r.PID)
-		stop.TreeOf(ps.OwnerOf(r), s.timeout)
-		<-l.Done()
-		res.aborted = true
-		return res
-	}
-	res.want = t.want
-	res.err = run.WaitStartup(l, &r, r.Window(s.grace))
-	if res.err == nil && r.Ready != "" {
-		if res.err = s.awaitReady(t, &r, env); errors.Is(res.err, errAborted) {
-			res.aborted = true
-			return res
-		}
-		res.want = t.want
-	}
-	res.rec, res.leader = r, l
-	return res
-}
-
 func (s *supervisor) handle(ev event) {
-	if ev.kind == evPlainDone {
-		delete(s.plainBusy, ev.name)
+	if ev.kind == evStarted {
+		s.started(ev)
 		return
 	}
 	t := s.recs[ev.name]
-	if t == nil || (ev.t != nil && ev.t != t) {
+	if t == nil || ev.t != t {
 		return
 	}
 	switch ev.kind {
-	case evStarted:
-		t.busy = false
-		s.started(t, ev.start)
 	case evExit:
 		if ev.leader != t.leader || t.busy {
 			return // an old leader's end, already dealt with
 		}
-		code, sig, known, at := ev.leader.Exit()
 		t.leader = nil
-		e := exitInfo{code, sig, known, at}
-		// What the start left, found by its marker too (a daemon that
-		// escaped with setsid): the record names that marker while it
-		// still names this start.
-		o := ps.Owner{PID: t.want.pid, Ticks: t.want.ticks}
-		if r, err := s.db.Get(t.name); err == nil && identOf(r) == t.want {
-			o = ps.OwnerOf(r)
+		code, sig, known, at := ev.leader.Exit()
+		e := store.Exit{Code: code, Signal: sig, Known: known, At: at}
+		o := ps.Owner{PID: ev.leader.PID, Ticks: ev.leader.Ticks, Instance: t.marker}
+		m, _, err := ps.MembersNow(o, nil, time.Now())
+		if err == nil && len(m) > 0 && known && code == 0 && sig == "" {
+			// It daemonized after its window: its tree is what runs.
+			s.log.Printf("%s: its leader exited 0, its tree runs on", t.name)
+			t.follow = true
+			break
 		}
-		if m, _, err := ps.MembersNow(o, nil, time.Now()); err == nil && len(m) > 0 {
-			// The leader died and left members: end them before a restart,
-			// or the old tree runs on beside the new one.
-			t.busy = true
-			name := t.name
-			go func() {
-				if _, err := stop.TreeOf(o, s.timeout); err != nil {
-					s.log.Printf("%s: %v", name, err)
-				}
-				s.events <- event{kind: evEnded, name: name, t: t, exit: e}
-			}()
-			return
+		if err != nil || len(m) == 0 {
+			s.ended(t, e)
+			break
 		}
-		s.crashed(t, e)
+		// What the start left (a child that outlived the leader, a daemon
+		// that escaped with setsid) ends with it: the record ended.
+		t.busy = true
+		timeout := s.timeoutOf(t.name)
+		go func() {
+			if _, err := stop.TreeOf(o, timeout); err != nil {
+				s.log.Printf("%s: %v", t.name, err)
+			}
+			s.events <- event{kind: evEnded, name: t.name, t: t, exit: e}
+		}()
 	case evEnded:
 		t.busy = false
-		s.crashed(t, ev.exit)
+		s.ended(t, ev.exit)
 	case evChange:
 		t.change = ev.change
 	}
@@ -556,116 +600,89 @@ func (s *supervisor) handle(ev event) {
 	}
 }
 
-// started records how a start went.
-func (s *supervisor) started(t *tracked, res startResult) {
-	if res.aborted {
+// timeoutOf is the stop timeout of the record named name.
+func (s *supervisor) timeoutOf(name string) time.Duration {
+	if r, err := s.db.Get(name); err == nil && r.StopTimeout > 0 {
+		return r.StopTimeout
+	}
+	return s.opt.StopTimeout
+}
+
+// started takes the outcome of a start: a process to follow, or the guard's
+// next try.
+func (s *supervisor) started(ev event) {
+	if ev.request {
+		s.mu.Lock()
+		if s.inflight[ev.name]--; s.inflight[ev.name] <= 0 {
+			delete(s.inflight, ev.name)
+		}
+		s.mu.Unlock()
+	}
+	t := s.recs[ev.name]
+	if t != nil && !ev.request {
+		t.busy = false
+	}
+	if ev.err != nil {
+		if !errors.Is(ev.err, store.ErrChanged) {
+			s.log.Printf("%s: %v", ev.name, firstLine(ev.err.Error()))
+		}
+		s.version = -1 // read what the start left at once
 		return
 	}
-	r := res.rec
-	t.want = res.want
-	var se *run.StartupError
+	r := ev.res.Record
+	if t == nil || t.marker != r.Instance {
+		if t != nil {
+			s.drop(t)
+		}
+		t = s.track(r)
+	}
+	t.retryAt, t.change = time.Time{}, ""
+	s.log.Printf("%s: running, pid %d", r.Name, r.PID)
+	if ev.res.Leader.Ended() {
+		t.follow = true // it daemonized: its tree is what runs
+	} else {
+		s.watchLeader(t, ev.res.Leader)
+	}
+	s.dutiesOf(t, r)
+}
+
+// ended records the end of t's process after its start: exited, killed, or
+// under its guard restarting (or given up). A watched record stays kept,
+// waiting for a change.
+func (s *supervisor) ended(t *tracked, e store.Exit) {
+	r, err := s.db.Get(t.name)
+	if err != nil {
+		s.drop(t)
+		return
+	}
+	d := store.Detail{}
+	if !r.StartedAt.IsZero() {
+		d.RanFor = e.At.Sub(r.StartedAt).Round(time.Millisecond).String()
+	}
+	nr, err := s.db.Ended(t.name, t.marker, e, d)
+	if err != nil {
+		if !errors.Is(err, store.ErrChanged) {
+			s.log.Printf("%s: record its end: %v", t.name, err)
+		}
+		s.version = -1 // stopped or started anew: the next scan sees which
+		return
+	}
+	how := nr.ExitSignal
 	switch {
-	case res.err == nil:
-		ok := s.write(t, func(rec *store.Record) {
-			rec.Status, rec.Backoff, rec.GaveUp = store.StatusRunning, "", false
-			if res.event != store.EventStart {
-				rec.Restarts++
-			}
-		}, res.event, r.PID, run.StartDetail(r))
-		if !ok {
-			return
-		}
-		t.started = r.StartedAt
-		s.log.Printf("%s: %s, pid %d", t.name, res.event, r.PID)
-		if res.leader.Ended() {
-			t.follow = true // it daemonized: its tree is what runs
-		} else {
-			s.watchLeader(t, res.leader)
-		}
-	case errors.As(res.err, &se):
-		s.log.Printf("%s: %v", t.name, res.err)
-		detail := run.StartDetail(r)
-		detail["code"], detail["signal"], detail["stderr"] = se.Code, se.Signal, se.StderrTail
-		s.failed(t, exitInfo{se.Code, se.Signal, true, r.ExitedAt}, r.StartedAt, detail)
-	default:
-		s.log.Printf("%s: %v", t.name, res.err)
-		detail := map[string]any{"error": res.err.Error()}
-		if nre := (*run.NotReadyError)(nil); errors.As(res.err, &nre) {
-			detail["not_ready"] = nre.Error()
-		}
-		s.failed(t, exitInfo{code: -1, known: true, at: time.Now()}, time.Now(), detail)
+	case !e.Known:
+		how = "exit status unknown"
+	case how == "":
+		how = fmt.Sprintf("exit code %d", nr.ExitCode)
 	}
-}
-
-// failed records a start that failed in its window: the guard tries again
-// with backoff; a watched record waits for a change.
-func (s *supervisor) failed(t *tracked, e exitInfo, startedAt time.Time, detail map[string]any) {
-	r, err := s.db.Get(t.name)
-	if err != nil {
-		return
-	}
-	status, delay, ok := s.recordEnd(t, r, e, e.at.Sub(startedAt), store.StatusFailed, store.EventFailed, detail)
-	if !ok {
-		return
-	}
-	s.scheduled(t, status, delay, e.at, r)
-}
-
-// recordEnd records that r's process ended (event ev, after running for
-// ranFor): guarded, it is restarting after the backoff's next delay, or
-// errored when the guard gives up; otherwise its status becomes status. It
-// reports false when the record changed meanwhile, which wins.
-func (s *supervisor) recordEnd(t *tracked, r store.Record, e exitInfo, ranFor time.Duration, status store.Status,
-	ev store.EventKind, detail map[string]any) (store.Status, time.Duration, bool) {
-	delay, giveUp := time.Duration(0), false
-	if r.Guard {
-		status = store.StatusRestarting
-		if delay, giveUp = t.backoff.Next(ranFor); giveUp {
-			status = store.StatusErrored
-		}
-	}
-	ok := s.write(t, func(rec *store.Record) {
-		rec.Status, rec.ExitCode, rec.ExitSignal, rec.ExitedAt = status, e.code, e.signal, e.at
-		rec.Backoff, rec.GaveUp = "", giveUp
-		if status == store.StatusRestarting {
-			rec.Backoff = delay.String()
-		}
-	}, ev, r.PID, detail)
-	return status, delay, ok
-}
-
-// crashed records the end of a leader after its window. Guarded, it is
-// restarted after the backoff, or given up after MaxRestarts; watched only,
-// it waits for a change.
-func (s *supervisor) crashed(t *tracked, e exitInfo) {
-	r, err := s.db.Get(t.name)
-	if err != nil {
-		return
-	}
-	ranFor := e.at.Sub(t.started)
-	detail := map[string]any{"code": e.code, "signal": e.signal, "ran_for": ranFor.Round(time.Millisecond).String()}
-	if !e.known {
-		detail["code"], detail["status"] = nil, "not collected: the supervisor was not its parent"
-	}
-	status, delay, ok := s.recordEnd(t, r, e, ranFor, r.Status, store.EventExit, detail)
-	if !ok {
-		return
-	}
-	s.log.Printf("%s: pid %d ended (%v)", t.name, r.PID, detail)
-	s.scheduled(t, status, delay, e.at, r)
-}
-
-// scheduled sets up the guard's next try after an end, or its giving up.
-func (s *supervisor) scheduled(t *tracked, status store.Status, delay time.Duration, at time.Time, r store.Record) {
-	switch status {
+	s.log.Printf("%s: pid %d ended (%s, ran %s): %s", t.name, r.PID, how, d.RanFor, nr.Status)
+	switch nr.Status {
 	case store.StatusRestarting:
-		t.retryAt = at.Add(delay)
-		s.db.AddEvent(store.Event{Name: t.name, Event: store.EventBackoff, PID: r.PID, Detail: map[string]any{"delay": delay.String()}})
-		s.log.Printf("%s: restarting in %v", t.name, delay)
+		t.retryAt = nr.ExitedAt.Add(nr.Backoff)
 	case store.StatusErrored:
-		s.db.AddEvent(store.Event{Name: t.name, Event: store.EventGuardGaveUp, PID: r.PID,
-			Detail: map[string]any{"restarts": r.MaxRestarts}})
-		s.log.Printf("%s: gave up after %d restarts in a row", t.name, r.MaxRestarts)
+		s.log.Printf("%s: gave up after %d restarts in a row", t.name, nr.MaxRestarts)
+	}
+	if nr.Status != store.StatusRestarting && !nr.Watch {
+		s.drop(t)
 	}
 }
 
@@ -678,40 +695,36 @@ func (s *supervisor) due() {
 		}
 		t.retryAt = time.Time{}
 		r, err := s.db.Get(t.name)
-		if err != nil || identOf(r) != t.want || !Needs(r) {
+		if err != nil || r.Status != store.StatusRestarting {
 			continue // the next scan sees what changed
 		}
-		s.launch(t, r, store.EventGuardRestart)
+		s.launch(t, run.Options{Name: t.name, Restart: true, Event: store.EventGuardRestart,
+			Expect: store.Cond{Marker: r.Instance, Status: []store.Status{store.StatusRestarting}}})
 	}
 }
 
-// changed restarts t after a change of its files: the old tree ends
-// gracefully first.
+// changed restarts t after a change of its files, whatever state it is in
+// (but stopped): the old tree ends gracefully first.
 func (s *supervisor) changed(t *tracked) {
 	what := t.change
 	t.change = ""
 	r, err := s.db.Get(t.name)
-	if err != nil || identOf(r) != t.want || !Needs(r) || !r.Watch {
+	if err != nil || !r.Watch || r.Status == store.StatusStopped || r.Status == store.StatusStarting {
 		return
 	}
 	s.log.Printf("%s: change in %s: restarting", t.name, what)
-	t.backoff.Reset()
-	t.busy, t.leader, t.follow, t.retryAt = true, nil, false, time.Time{}
-	go func() {
-		if _, err := stop.TreeOf(ps.OwnerOf(r), s.timeout); err != nil {
-			s.log.Printf("%s: %v", r.Name, err)
-		}
-		s.db.AddEvent(store.Event{Name: r.Name, Event: store.EventStop, PID: r.PID, Detail: map[string]any{"reason": "change in " + what}})
-		s.events <- event{kind: evStarted, name: r.Name, t: t, start: s.start(r, identOf(r), store.EventRestart)}
-	}()
+	s.launch(t, run.Options{Name: t.name, Restart: true, Reason: "change in " + what,
+		Expect: store.Cond{Marker: r.Instance, Status: []store.Status{r.Status}}})
 }
 
-func stopTimeout() time.Duration {
-	d, err := stop.TimeoutFromEnv()
-	if err != nil {
-		return stop.DefaultTimeout
-	}
-	return d
+// launch runs a start of the supervisor's own (the guard's, the watcher's,
+// a duty's) in a goroutine; its outcome comes back as evStarted.
+func (s *supervisor) launch(t *tracked, o run.Options) {
+	t.busy, t.retryAt = true, time.Time{}
+	go func() {
+		res, err := run.Start(s.starts, s.db, o, logWriter{s.log})
+		s.events <- event{kind: evStarted, name: o.Name, t: t, res: res, err: err}
+	}()
 }
 
 // treeRuns reports whether what r started still runs: its tree, or for
@@ -731,4 +744,13 @@ func treeRuns(snap ps.Table, r store.Record) bool {
 		return err != nil || procs[0].Running
 	}
 	return false
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package run
+package boot
 
 // DefaultInit is the init system `bgrun startup` writes for when none is
 // named: none on Windows.

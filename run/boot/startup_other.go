@@ -1,6 +1,6 @@
 //go:build !darwin && !windows
 
-package run
+package boot
 
 // DefaultInit is the init system `bgrun startup` writes for when none is named.
 const DefaultInit = "systemd"

@@ -1,4 +1,7 @@
-package run
+// Package boot implements `bgrun resurrect`, which starts again what was
+// left running, and `bgrun startup` and `unstartup`, which have the init
+// system run the store's supervisor at boot, resurrecting.
+package boot
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"sync"
 
 	"bgrun/ps"
+	"bgrun/run"
 	"bgrun/stop"
 	"bgrun/store"
 )
@@ -16,9 +20,9 @@ import (
 // ResurrectOptions tune Resurrect.
 type ResurrectOptions struct {
 	Group string // only records of this BGR_GROUP; "" for all
-	// Start is the template of every start: Home, StopTimeout, Grace and
-	// Spawn (for guarded and watched records) are taken from it.
-	Start Options
+	// Start is the template of every start: Home, StopTimeout and Grace
+	// are taken from it.
+	Start run.Options
 	// Workers bounds how many starts run at once; stop.Workers when zero.
 	Workers int
 }
@@ -34,6 +38,12 @@ var ErrResurrect = errors.New("failed to start")
 // take about one startup window rather than one each. It fails when any
 // record failed to start; run again, it starts nothing.
 func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOptions) error {
+	// One at a time: a second resurrect finds the first's work done.
+	unlock, err := db.LockWork("resurrect", "")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	recs, err := db.List()
 	if err != nil {
 		return err
@@ -71,7 +81,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 			continue
 		}
 		wg.Add(1)
-		go func(i int, name string) {
+		go func(i int, name string, r store.Record) {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
@@ -81,9 +91,16 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 			}
 			defer func() { <-sem }()
 			so := o.Start
-			so.Name, so.Restart, so.Out = name, true, nil
+			so.Name, so.Restart = name, true
 			so.Command, so.Dir, so.Env, so.Force = "", "", nil, false
-			res, err := Start(ctx, db, so)
+			// Only while it is as seen: a guard that restarted it meanwhile
+			// came first.
+			so.Expect = store.Cond{Marker: r.Instance, Status: []store.Status{r.Status}}
+			res, err := run.Request(ctx, db, so, nil)
+			if errors.Is(err, store.ErrChanged) {
+				lines[i] = fmt.Sprintf("%s: already running", name)
+				return
+			}
 			if err != nil {
 				lines[i], failed[i] = fmt.Sprintf("%s: failed: %s", name, failReason(err.Error())), true
 				return
@@ -92,7 +109,7 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 			if res.Record.Guard || res.Record.Watch {
 				lines[i] += ", supervised"
 			}
-		}(i, r.Name)
+		}(i, r.Name, r)
 	}
 	wg.Wait()
 	n := 0
@@ -111,7 +128,8 @@ func Resurrect(ctx context.Context, db *store.DB, w io.Writer, o ResurrectOption
 // failReason is the first line of a failed start's error, without the tail of
 // its log.
 func failReason(s string) string {
-	l, _, _ := strings.Cut(firstLine(s), "; last lines of")
+	l, _, _ := strings.Cut(s, "\n")
+	l, _, _ = strings.Cut(l, "; last lines of")
 	return l
 }
 

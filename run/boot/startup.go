@@ -1,4 +1,4 @@
-package run
+package boot
 
 import (
 	"bytes"
@@ -53,18 +53,23 @@ type unit struct {
 }
 
 var systemdUnit = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("systemd").Parse(`# {{.Marker}}: bgrun resurrect at boot.
+	return template.Must(template.New("systemd").Parse(`# {{.Marker}}: the supervisor of a bgrun store, which starts at
+# boot the processes {{.User}} left running (bgrun resurrect) and stays their parent.
 [Unit]
-Description=bgrun: start the processes {{.User}} left running (bgrun resurrect)
+Description=bgrun: the supervisor of {{.User}}'s processes ({{.DBPath}})
 {{- if .System}}
 Wants=network-online.target
 After=network-online.target
 {{- end}}
 
 [Service]
-Type=oneshot
-# The processes it starts run on after it ends; stopping the unit leaves them.
-RemainAfterExit=yes
+Type=simple
+# It exits 0 when nothing of the store runs, or when another supervisor of
+# the store holds it: only a crash is restarted, so it never loops.
+Restart=on-failure
+RestartSec=1
+# Stopping or restarting the unit ends the supervisor only: the processes run
+# on, and the next supervisor adopts them.
 KillMode=process
 {{- if .System}}
 User={{.User}}
@@ -73,7 +78,7 @@ Environment="HOME={{.UserHome}}"
 {{- if .CarryHome}}
 Environment="BGR_HOME={{.CarryHome}}"
 {{- end}}
-ExecStart="{{.Binary}}" resurrect --db "{{.DBPath}}"
+ExecStart="{{.Binary}}" --_supervise "{{.DBPath}}" --boot --db "{{.DBPath}}"
 
 [Install]
 WantedBy={{if .System}}multi-user.target{{else}}default.target{{end}}
@@ -83,7 +88,7 @@ WantedBy={{if .System}}multi-user.target{{else}}default.target{{end}}
 var launchdPlist = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("launchd").Parse(`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<!-- {{.Marker}}: bgrun resurrect at login. -->
+<!-- {{.Marker}}: the supervisor of a bgrun store, which starts the processes left running (bgrun resurrect). -->
 <plist version="1.0">
 <dict>
 	<key>Label</key>
@@ -91,12 +96,20 @@ var launchdPlist = sync.OnceValue(func() *template.Template {
 	<key>ProgramArguments</key>
 	<array>
 		<string>{{.Binary}}</string>
-		<string>resurrect</string>
+		<string>--_supervise</string>
+		<string>{{.DBPath}}</string>
+		<string>--boot</string>
 		<string>--db</string>
 		<string>{{.DBPath}}</string>
 	</array>
 	<key>RunAtLoad</key>
 	<true/>
+	<!-- Started again when it crashes; an exit 0 (nothing runs) is final. -->
+	<key>KeepAlive</key>
+	<dict>
+		<key>SuccessfulExit</key>
+		<false/>
+	</dict>
 	<key>AbandonProcessGroup</key>
 	<true/>
 	<key>EnvironmentVariables</key>
@@ -216,8 +229,9 @@ func StartupUnit(o StartupOptions) (text, path string, err error) {
 }
 
 // Startup is `bgrun startup [systemd|launchd] [--install]`: it prints a unit
-// that runs `bgrun resurrect` at boot for this user and this store, or with
-// Install writes it, enables it and says what it did.
+// that runs the store's supervisor at boot for this user, which resurrects
+// the processes left running and is started again should it crash; with
+// Install it writes it, enables it and says what it did.
 func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	if o.Init == "" {
 		o.Init = DefaultInit
@@ -258,7 +272,7 @@ func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 		if err := command(ctx, w, "systemctl", append(scope, "enable", u.Name+".service")...); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Enabled %s: at boot it runs bgrun resurrect for %s.\n", u.Name+".service", o.DBPath)
+		fmt.Fprintf(w, "Enabled %s: at boot it runs the supervisor of %s, which starts what was left running.\n", u.Name+".service", o.DBPath)
 		if !u.System {
 			if _, err := os.Stat(filepath.Join("/var/lib/systemd/linger", u.User)); err != nil {
 				fmt.Fprintf(w, "A user unit runs at boot only with lingering on; without it, it runs at your first login. Turn it on once with:\n  sudo loginctl enable-linger %s\n", u.User)
@@ -270,7 +284,7 @@ func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 		if err := command(ctx, w, "launchctl", "load", "-w", path); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Loaded %s: at login it runs bgrun resurrect for %s.\n", u.Label, o.DBPath)
+		fmt.Fprintf(w, "Loaded %s: at login it runs the supervisor of %s, which starts what was left running.\n", u.Label, o.DBPath)
 	}
 	return nil
 }
