@@ -20,4 +20,3 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	}
 	return nil
 }
-

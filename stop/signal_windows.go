@@ -19,4 +19,3 @@ func signal(pid int, ticks uint64, sig syscall.Signal) error {
 	}
 	return proc.Kill()
 }
-

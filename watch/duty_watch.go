@@ -48,5 +48,3 @@ func (watchDuty) detach(t *tracked) {
 		t.watched = nil
 	}
 }
-
-

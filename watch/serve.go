@@ -155,4 +155,3 @@ func (r *replies) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-
