@@ -27,6 +27,7 @@ import (
 	"bgrun/ps"
 	"bgrun/run"
 	"bgrun/run/boot"
+	"bgrun/run/stack"
 	"bgrun/stop"
 	"bgrun/store"
 	"bgrun/watch"
@@ -227,19 +228,19 @@ func init() {
 			example: "bgrun up   (bgrun up -f dev.toml api)", flags: "timeout", args: [2]int{0, -1},
 			local: []flag{{"file", "f", strKind, "FILE", "the stack file (default bgrun.toml)"}},
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Up(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
+				return stack.Up(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
 			}},
 		{name: "down", summary: "stop the stack in reverse dependency order", usage: "[-f FILE] [NAME...] [--delete]",
 			example: "bgrun down --delete", flags: "timeout", args: [2]int{0, -1},
 			local: []flag{{"file", "f", strKind, "FILE", "the stack file (default bgrun.toml)"},
 				{"delete", "", boolKind, "", "also remove the records and their logs"}},
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Down(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
+				return stack.Down(ctx, in.db, in.stdout, in.stderr, stackOptions(in))
 			}},
 		{name: "import", nodb: true, summary: "print a Procfile or PM2 ecosystem file as a bgrun.toml", usage: "FILE",
 			example: "bgrun import Procfile > bgrun.toml", args: [2]int{1, 1},
 			run: func(ctx context.Context, in *invocation) error {
-				return run.Import(ctx, in.args[0], in.stdout, in.stderr)
+				return stack.Import(ctx, in.args[0], in.stdout, in.stderr)
 			}},
 		{name: "resurrect", starts: true, summary: "start every process you left running (after a reboot)", usage: "[--filter GROUP]",
 			example: "bgrun resurrect", flags: "filter timeout", args: [2]int{0, 0},
@@ -361,8 +362,8 @@ func sizeFlag(in *invocation, name string) int64 {
 }
 
 // stackOptions reads the flags of up and down.
-func stackOptions(in *invocation) run.StackOptions {
-	return run.StackOptions{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
+func stackOptions(in *invocation) stack.Options {
+	return stack.Options{File: in.str("file"), Names: in.args, Delete: in.bool("delete"), Env: os.Environ(),
 		StopTimeout: in.startTimeout(), Grace: in.grace}
 }
 

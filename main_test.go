@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -538,24 +540,25 @@ func cmdSetpid(ts *testscript.TestScript, neg bool, args []string) {
 // those above it in ARCHITECTURE.md's picture. logs is a leaf beside store,
 // ports and docker.
 var layers = map[string][]string{
-	"store":    {},
-	"ports":    {},
-	"docker":   {},
-	"logs":     {"ps", "store", "ports", "docker"},
-	"ps":       {"store", "ports", "docker"},
-	"stop":     {"ps", "store", "ports", "docker"},
-	"run":      {"stop", "ps", "store", "ports", "docker", "logs"},
-	"run/boot": {"run", "stop", "ps", "store", "ports", "docker", "logs"},
-	"watch":    {"run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
-	"dash":     {"watch", "run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
-	".":        {"dash", "watch", "run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
+	"store":     {},
+	"ports":     {},
+	"docker":    {},
+	"logs":      {"ps", "store", "ports", "docker"},
+	"ps":        {"store", "ports", "docker"},
+	"stop":      {"ps", "store", "ports", "docker"},
+	"run":       {"stop", "ps", "store", "ports", "docker", "logs"},
+	"run/boot":  {"run", "stop", "ps", "store", "ports", "docker", "logs"},
+	"run/stack": {"run", "stop", "ps", "store", "ports", "docker", "logs"},
+	"watch":     {"run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
+	"dash":      {"watch", "run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
+	".":         {"dash", "watch", "run/stack", "run/boot", "run", "stop", "ps", "store", "ports", "docker", "logs"},
 }
 
 // externals lists the only modules non-test code may import, and who may:
 // the module's packages too (modernc.org/sqlite/lib).
-var externals = map[string]string{
-	"modernc.org/sqlite":         "store",
-	"github.com/BurntSushi/toml": "run",
+var externals = map[string][]string{
+	"modernc.org/sqlite":         {"store"},
+	"github.com/BurntSushi/toml": {"run", "run/stack"},
 }
 
 // external returns the allowed module that path is of, "" for none.
@@ -594,8 +597,8 @@ func TestLayering(t *testing.T) {
 						t.Errorf("%s imports bgrun/%s, which is not above it", f, pkg)
 					}
 				case external(path) != "":
-					if m := external(path); externals[m] != dir {
-						t.Errorf("%s imports %s; only %s may", f, path, externals[m])
+					if m := external(path); !slices.Contains(externals[m], dir) {
+						t.Errorf("%s imports %s; only %s may", f, path, strings.Join(externals[m], " and "))
 					}
 				case strings.Contains(first, "."):
 					if !test || path != "github.com/rogpeppe/go-internal/testscript" {
@@ -1248,14 +1251,34 @@ func TestOwnershipStress(t *testing.T) {
 		"setsid sh -c 'sleep 600 &'; exec sleep 600", // leaves a daemon in a session of its own
 	}
 	names := []string{"s0", "s1", "s2", "s3"}
+	// A stack of its own names, brought up and down beside the rest.
+	var stack strings.Builder
+	for i, c := range commands {
+		fmt.Fprintf(&stack, "[process.u%d]\ncommand = %q\n", i, c)
+		if i > 0 {
+			fmt.Fprintf(&stack, "depends_on = [\"u%d\"]\n", i-1)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(home, "bgrun.toml"), []byte(stack.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(10, 2026))
 	type op struct {
 		args []string
-		kill time.Duration // SIGKILL the CLI after this long; 0 never
+		kill time.Duration // SIGKILL the CLI (or, with no args, the supervisor) after this long; 0 never
 	}
 	counts := map[string]int{}
 	var mu sync.Mutex
 	runOp := func(o op) {
+		if len(o.args) == 0 {
+			time.Sleep(o.kill)
+			if n := killSupervisors(tag); n > 0 {
+				mu.Lock()
+				counts["supervisor killed"] += n
+				mu.Unlock()
+			}
+			return
+		}
 		cmd := exec.Command(bgrun, o.args...)
 		cmd.Env = env
 		cmd.Dir = home
@@ -1284,7 +1307,7 @@ func TestOwnershipStress(t *testing.T) {
 			for range opsEach {
 				name := names[rng.IntN(len(names))]
 				var args []string
-				switch k := rng.IntN(10); {
+				switch k := rng.IntN(14); {
 				case k < 4:
 					args = []string{"--name", name, "--command", commands[rng.IntN(len(commands))]}
 					if rng.IntN(2) == 0 {
@@ -1296,10 +1319,23 @@ func TestOwnershipStress(t *testing.T) {
 					args = []string{"--stop", name}
 				case k < 9:
 					args = []string{"--delete", name}
-				default:
+				case k < 10:
 					args = []string{"--clean"}
+				case k < 11:
+					args = []string{"up"}
+				case k < 12:
+					args = []string{"down"}
+				case k < 13:
+					args = []string{"down", "--delete"}
+				default:
+					args = nil // the supervisor is killed, at a random moment
 				}
 				o := op{args: args}
+				if args == nil {
+					o.kill = time.Duration(1+rng.IntN(300)) * time.Millisecond
+					plan[w] = append(plan[w], o)
+					continue
+				}
 				if rng.IntN(3) == 0 {
 					o.kill = time.Duration(1+rng.IntN(250)) * time.Millisecond
 				}
@@ -1340,9 +1376,44 @@ func TestOwnershipStress(t *testing.T) {
 		fmt.Fprintf(&b, " %s=%d", k, counts[k])
 	}
 	t.Logf("counts:%s", b.String())
-	if counts["killed"] == 0 || counts["marked"] == 0 {
-		t.Errorf("the stress killed no CLI or saw no marked process: %v", counts)
+	if counts["killed"] == 0 || counts["marked"] == 0 || counts["supervisor killed"] == 0 {
+		t.Errorf("the stress killed no CLI or no supervisor, or saw no marked process: %v", counts)
 	}
+}
+
+// mismatched says which records' statuses do not match what runs: a
+// record is running exactly when something of it runs, and none is left
+// starting once every command ended.
+func mismatched(recs []store.Record, procs []ps.Process) []string {
+	running := map[string]bool{}
+	for _, p := range procs {
+		running[p.Name] = p.Running
+	}
+	var out []string
+	for _, r := range recs {
+		switch {
+		case r.Status == store.StatusStarting:
+			out = append(out, r.Name+" is left starting after every command ended")
+		case (r.Status == store.StatusRunning) != running[r.Name]:
+			out = append(out, fmt.Sprintf("%s is %s, but running=%v", r.Name, r.Status, running[r.Name]))
+		}
+	}
+	return out
+}
+
+// killSupervisors SIGKILLs the supervisors that carry the tag, and returns
+// how many it killed.
+func killSupervisors(tag string) int {
+	want := []byte("BGR_TEST_TAG=" + tag + "\x00")
+	n := 0
+	for _, pid := range tagged(tag) {
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if bytes.Contains(cl, []byte("--_supervise\x00")) && bytes.Contains(env, want) && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // holdStore holds the store's write lock n times for d each, through a
@@ -1465,10 +1536,12 @@ func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]i
 		if recs, err = db.List(); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
-		if !slices.ContainsFunc(recs, func(r store.Record) bool { return r.Status == store.StatusStarting }) ||
-			time.Now().After(deadline) {
+		if len(mismatched(recs, procs)) == 0 || time.Now().After(deadline) {
 			break
 		}
+	}
+	for _, m := range mismatched(recs, procs) {
+		t.Errorf("round %d: %s", round, m)
 	}
 	stray, lines := checkMarked(db, tag)
 	if len(stray) > 0 {
@@ -1480,7 +1553,6 @@ func checkRound(t *testing.T, round int, dbPath, tag string, counts map[string]i
 	for _, r := range recs {
 		byName[r.Name] = r
 		if r.Status == store.StatusStarting {
-			t.Errorf("round %d: %s is left starting 15 s after every CLI ended", round, r.Name)
 			logLockHolders(t, db, r.Name)
 			logStray(t, db, tag, recs)
 		}

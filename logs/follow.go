@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"bgrun/store"
 )
 
 // pollInterval is how often Follow looks at the files. Polling keeps Follow
@@ -192,7 +194,7 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 		return nil
 	}
 
-	f, fi, err := fl.open()
+	f, _, err := fl.open()
 	if errors.Is(err, os.ErrNotExist) {
 		fl.gone = fl.id != nil
 		return nil
@@ -205,9 +207,10 @@ func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 	// file when they cannot) while finding the place and reading: a cut in
 	// the middle of the search would make the place look lost and repeat
 	// output.
-	lockShared(f)
-	defer unlock(f)
-	if fi, err = f.Stat(); err != nil {
+	store.FlockFile(f, true, true)
+	defer store.Funlock(f)
+	fi, err := f.Stat()
+	if err != nil {
 		return err
 	}
 

@@ -80,12 +80,12 @@ func Rotate(path string, maxSize int64, keep int) (rotated bool, err error) {
 		return false, fmt.Errorf("rotate log: %w", err)
 	}
 	defer f.Close()
-	locked, err := tryLock(f)
+	locked, err := store.FlockFile(f, false, false)
 	if err != nil || !locked {
 		// Another bgrun rotates it right now.
 		return false, nil
 	}
-	defer unlock(f)
+	defer store.Funlock(f)
 	// Stat again under the lock: another rotation may have just emptied it.
 	st, err = f.Stat()
 	if err != nil {

@@ -27,47 +27,7 @@ type EnvVar struct {
 // because that is how users read it in messages and test failures.
 func (v EnvVar) String() string { return v.Key + "=" + v.Value }
 
-// FlattenTOML parses a TOML document and flattens it into environment
-// variables, the way the original bgrun turns `--config` files into a
-// process environment.
-//
-// A variable's name is its key path joined with "_" and uppercased:
-// [section] is the prefix and the key the suffix, nested and inline tables
-// recurse ([a.b] c gives A_B_C), a dot inside a quoted key also becomes "_"
-// ("dotted.key" gives DOTTED_KEY) and hyphens are kept (api-key gives
-// API-KEY). An array appends the element's index (LIST_0, LIST_1; arrays of
-// tables ITEMS_0_A; nested arrays T_0_0); an empty array or table gives
-// nothing. Top-level keys have no prefix, so `BGR_GROUP = "prod"` gives
-// BGR_GROUP.
-//
-// Values are written the way a shell user expects to read them: strings
-// raw, booleans true/false, integers in decimal (hex, octal and binary
-// converted, underscores dropped; the parser holds every 64-bit integer
-// exactly and rejects larger ones), floats in their shortest exact form with
-// no ".0" on an integral value (1.0 gives 1, 1e3 gives 1000, 3.14 stays
-// 3.14; exponents from 1e21 up and below 1e-6, as JavaScript prints them, so
-// values match the original), inf, -inf and nan as TOML spells them, offset
-// datetimes in RFC 3339 and local dates, times and datetimes in their TOML
-// form (2006-01-02, 15:04:05, 2006-01-02T15:04:05).
-//
-// Variables come out in document order. When two key paths flatten to the
-// same name (a_b = 1 beside [a] b = 2) the later value wins and keeps the
-// first one's place, as a later assignment to the same environment variable
-// would. A name that is empty or holds "=" or NUL, or a value that holds
-// NUL, is an error, because no environment can carry it.
-func FlattenTOML(data []byte) ([]EnvVar, error) {
-	vars, err := flattenTOML(data)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &configError{pe: pe}
-		}
-		return nil, fmt.Errorf("flatten toml: %w", err)
-	}
-	return vars, nil
-}
-
-// LoadConfig reads the TOML file at path and flattens it with FlattenTOML.
+// LoadConfig reads the TOML file at path and flattens it (see flattenTOML).
 // A syntax error reads `production.toml:3:8: expected value but found '='
 // instead` (file, line, column when known, the parser's message) so that
 // editors and terminals can jump to it; it unwraps to the toml.ParseError. A missing file gives an error that matches
@@ -116,8 +76,36 @@ func (e *configError) Error() string {
 // usage text.
 func (e *configError) Unwrap() error { return e.pe }
 
-// flattenTOML is FlattenTOML without the error decoration, so that
-// LoadConfig can name the file in a syntax error.
+// flattenTOML parses a TOML document and flattens it into environment
+// variables, the way the original bgrun turns `--config` files into a
+// process environment.
+//
+// A variable's name is its key path joined with "_" and uppercased:
+// [section] is the prefix and the key the suffix, nested and inline tables
+// recurse ([a.b] c gives A_B_C), a dot inside a quoted key also becomes "_"
+// ("dotted.key" gives DOTTED_KEY) and hyphens are kept (api-key gives
+// API-KEY). An array appends the element's index (LIST_0, LIST_1; arrays of
+// tables ITEMS_0_A; nested arrays T_0_0); an empty array or table gives
+// nothing. Top-level keys have no prefix, so `BGR_GROUP = "prod"` gives
+// BGR_GROUP.
+//
+// Values are written the way a shell user expects to read them: strings
+// raw, booleans true/false, integers in decimal (hex, octal and binary
+// converted, underscores dropped; the parser holds every 64-bit integer
+// exactly and rejects larger ones), floats in their shortest exact form with
+// no ".0" on an integral value (1.0 gives 1, 1e3 gives 1000, 3.14 stays
+// 3.14; exponents from 1e21 up and below 1e-6, as JavaScript prints them, so
+// values match the original), inf, -inf and nan as TOML spells them, offset
+// datetimes in RFC 3339 and local dates, times and datetimes in their TOML
+// form (2006-01-02, 15:04:05, 2006-01-02T15:04:05).
+//
+// Variables come out in document order. When two key paths flatten to the
+// same name (a_b = 1 beside [a] b = 2) the later value wins and keeps the
+// first one's place, as a later assignment to the same environment variable
+// would. A name that is empty or holds "=" or NUL, or a value that holds
+// NUL, is an error, because no environment can carry it.
+//
+// Its syntax errors are the parser's, so that LoadConfig can name the file.
 func flattenTOML(data []byte) ([]EnvVar, error) {
 	var doc map[string]any
 	md, err := toml.Decode(string(data), &doc)
@@ -241,7 +229,7 @@ func (f *flattener) value(v any, name []string, keyPath []string, orderPath stri
 		}
 		return nil
 	}
-	s, err := tomlScalar(v)
+	s, err := EnvValue(v)
 	if err != nil {
 		return fmt.Errorf("key %s: %w", strings.Join(keyPath, "."), err)
 	}
@@ -258,8 +246,9 @@ func (f *flattener) value(v any, name []string, keyPath []string, orderPath stri
 	return nil
 }
 
-// tomlScalar formats a decoded TOML scalar as an environment value.
-func tomlScalar(v any) (string, error) {
+// EnvValue formats a decoded TOML scalar as an environment value, as a
+// config file (flattened) and a stack file's env table give it.
+func EnvValue(v any) (string, error) {
 	switch v := v.(type) {
 	case string:
 		return v, nil

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -384,4 +385,18 @@ func FuzzFlattenTOML(f *testing.F) {
 			seen[v.Key] = true
 		}
 	})
+}
+
+// FlattenTOML is flattenTOML with a syntax error as LoadConfig reports it,
+// without a file name.
+func FlattenTOML(data []byte) ([]EnvVar, error) {
+	vars, err := flattenTOML(data)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &configError{pe: pe}
+		}
+		return nil, fmt.Errorf("flatten toml: %w", err)
+	}
+	return vars, nil
 }

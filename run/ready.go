@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -45,19 +46,6 @@ type ReadySpec struct {
 	URL     string // ReadyHTTP: the URL to GET
 	Addr    string // ReadyTCP: host:port to connect to
 	Command string // ReadyCmd: run with the shell in the process's folder
-}
-
-// String returns the check as the user writes it.
-func (s ReadySpec) String() string {
-	switch s.Kind {
-	case ReadyHTTP:
-		return s.URL
-	case ReadyTCP:
-		return "tcp:" + s.Addr
-	case ReadyCmd:
-		return "cmd:" + s.Command
-	}
-	return ""
 }
 
 // ParseReady reads a readiness check: http://HOST:PORT/PATH (or https),
@@ -146,7 +134,11 @@ func (s ReadySpec) Probe(ctx context.Context, dir string, env []string) error {
 func unwrapNet(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
-		return op.Err
+		err = op.Err
+	}
+	var se *os.SyscallError // "connect: connection refused": the caller says connect
+	if errors.As(err, &se) {
+		return se.Err
 	}
 	return err
 }
@@ -267,7 +259,8 @@ func WaitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) 
 		return err
 	}
 	timeout := rec.ReadyWait()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	tick := time.NewTicker(readyPoll)
 	defer tick.Stop()
@@ -289,11 +282,16 @@ func WaitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) 
 		if perr == nil {
 			return nil
 		}
-		// The probe that the deadline cut short says only that: the one
-		// before it says why the process was not ready.
-		if ctx.Err() == nil || last == "" {
-			last = perr.Error()
+		// A probe that the deadline cut short says only that: the one
+		// before it says why the process was not ready. (A dial sees the
+		// deadline pass before the context's timer has fired.)
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			if last == "" {
+				last = perr.Error()
+			}
+			return notReady(false)
 		}
+		last = perr.Error()
 		if l.Ended() && !treeRuns(rec) {
 			return notReady(true)
 		}

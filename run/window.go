@@ -15,7 +15,7 @@ import (
 
 // Leader is the leader of a started process, watched until it ends. The CLI,
 // the dashboard and the supervisor all watch a start through it, so the
-// startup window is decided in one place (WaitStartup). On Linux it waits on a
+// startup window is decided in one place (WaitListening). On Linux it waits on a
 // pidfd through Go's poller, so watching many processes costs no thread each.
 type Leader struct {
 	PID   int
@@ -131,26 +131,19 @@ func (l *Leader) poll() {
 	}
 }
 
-// WaitStartup waits out the startup window of a start that Launch made and l
-// follows, counted from the spawn. A leader that ends in the window is a failed start, unless it
-// exited 0 and left its tree running (a command that daemonizes, or `docker
-// run -d`): then the start is good and its tree is what runs. A failed start
-// sets rec's status and exit, ends what is left of its tree, and returns a
-// *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
-// the one startup rule of the CLI, the dashboard and the supervisor.
-func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
-	_, err := WaitListening(l, rec, window)
-	return err
-}
-
 // listenCheck is how often a start in its window looks whether its tree
 // listens yet.
 const listenCheck = 20 * time.Millisecond
 
-// WaitListening is WaitStartup that ends the window early, with the ports,
+// WaitListening waits out the startup window of a start that Launch made
+// and l follows, counted from the spawn, and ends it early, with the ports,
 // once the new tree listens on a TCP port: a server is up when it listens,
-// and most of what users start is servers. Other processes wait out the
-// whole window.
+// and most of what users start is servers. A leader that ends in the window
+// is a failed start, unless it exited 0 and left its tree running (a command
+// that daemonizes, or `docker run -d`): then the start is good and its tree
+// is what runs. A failed start sets rec's exit, ends what is left of its
+// tree, and returns a *StartupError with this attempt's stderr (written
+// after rec.StderrOffset). It is the one startup rule of every start.
 func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
 	if window <= 0 {
 		return nil, nil
@@ -223,7 +216,7 @@ func hasNew(inodes, known map[uint64]bool) bool {
 }
 
 // endedInWindow judges a leader that ended in its startup window (see
-// WaitStartup).
+// WaitListening).
 func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 	code, sig, _, at := l.Exit()
 	left := false

@@ -28,7 +28,7 @@ func launch(t *testing.T, command string) (*store.Record, *Leader) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stop.Tree(rec.PID, rec.StartTicks, time.Second) })
+	t.Cleanup(func() { stop.TreeOf(ps.OwnerOf(*rec), time.Second) })
 	return rec, Follow(cmd, rec)
 }
 
@@ -113,4 +113,16 @@ func TestAdoptedExitIsUnknown(t *testing.T) {
 	if !Adopt(os.Getpid(), p.StartTicks+1).Ended() {
 		t.Fatal("a reused pid must count as ended")
 	}
+}
+
+// WaitStartup waits out the startup window (the tests' shorthand) of a start that Launch made and l
+// follows, counted from the spawn. A leader that ends in the window is a failed start, unless it
+// exited 0 and left its tree running (a command that daemonizes, or `docker
+// run -d`): then the start is good and its tree is what runs. A failed start
+// sets rec's status and exit, ends what is left of its tree, and returns a
+// *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
+// the one startup rule of the CLI, the dashboard and the supervisor.
+func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
+	_, err := WaitListening(l, rec, window)
+	return err
 }

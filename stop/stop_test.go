@@ -67,7 +67,7 @@ func TestSignalChecksStartTime(t *testing.T) {
 }
 
 // TestTreeEscalates: members that ignore SIGTERM get SIGKILL after the
-// timeout, grandchildren included, and Tree returns only when all are gone.
+// timeout, grandchildren included, and TreeOf returns only when all are gone.
 func TestTreeEscalates(t *testing.T) {
 	pid, ticks := startTree(t, `trap "" TERM; sh -c 'trap "" TERM; sleep 60' & sleep 60 & wait`)
 	var members []int
@@ -76,7 +76,7 @@ func TestTreeEscalates(t *testing.T) {
 		members = tab.Members(pid, ticks)
 		return len(members) >= 4 // sh, sh, sleep, sleep
 	})
-	res, err := Tree(pid, ticks, 200*time.Millisecond)
+	res, err := TreeOf(ps.Owner{PID: pid, Ticks: ticks}, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestTreeEscalates(t *testing.T) {
 func TestTreeLeavesOthers(t *testing.T) {
 	pid, ticks := startTree(t, "sleep 60")
 	other, oticks := startTree(t, "sleep 60")
-	if _, err := Tree(pid, ticks, time.Second); err != nil {
+	if _, err := TreeOf(ps.Owner{PID: pid, Ticks: ticks}, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if !alive(other, oticks) {

@@ -48,12 +48,6 @@ type TreeResult struct {
 	Killed    []int // pids that needed SIGKILL
 }
 
-// Tree ends the process tree whose leader bgrun started as pid at ticks (and
-// whatever carries the leader's marker): see TreeOf.
-func Tree(pid int, ticks uint64, timeout time.Duration) (TreeResult, error) {
-	return TreeOf(ps.Owner{PID: pid, Ticks: ticks}, timeout)
-}
-
 // TreeOf ends o's process tree, found by session, descent and marker (see
 // ps.Table.MembersOf): every member gets SIGTERM, and whatever still runs
 // after timeout gets SIGKILL. Members that appear meanwhile (a shell

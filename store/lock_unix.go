@@ -50,7 +50,25 @@ func Flock(path string, wait bool) (unlock func(), ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
+	if ok, err = FlockFile(f, false, wait); !ok || err != nil {
+		f.Close()
+		if err != nil {
+			err = fmt.Errorf("lock %s: %w", path, err)
+		}
+		return nil, false, err
+	}
+	return func() { f.Close() }, true, nil
+}
+
+// FlockFile takes the flock of the open file f: shared or exclusive, waiting
+// for it or not (ok false when another process holds it). It is the one
+// flock of bgrun: its locks, and the logs that rotations and followers
+// share. Funlock, or closing f, releases it.
+func FlockFile(f *os.File, shared, wait bool) (ok bool, err error) {
 	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
 	if !wait {
 		how |= syscall.LOCK_NB
 	}
@@ -61,15 +79,13 @@ func Flock(path string, wait bool) (unlock func(), ok bool, err error) {
 		}
 	}
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		f.Close()
-		return nil, false, nil
+		return false, nil
 	}
-	if err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, true, nil
+	return err == nil, err
 }
+
+// Funlock releases the flock of f.
+func Funlock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // Held reports whether another process holds the flock of the file at
 // path; a missing file is no lock.
@@ -79,6 +95,6 @@ func Held(path string) bool {
 		return false
 	}
 	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	return errors.Is(err, syscall.EWOULDBLOCK)
+	ok, err := FlockFile(f, true, false)
+	return err == nil && !ok
 }

@@ -1,5 +1,7 @@
 package store
 
+import "os"
+
 // Lock does nothing on Windows, whose standard library has no file locks;
 // changes of one record are not serialized there.
 func (db *DB) Lock(name string) (unlock func(), err error) {
@@ -19,3 +21,10 @@ func Flock(path string, wait bool) (unlock func(), ok bool, err error) { return 
 
 // Held reports false on Windows (see Lock).
 func Held(path string) bool { return false }
+
+// FlockFile does not lock on Windows (see Lock): two rotations of one log at
+// the same moment may then both copy it.
+func FlockFile(f *os.File, shared, wait bool) (ok bool, err error) { return true, nil }
+
+// Funlock does nothing on Windows (see FlockFile).
+func Funlock(f *os.File) {}

@@ -123,21 +123,6 @@ const (
 	Renamed
 )
 
-// String returns the lower-case name of the operation, for logs.
-func (o Op) String() string {
-	switch o {
-	case Created:
-		return "created"
-	case Modified:
-		return "modified"
-	case Deleted:
-		return "deleted"
-	case Renamed:
-		return "renamed"
-	}
-	return fmt.Sprintf("Op(%d)", uint8(o))
-}
-
 // Change is one difference between two states of the tree.
 type Change struct {
 	Op Op
@@ -281,18 +266,6 @@ func resolveRoot(root string) (string, error) {
 	return abs, nil
 }
 
-// Rescan brings s up to date with the tree, in place, and returns what changed since s
-// was taken or last rescanned, sorted by path. It lists only the directories whose stamp
-// changed and lstats each file once, comparing with the entry already in s, so an
-// unchanged tree costs one lstat per path and almost no allocation. If the root has
-// gone, every path in it is reported deleted, and a root that comes back is picked up by
-// a later Rescan. Use the Poller that took s: s caches its ignore decisions.
-func (p *Poller) Rescan(s *Snapshot) []Change {
-	sc := p.newScanner(s)
-	sc.report, sc.full = true, true
-	return finish(sc.pass())
-}
-
 // step is one of Run's passes over s: the directories, the hot files, and the sweep,
 // which lstats the files of directories not yet swept in this round, in tree order,
 // while fewer than sweep lstats have been made (at least one directory). It returns the
@@ -303,50 +276,6 @@ func (p *Poller) step(s *Snapshot, sweep int) ([]Change, int64) {
 	sc.report, sc.sweep = true, max(sweep, 1)
 	out := sc.pass()
 	return finish(out), sc.latest
-}
-
-// Files returns every path in the snapshot with its entry, keyed by the slash-separated
-// path relative to the root. Ignored paths are not in a snapshot.
-func (s *Snapshot) Files() map[string]Entry {
-	m := make(map[string]Entry)
-	var add func(ds *dirState)
-	add = func(ds *dirState) {
-		for _, k := range ds.kids {
-			if !k.present || k.ignored {
-				continue
-			}
-			m[k.rel] = k.entry
-			if k.sub != nil {
-				add(k.sub)
-			}
-		}
-	}
-	add(&s.top)
-	return m
-}
-
-// Diff reports the changes that turn before into after, sorted by path: the same
-// comparison Rescan makes in place, for two snapshots kept apart.
-func Diff(before, after *Snapshot) []Change {
-	om, nm := before.Files(), after.Files()
-	var out []change
-	for p, oe := range om {
-		ne, ok := nm[p]
-		switch {
-		case !ok:
-			out = append(out, newChange(Deleted, p, oe))
-		case oe.IsDir() != ne.IsDir():
-			out = append(out, newChange(Deleted, p, oe), newChange(Created, p, ne))
-		case !ne.IsDir() && oe != ne:
-			out = append(out, newChange(Modified, p, ne))
-		}
-	}
-	for p, ne := range nm {
-		if _, ok := om[p]; !ok {
-			out = append(out, newChange(Created, p, ne))
-		}
-	}
-	return finish(out)
 }
 
 // change is a Change with the identity of its entry, which finish uses to pair a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -135,6 +136,9 @@ type supervisor struct {
 	// storeFile is the store file as opened; storeAt when it was checked.
 	storeFile os.FileInfo
 	storeAt   time.Time
+	// attached is set after the first scan: that one looks at every
+	// stopped record for a tree left running, later ones at those tracked.
+	attached bool
 
 	// mu guards what request goroutines share with the loop: how many
 	// requests are going on, the names they start, and closing, set once
@@ -169,6 +173,9 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 	}
 	defer unlock()
 	fi, err := os.Stat(dbPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no store, so nothing runs of it; a supervisor never makes one
+	}
 	if err != nil {
 		return fmt.Errorf("store %s: %w", dbPath, err)
 	}
@@ -381,6 +388,13 @@ func (s *supervisor) scan() {
 		}
 		switch r.Status {
 		case store.StatusStopped:
+			// What a stop that was killed left running is stopped here.
+			if t != nil && (t.follow || (t.leader != nil && !t.leader.Ended())) || t == nil && !s.attached {
+				if sn, ok := snapshot(); ok && len(sn.MembersOf(ps.OwnerOf(r), true)) > 0 {
+					s.finishStop(r)
+					continue
+				}
+			}
 			if t != nil {
 				s.drop(t)
 			}
@@ -396,7 +410,7 @@ func (s *supervisor) scan() {
 		case store.StatusRunning:
 			if t == nil || t.marker != r.Instance {
 				if sn, ok := snapshot(); ok {
-					t = s.attach(r, sn)
+					s.attach(r, sn)
 				}
 			} else if t.follow {
 				if sn, ok := snapshot(); ok && !treeRuns(sn, r) {
@@ -415,10 +429,9 @@ func (s *supervisor) scan() {
 		default: // failed, exited, killed, errored: only a watch keeps it
 			if t != nil && !r.Watch {
 				s.drop(t)
-				t = nil
 			}
 			if t == nil && r.Watch {
-				t = s.track(r)
+				s.track(r)
 			}
 		}
 		if t = s.recs[r.Name]; t != nil {
@@ -430,6 +443,37 @@ func (s *supervisor) scan() {
 			s.drop(t)
 		}
 	}
+	s.attached = true
+}
+
+// finishStop ends the tree of r, stopped on purpose, that still runs: the
+// command that stopped it was killed before it was done. A stop going on
+// holds the record's lock: it is left to finish.
+func (s *supervisor) finishStop(r store.Record) {
+	unlock, ok, err := s.db.TryLock(r.Name)
+	if err != nil || !ok {
+		return // a stop goes on; the next scan looks again
+	}
+	t := s.recs[r.Name]
+	if t == nil {
+		t = s.track(r)
+	}
+	t.busy = true
+	s.log.Printf("%s: stopped, but its tree runs (its stop was interrupted): stopping it", r.Name)
+	go func() {
+		defer unlock()
+		res, err := stop.TreeOf(ps.OwnerOf(r), s.timeoutOf(r.Name))
+		if err != nil {
+			s.log.Printf("%s: %v", r.Name, err)
+		}
+		e := store.Exit{Code: -1, Signal: "SIGTERM", Known: true, At: time.Now()}
+		if len(res.Killed) > 0 {
+			e.Signal = "SIGKILL"
+		}
+		s.db.StopDone(r.Name, r.Instance, &e, store.Detail{Signalled: len(res.Signalled), Killed: len(res.Killed),
+			Reason: "the command that stopped it ended first"})
+		s.events <- event{kind: evEnded, name: r.Name, t: t, exit: e}
+	}()
 }
 
 // starting reports whether a request of this supervisor is starting the

@@ -28,7 +28,7 @@
 
   const STATUS_LABEL = {
     running: 'Running', starting: 'Starting', restarting: 'Restarting', errored: 'Errored',
-    exited: 'Exited', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown',
+    exited: 'Exited', killed: 'Killed', paused: 'Paused', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown',
   };
 
   function lsGet(key, fallback) {
@@ -173,6 +173,15 @@
   }
   function statusOf(p) {
     return STATUS_LABEL[p.status] ? p.status : 'unknown';
+  }
+  // statusLabel names a process that ended on its own with how it ended
+  // ("Exited 1", "Killed: SIGKILL"), unlike a stop.
+  function statusLabel(p) {
+    const st = statusOf(p);
+    const le = p.last_exit;
+    if (st === 'exited' && le && !le.status_unknown && le.code !== undefined && le.code !== null) return `Exited ${le.code}`;
+    if (st === 'killed' && le && le.signal) return `Killed: ${le.signal}`;
+    return STATUS_LABEL[st];
   }
 
   // normalize guards against missing or oddly typed fields from the server.
@@ -536,12 +545,12 @@
     const last = e.last;
     const st = statusOf(p);
     const busy = state.busy.has(p.name);
-    const label = STATUS_LABEL[st];
+    const label = statusLabel(p);
 
     updateNameParts(e.n, p);
     updateNameParts(e.cn, p);
 
-    if (last.st !== st || last.detail !== p.status_detail) {
+    if (last.st !== st || last.detail !== p.status_detail || last.label !== label) {
       setClass(e.badge, `badge ${st}`);
       setText(e.badge, label);
       setAttr(e.badge, 'title', p.status_detail);
@@ -551,6 +560,7 @@
       setAttr(e.cBadge, 'title', p.status_detail);
       last.st = st;
       last.detail = p.status_detail;
+      last.label = label;
     }
 
     const pid = p.pid > 0 ? String(p.pid) : '–';
@@ -769,7 +779,8 @@
         mem += Number(p.memory) || 0;
         cpu += Number(p.cpu) || 0;
       }
-      if (p.status === 'failed') failed++;
+      if (['failed', 'errored', 'killed'].includes(p.status) ||
+        (p.status === 'exited' && p.last_exit && p.last_exit.code !== 0)) failed++;
     }
     setText(els.statTotal, state.procs.length);
     setText(els.statRunning, running);
@@ -1025,7 +1036,7 @@
     }
     const st = statusOf(p);
     setClass(dr.status, `badge ${st}`);
-    setText(dr.status, STATUS_LABEL[st]);
+    setText(dr.status, statusLabel(p));
     setAttr(dr.status, 'title', p.status_detail);
 
     setText(dr.toggle, p.running ? 'Stop' : 'Start');

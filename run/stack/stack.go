@@ -1,6 +1,7 @@
-package run
+package stack
 
 import (
+	"bgrun/run"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,8 @@ import (
 	"bgrun/store"
 )
 
-// StackFile is the file `bgrun up` and `bgrun down` read when none is named.
-const StackFile = "bgrun.toml"
+// File is the file `bgrun up` and `bgrun down` read when none is named.
+const File = "bgrun.toml"
 
 // Stack is a parsed bgrun.toml: named processes that start together, each
 // after the processes it depends on.
@@ -34,19 +35,19 @@ type Stack struct {
 	// for the records it creates.
 	Abs string
 	// Procs holds the processes in the order the file lists them.
-	Procs []StackProcess
+	Procs []Process
 	// Warnings are keys the file sets that this bgrun accepts but does not
 	// act on yet, one line each, naming file, line and key.
 	Warnings []string
 }
 
-// StackProcess is one [process.NAME] table.
-type StackProcess struct {
+// Process is one [process.NAME] table.
+type Process struct {
 	Name        string
 	Line        int    // line of the table's first key, for messages
 	Command     string // required
 	Dir         string // absolute; the file's folder by default
-	Env         []EnvVar
+	Env         []run.EnvVar
 	EnvFiles    []string // relative to Dir, or absolute
 	Config      string   // relative to Dir, or absolute; "" loads .config.toml when present
 	Stdout      string   // absolute; "" for bgrun's default
@@ -60,22 +61,22 @@ type StackProcess struct {
 	StopTimeout time.Duration
 	// Ready and ReadyTimeout are the readiness check that a start (and so
 	// each process depending on this one) waits for; MaxMemory and
-	// LogMaxSize are sizes such as "512M" (see ParseSize).
+	// LogMaxSize are sizes such as "512M" (see run.ParseSize).
 	Ready        string
 	ReadyTimeout time.Duration
 	MaxMemory    string
 	LogMaxSize   string
 }
 
-// StackError is a mistake in a stack file, located at its line and key.
-type StackError struct {
+// Error is a mistake in a stack file, located at its line and key.
+type Error struct {
 	Path string
 	Line int    // 0 when the file as a whole is wrong
 	Key  string // dotted key, "" when none
 	Msg  string
 }
 
-func (e *StackError) Error() string {
+func (e *Error) Error() string {
 	loc := e.Path
 	if e.Line > 0 {
 		loc += ":" + strconv.Itoa(e.Line)
@@ -95,10 +96,10 @@ var processKeys = []string{"command", "directory", "env", "env_file", "config", 
 // kilobytes.
 const maxStackFile = 1 << 20
 
-// LoadStack reads and checks the stack file at path. Every mistake, an
+// Load reads and checks the stack file at path. Every mistake, an
 // unknown key, a value of the wrong type, a dependency on a process the
-// file does not define or a cycle, is a *StackError naming the line and key.
-func LoadStack(path string) (*Stack, error) {
+// file does not define or a cycle, is a *Error naming the line and key.
+func Load(path string) (*Stack, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		abs, _ := filepath.Abs(path)
@@ -122,7 +123,7 @@ func LoadStack(path string) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := ParseStack(path, filepath.Dir(abs), data)
+	st, err := Parse(path, filepath.Dir(abs), data)
 	if err != nil {
 		return nil, err
 	}
@@ -130,17 +131,17 @@ func LoadStack(path string) (*Stack, error) {
 	return st, nil
 }
 
-// ParseStack parses a stack file's content; path names it in messages and
+// Parse parses a stack file's content; path names it in messages and
 // dir (absolute) is the folder relative paths start from.
-func ParseStack(path, dir string, data []byte) (*Stack, error) {
+func Parse(path, dir string, data []byte) (*Stack, error) {
 	var doc map[string]any
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &StackError{Path: path, Line: pe.Position.Line, Msg: pe.Message}
+			return nil, &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message}
 		}
-		return nil, &StackError{Path: path, Msg: err.Error()}
+		return nil, &Error{Path: path, Msg: err.Error()}
 	}
 	lines := keyLines(string(data))
 	p := stackParser{path: path, lines: lines}
@@ -169,7 +170,7 @@ func ParseStack(path, dir string, data []byte) (*Stack, error) {
 	}
 	procs, _ := doc["process"].(map[string]any)
 	if len(procs) == 0 {
-		return nil, &StackError{Path: path, Msg: "no processes: add a [process.NAME] table with a command"}
+		return nil, &Error{Path: path, Msg: "no processes: add a [process.NAME] table with a command"}
 	}
 	names := make([]string, 0, len(procs))
 	for name := range procs {
@@ -229,9 +230,9 @@ func (p *stackParser) line(key string) int {
 	return 0
 }
 
-// errf makes a StackError at key, a dotted path spelled for users.
+// errf makes a Error at key, a dotted path spelled for users.
 func (p *stackParser) errf(key, format string, a ...any) error {
-	return &StackError{Path: p.path, Line: p.line(lineKey(key)), Key: key, Msg: fmt.Sprintf(format, a...)}
+	return &Error{Path: p.path, Line: p.line(lineKey(key)), Key: key, Msg: fmt.Sprintf(format, a...)}
 }
 
 // lineKey turns a key as printed (process.api.env) into the locator's key,
@@ -249,9 +250,9 @@ func quoteKey(s string) string {
 	return tomlQuote(s)
 }
 
-func (p *stackParser) process(st *Stack, name string, v any) (StackProcess, error) {
+func (p *stackParser) process(st *Stack, name string, v any) (Process, error) {
 	key := "process." + quoteKey(name)
-	sp := StackProcess{Name: name, Line: p.line(lineKey(key)), Dir: st.Dir}
+	sp := Process{Name: name, Line: p.line(lineKey(key)), Dir: st.Dir}
 	if err := store.ValidateName(name); err != nil {
 		return sp, p.errf(key, "%v", err)
 	}
@@ -338,7 +339,7 @@ func (p *stackParser) process(st *Stack, name string, v any) (StackProcess, erro
 			sp.StopTimeout, err = p.duration(val, full)
 		case "ready":
 			if sp.Ready, err = p.str(val, full); err == nil {
-				if _, perr := ParseReady(sp.Ready); perr != nil {
+				if _, perr := run.ParseReady(sp.Ready); perr != nil {
 					err = p.errf(full, "%v", perr)
 				}
 			}
@@ -458,7 +459,7 @@ func (p *stackParser) size(v any, key string) (string, error) {
 		}
 		return strconv.FormatInt(v, 10), nil
 	case string:
-		if _, err := ParseSize(v); err != nil {
+		if _, err := run.ParseSize(v); err != nil {
 			return "", p.errf(key, "want a size such as \"512M\", got %q", v)
 		}
 		return v, nil
@@ -467,12 +468,12 @@ func (p *stackParser) size(v any, key string) (string, error) {
 }
 
 // env reads an inline or nested table of variables with scalar values.
-func (p *stackParser) env(v any, key string) ([]EnvVar, error) {
+func (p *stackParser) env(v any, key string) ([]run.EnvVar, error) {
 	t, ok := v.(map[string]any)
 	if !ok {
 		return nil, p.errf(key, "want a table such as { PORT = \"3000\" }, got %s", tomlType(v))
 	}
-	out := make([]EnvVar, 0, len(t))
+	out := make([]run.EnvVar, 0, len(t))
 	for k, val := range t {
 		full := key + "." + quoteKey(k)
 		if _, isTable := val.(map[string]any); isTable {
@@ -481,16 +482,16 @@ func (p *stackParser) env(v any, key string) ([]EnvVar, error) {
 		if _, isList := val.([]any); isList {
 			return nil, p.errf(full, "want a string, number or boolean, got an array")
 		}
-		s, err := tomlScalar(val)
+		s, err := run.EnvValue(val)
 		if err != nil {
 			return nil, p.errf(full, "%v", err)
 		}
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(s, 0) >= 0 {
 			return nil, p.errf(full, "cannot be an environment variable (empty name, '=' or NUL)")
 		}
-		out = append(out, EnvVar{Key: k, Value: s})
+		out = append(out, run.EnvVar{Key: k, Value: s})
 	}
-	slices.SortFunc(out, func(a, b EnvVar) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b run.EnvVar) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
 }
 
@@ -559,7 +560,7 @@ func (st *Stack) index() map[string]int {
 // Select returns the named processes with what they depend on (for up), or
 // with what depends on them (for down, dependents true), in file order; no
 // names selects all.
-func (st *Stack) Select(names []string, dependents bool) ([]StackProcess, error) {
+func (st *Stack) Select(names []string, dependents bool) ([]Process, error) {
 	if len(names) == 0 {
 		return st.Procs, nil
 	}
@@ -591,7 +592,7 @@ func (st *Stack) Select(names []string, dependents bool) ([]StackProcess, error)
 		}
 		add(n)
 	}
-	var out []StackProcess
+	var out []Process
 	for _, sp := range st.Procs {
 		if want[sp.Name] {
 			out = append(out, sp)

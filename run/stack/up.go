@@ -1,6 +1,7 @@
-package run
+package stack
 
 import (
+	"bgrun/run"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 	"bgrun/store"
 )
 
-// StackOptions tune `bgrun up` and `bgrun down`.
-type StackOptions struct {
-	File  string   // the stack file; StackFile in the working directory when ""
+// Options tune `bgrun up` and `bgrun down`.
+type Options struct {
+	File  string   // the stack file; File in the working directory when ""
 	Names []string // only these processes (up: and what they depend on; down: and what depends on them)
 	// Delete makes down remove the records and their logs too.
 	Delete bool
@@ -27,7 +28,7 @@ type StackOptions struct {
 	Env         []string
 	Home        string        // bgrun's folder, for default log paths
 	StopTimeout time.Duration // SIGTERM to SIGKILL when the file sets none
-	Grace       time.Duration // the startup window, as in Options
+	Grace       time.Duration // the startup window, as in run.Options
 	Workers     int           // starts or stops at once; DefaultWorkers when 0
 }
 
@@ -41,12 +42,12 @@ const DefaultWorkers = 4
 var errDependency = errors.New("dependency failed")
 
 // loadStack reads the options' stack file and prints its warnings.
-func (o *StackOptions) loadStack(stderr io.Writer) (*Stack, error) {
+func (o *Options) loadStack(stderr io.Writer) (*Stack, error) {
 	path := o.File
 	if path == "" {
-		path = StackFile
+		path = File
 	}
-	st, err := LoadStack(path)
+	st, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func (l *lineWriter) say(format string, a ...any) {
 // alone, one whose definition changed is restarted, and a missing or
 // stopped one is started. It prints one line per process and fails when one
 // did not start, stopping nothing that runs.
-func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOptions) error {
+func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o Options) error {
 	st, err := o.loadStack(stderr)
 	if err != nil {
 		return err
@@ -97,23 +98,29 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// gate ends when a down of the stack comes: no start begins after it,
+	// and the starts going on end as the down stops them.
+	gate, downCame := context.WithCancel(ctx)
+	defer downCame()
 	out, errw := &lineWriter{w: stdout}, &lineWriter{w: stderr}
 	waits := map[string][]string{}
 	for _, sp := range sel {
 		waits[sp.Name] = sp.DependsOn
 	}
-	byName := map[string]StackProcess{}
+	byName := map[string]Process{}
 	for _, sp := range sel {
 		byName[sp.Name] = sp
 	}
-	results := runOrdered(ctx, names(sel), waits, o.Workers, func(name string) error {
+	results := runOrdered(gate, names(sel), waits, o.Workers, func(name string) error {
 		line, err := upOne(ctx, db, st, byName[name], &o, epoch)
-		if errors.Is(err, store.ErrChanged) {
-			cancel() // a down of the stack came: start nothing more
+		if err != nil && gate.Err() == nil {
+			if e, eerr := db.StackEpoch(st.Abs); eerr == nil && e != epoch {
+				downCame()
+			}
+		}
+		if err != nil && gate.Err() != nil && ctx.Err() == nil {
 			out.say("%s: not started: bgrun down came first", name)
-			return err
+			return errDown
 		}
 		if err != nil {
 			msg, tail, _ := strings.Cut(err.Error(), "\n")
@@ -128,12 +135,23 @@ func Up(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOpti
 	}, func(name, because string) {
 		out.say("%s: not started: %s did not start", name, because)
 	})
+	if gate.Err() != nil && ctx.Err() == nil {
+		for _, n := range names(sel) {
+			if errors.Is(results[n], context.Canceled) {
+				out.say("%s: not started: bgrun down came first", n)
+				results[n] = errDown
+			}
+		}
+	}
 	sayInterrupted(out, names(sel), results, "not started")
 	return summary(results, "start")
 }
 
+// errDown is a start of an up that a down of its stack came before.
+var errDown = errors.New("bgrun down came first")
+
 // upOne brings one process of the stack up and says how.
-func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions, epoch int64) (string, error) {
+func upOne(ctx context.Context, db *store.DB, st *Stack, sp Process, o *Options, epoch int64) (string, error) {
 	set := stackSet(st, sp)
 	rec, err := db.Get(sp.Name)
 	exists := err == nil
@@ -177,7 +195,7 @@ func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *Sta
 	if env == nil {
 		env = []string{}
 	}
-	res, err := Request(ctx, db, Options{
+	res, err := run.Request(ctx, db, run.Options{
 		Name: sp.Name, Command: sp.Command, Dir: sp.Dir, Force: true,
 		Stdout: sp.Stdout, Stderr: sp.Stderr, Config: sp.Config, EnvFiles: envFiles,
 		Env: env, Set: set, Grace: o.Grace,
@@ -197,23 +215,23 @@ func upOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *Sta
 
 // duties are the process's readiness check, memory limit and log cap as a
 // start takes them (a size of 0 turns its limit off).
-func (sp StackProcess) duties() Duties {
+func (sp Process) duties() run.Duties {
 	size := func(s string) int64 {
 		if s == "" {
 			return 0
 		}
-		n, _ := ParseSize(s) // checked when the file was read
+		n, _ := run.ParseSize(s) // checked when the file was read
 		if n == 0 {
 			return -1
 		}
 		return n
 	}
-	return Duties{Ready: sp.Ready, ReadyTimeout: sp.ReadyTimeout, MaxMemory: size(sp.MaxMemory), LogMaxSize: size(sp.LogMaxSize)}
+	return run.Duties{Ready: sp.Ready, ReadyTimeout: sp.ReadyTimeout, MaxMemory: size(sp.MaxMemory), LogMaxSize: size(sp.LogMaxSize)}
 }
 
 // stackSet is what a stack gives a process explicitly: its env table, then
 // BGR_GROUP, which puts it in the stack's group.
-func stackSet(st *Stack, sp StackProcess) []string {
+func stackSet(st *Stack, sp Process) []string {
 	set := make([]string, 0, len(sp.Env)+1)
 	for _, v := range sp.Env {
 		if v.Key != "BGR_GROUP" {
@@ -227,7 +245,7 @@ func stackSet(st *Stack, sp StackProcess) []string {
 // defines it. The comparison is on what the record stores, so no hash needs
 // keeping: command, directory, variables, env and config files,
 // supervision, and log paths the file names.
-func sameDefinition(rec store.Record, sp StackProcess, set []string) bool {
+func sameDefinition(rec store.Record, sp Process, set []string) bool {
 	d := sp.duties()
 	return rec.Command == docker.Label(sp.Command, sp.Name) &&
 		rec.Ready == d.Ready && rec.ReadyTimeout == d.ReadyTimeout &&
@@ -262,7 +280,7 @@ func noteOrphans(db *store.DB, st *Stack, stderr io.Writer) {
 // and what depends on them), each after those that depend on it, and with
 // Delete removes their records and logs. A record of the same name that the
 // stack did not start (another group) is left alone.
-func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOptions) error {
+func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o Options) error {
 	st, err := o.loadStack(stderr)
 	if err != nil {
 		return err
@@ -288,7 +306,7 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	}
 	// Reverse the edges: a process waits for its dependents to stop.
 	waits := map[string][]string{}
-	byName := map[string]StackProcess{}
+	byName := map[string]Process{}
 	for _, sp := range sel {
 		byName[sp.Name] = sp
 		for _, d := range sp.DependsOn {
@@ -313,7 +331,7 @@ func Down(ctx context.Context, db *store.DB, stdout, stderr io.Writer, o StackOp
 	return summary(results, "stop")
 }
 
-func downOne(ctx context.Context, db *store.DB, st *Stack, sp StackProcess, o *StackOptions) (string, error) {
+func downOne(ctx context.Context, db *store.DB, st *Stack, sp Process, o *Options) (string, error) {
 	rec, err := db.Get(sp.Name)
 	if errors.Is(err, store.ErrNotFound) {
 		return "no record", nil
@@ -364,7 +382,7 @@ func sayInterrupted(out *lineWriter, order []string, results map[string]error, w
 	}
 }
 
-func names(sel []StackProcess) []string {
+func names(sel []Process) []string {
 	out := make([]string, len(sel))
 	for i, sp := range sel {
 		out[i] = sp.Name

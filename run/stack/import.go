@@ -1,6 +1,7 @@
-package run
+package stack
 
 import (
+	"bgrun/run"
 	"bufio"
 	"bytes"
 	"context"
@@ -56,7 +57,7 @@ func Import(ctx context.Context, path string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s defines no processes", path)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Made by `bgrun import %s`; save it beside that file as %s and run `bgrun up`.\n", filepath.Base(path), StackFile)
+	fmt.Fprintf(&b, "# Made by `bgrun import %s`; save it beside that file as %s and run `bgrun up`.\n", filepath.Base(path), File)
 	b.WriteString("# name = \"myapp\"  # the group of every process below; the folder's name when not set\n")
 	for _, p := range procs {
 		b.WriteString("\n[process." + quoteKey(p.name) + "]\n")
@@ -88,7 +89,7 @@ func Import(ctx context.Context, path string, stdout, stderr io.Writer) error {
 // importedProc is one process on its way into the stack file.
 type importedProc struct {
 	name, command, dir string
-	env                []EnvVar
+	env                []run.EnvVar
 	envFiles           []string
 	extra              []string // further "key = value" lines, already TOML
 }
@@ -355,7 +356,7 @@ func pm2App(app map[string]any, i int) (importedProc, []string, error) {
 			for _, e := range v {
 				l = append(l, fmt.Sprint(e))
 			}
-			return JoinArgs(l)
+			return run.JoinArgs(l)
 		}
 		return ""
 	}
@@ -433,9 +434,9 @@ func pm2App(app map[string]any, i int) (importedProc, []string, error) {
 				continue
 			}
 			for ek, ev := range env {
-				p.env = append(p.env, EnvVar{Key: ek, Value: jsonScalar(ev)})
+				p.env = append(p.env, run.EnvVar{Key: ek, Value: jsonScalar(ev)})
 			}
-			slices.SortFunc(p.env, func(a, b EnvVar) int { return strings.Compare(a.Key, b.Key) })
+			slices.SortFunc(p.env, func(a, b run.EnvVar) int { return strings.Compare(a.Key, b.Key) })
 		case "autorestart":
 			if b, ok := v.(bool); ok && !b {
 				guard = false

@@ -1,4 +1,4 @@
-package run
+package stack
 
 import (
 	"bytes"
@@ -80,7 +80,7 @@ func TestImportErrors(t *testing.T) {
 }
 
 // TestImportOutputParses checks that what import prints is a stack file
-// that LoadStack accepts, quoting and all.
+// that Load accepts, quoting and all.
 func TestImportOutputParses(t *testing.T) {
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "Procfile")
@@ -92,7 +92,7 @@ func TestImportOutputParses(t *testing.T) {
 	}
 	p := filepath.Join(dir, "bgrun.toml")
 	os.WriteFile(p, out.Bytes(), 0o600)
-	st, err := LoadStack(p)
+	st, err := Load(p)
 	if err != nil {
 		t.Fatalf("%v in\n%s", err, out.String())
 	}

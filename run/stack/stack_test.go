@@ -1,6 +1,7 @@
-package run
+package stack
 
 import (
+	"bgrun/run"
 	"context"
 	"errors"
 	"os"
@@ -18,7 +19,7 @@ import (
 
 func parse(t *testing.T, src string) (*Stack, error) {
 	t.Helper()
-	return ParseStack("s.toml", "/srv/shop", []byte(src))
+	return Parse("s.toml", "/srv/shop", []byte(src))
 }
 
 func TestParseStackEveryKey(t *testing.T) {
@@ -64,8 +65,8 @@ depends_on = ["api"]
 	if db.Dir != "/srv/shop" || db.StopTimeout != 20*time.Second || db.Ready != "tcp:5432" || db.ReadyTimeout != 30*time.Second {
 		t.Errorf("db = %+v", db)
 	}
-	want := StackProcess{Name: "api", Line: 10, Command: "node server.js", Dir: "/srv/shop/api",
-		Env:      []EnvVar{{"DEBUG", "true"}, {"PORT", "3000"}, {"RATE", "1.5"}},
+	want := Process{Name: "api", Line: 10, Command: "node server.js", Dir: "/srv/shop/api",
+		Env:      []run.EnvVar{{Key: "DEBUG", Value: "true"}, {Key: "PORT", Value: "3000"}, {Key: "RATE", Value: "1.5"}},
 		EnvFiles: []string{".env", "/etc/api.env"}, Config: "api.toml",
 		Stdout: "/srv/shop/api/logs/out.txt", Stderr: "/var/log/api-err.txt",
 		DependsOn: []string{"db"}, Guard: true, MaxRestarts: 5, MaxMemory: "512M", LogMaxSize: "1048576"}
@@ -80,7 +81,7 @@ depends_on = ["api"]
 	}
 }
 
-func equalProc(a, b StackProcess) bool {
+func equalProc(a, b Process) bool {
 	return a.Name == b.Name && a.Line == b.Line && a.Command == b.Command && a.Dir == b.Dir &&
 		slices.Equal(a.Env, b.Env) && slices.Equal(a.EnvFiles, b.EnvFiles) && a.Config == b.Config &&
 		a.Stdout == b.Stdout && a.Stderr == b.Stderr && slices.Equal(a.DependsOn, b.DependsOn) &&
@@ -122,9 +123,9 @@ func TestParseStackErrors(t *testing.T) {
 		{"[process.a]\ncommand = \"x\"\ncommand = \"y\"\n", "s.toml:3: "},
 	} {
 		_, err := parse(t, tc.src)
-		var se *StackError
+		var se *Error
 		if !errors.As(err, &se) {
-			t.Errorf("%q: err = %v, want a StackError", tc.src, err)
+			t.Errorf("%q: err = %v, want a Error", tc.src, err)
 			continue
 		}
 		if !strings.HasPrefix(err.Error(), tc.want) {
@@ -301,7 +302,7 @@ func TestRunOrdered(t *testing.T) {
 
 func TestSameDefinition(t *testing.T) {
 	st := &Stack{Name: "shop"}
-	sp := StackProcess{Name: "api", Command: "docker run redis", Dir: "/srv", Env: []EnvVar{{"A", "1"}},
+	sp := Process{Name: "api", Command: "docker run redis", Dir: "/srv", Env: []run.EnvVar{{Key: "A", Value: "1"}},
 		EnvFiles: []string{".env"}, Guard: true, Ignore: []string{"tmp"}}
 	set := stackSet(st, sp)
 	if want := []string{"A=1", "BGR_GROUP=shop"}; !slices.Equal(set, want) {
@@ -334,15 +335,15 @@ func TestSameDefinition(t *testing.T) {
 
 func TestLoadStackFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := LoadStack(filepath.Join(dir, "bgrun.toml")); err == nil || !strings.Contains(err.Error(), "no stack file") {
+	if _, err := Load(filepath.Join(dir, "bgrun.toml")); err == nil || !strings.Contains(err.Error(), "no stack file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := LoadStack(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("a folder: %v", err)
 	}
 	p := filepath.Join(dir, "s.toml")
 	os.WriteFile(p, []byte("[process.a]\ncommand = \"x\"\ndirectory = \"sub\"\n"), 0o600)
-	st, err := LoadStack(p)
+	st, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
