@@ -172,6 +172,11 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	defer unlock()
+	self := ps.Self()
+	if f, _, err := store.OpenPrivate(store.SupervisorLock(dbPath), os.O_WRONLY|os.O_TRUNC); err == nil {
+		fmt.Fprintf(f, "%d %d\n", self.PID, self.Ticks) // for a person who wonders who holds it
+		f.Close()
+	}
 	fi, err := os.Stat(dbPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // no store, so nothing runs of it; a supervisor never makes one
@@ -184,7 +189,7 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 		return err
 	}
 	defer db.Close()
-	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags), self: ps.Self(), opt: opt,
+	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags), self: self, opt: opt,
 		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now(), ctx: ctx,
 		inflight: map[string]int{}, storeFile: fi, storeAt: time.Now()}
 	s.starts, s.stopStarts = context.WithCancel(ctx)
