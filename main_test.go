@@ -387,6 +387,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 //	waitfor free PORTFILE      nothing listens on the port in the file
 //	waitfor json NAME KEY VAL  `bgrun NAME --json` has KEY equal to VAL
 //	waitfor locked NAME        someone holds the lock of record NAME
+//	waitfor stored NAME STATUS record NAME's stored status is STATUS
 //
 // `waitfor -t DURATION ...` waits up to DURATION instead.
 func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
@@ -417,6 +418,8 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 			return !ok || p.State == 'Z' || p.StartTicks != ticks
 		case "json":
 			return jsonField(ts, args[1], args[2]) == args[3]
+		case "stored":
+			return storedStatus(ts, args[1]) == args[2]
 		case "locked":
 			return lockHeld(ts, args[1])
 		case "free":
@@ -467,6 +470,20 @@ func cmdEnviron(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s has %s=%q, want %q", args[0], k, got, v)
 		}
 	}
+}
+
+// storedStatus returns the status that the record named name has in the
+// store, which a listing may not show (a stopped record whose tree still
+// runs is listed running), "" when there is no such record.
+func storedStatus(ts *testscript.TestScript, name string) string {
+	db := openScriptDB(ts)
+	defer db.Close()
+	r, err := db.Get(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return ""
+	}
+	ts.Check(err)
+	return string(r.Status)
 }
 
 // jsonField returns one field of `bgrun NAME --json`, formatted with %v.

@@ -191,7 +191,7 @@ func childEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "BGR_PROCESS_NAME", "BGR_PARENT_NAME", "BGRUN_PARENT_NAME", "BUN_PORT", TokenEnv:
+		case "BGR_PROCESS_NAME", "BGR_PARENT_NAME", "BGRUN_PARENT_NAME", "BUN_PORT", tokenEnv:
 			continue
 		}
 		env = append(env, kv)

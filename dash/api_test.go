@@ -636,12 +636,12 @@ func TestHistory(t *testing.T) {
 func TestChildEnv(t *testing.T) {
 	t.Setenv("BGR_PROCESS_NAME", Name)
 	t.Setenv("BUN_PORT", "4000")
-	t.Setenv(TokenEnv, "t")
+	t.Setenv(tokenEnv, "t")
 	t.Setenv("KEEP_ME", "1")
 	env := childEnv()
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "BGR_PROCESS_NAME" || k == "BUN_PORT" || k == TokenEnv {
+		if k == "BGR_PROCESS_NAME" || k == "BUN_PORT" || k == tokenEnv {
 			t.Errorf("child env has %s", kv)
 		}
 	}
@@ -661,7 +661,7 @@ func TestHelpers(t *testing.T) {
 	if got := hostOf(cmd); got != "::1" {
 		t.Errorf("hostOf(%q) = %q", cmd, got)
 	}
-	if got := hostOf("exec /bgrun --_serve"); got != DefaultHost {
+	if got := hostOf("exec /bgrun --_serve"); got != defaultHost {
 		t.Errorf("hostOf default = %q", got)
 	}
 	if got := dashURL("::1", 3000, "a b"); got != "http://[::1]:3000/?token=a+b" {
@@ -699,21 +699,21 @@ func TestPeerUser(t *testing.T) {
 
 func TestTokenFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	a, err := LoadToken(dir)
+	a, err := loadToken(dir)
 	if err != nil || len(a) != 32 {
 		t.Fatalf("LoadToken = %q, %v", a, err)
 	}
-	if b, err := LoadToken(dir); err != nil || b != a {
+	if b, err := loadToken(dir); err != nil || b != a {
 		t.Fatalf("second LoadToken = %q, %v; want %q", b, err, a)
 	}
 	fi, err := os.Stat(store.TokenFile(dir))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file: %v %v", fi.Mode(), err)
 	}
-	if err := SaveToken(dir, "given"); err != nil {
+	if err := saveToken(dir, "given"); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := LoadToken(dir); b != "given" {
+	if b, _ := loadToken(dir); b != "given" {
 		t.Fatalf("after SaveToken: %q", b)
 	}
 }

@@ -121,9 +121,9 @@ func (s *server) cookieValue() string {
 const loginHelp = "missing or wrong token: open the link that `bgrun --dashboard` prints, " +
 	"or send the token of %s as \"Authorization: Bearer TOKEN\""
 
-// LoadToken returns the dashboard's login token kept in the store folder
+// loadToken returns the dashboard's login token kept in the store folder
 // dir, making one (0600) the first time. Two launches at once agree on one.
-func LoadToken(dir string) (string, error) {
+func loadToken(dir string) (string, error) {
 	path := store.TokenFile(dir)
 	for range 3 {
 		b, err := store.ReadSmall(path, 4096)
@@ -152,9 +152,9 @@ func LoadToken(dir string) (string, error) {
 	return "", fmt.Errorf("dashboard token: cannot create %s", path)
 }
 
-// SaveToken makes t the dashboard's token of the store folder dir (0600),
+// saveToken makes t the dashboard's token of the store folder dir (0600),
 // replacing any other.
-func SaveToken(dir, t string) error {
+func saveToken(dir, t string) error {
 	return writeToken(dir, t, os.Rename)
 }
 

@@ -16,7 +16,7 @@ func CmdDashboard(ctx context.Context, db *store.DB, w io.Writer, o LaunchOption
 	}
 	o.Out = w
 	o.PortExplicit = o.PortExplicit || o.Port > 0
-	return Launch(ctx, db, db.Path(), o)
+	return launch(ctx, db, db.Path(), o)
 }
 
 // CmdServe is the dashboard process itself (`bgrun --_serve`), serving until
@@ -26,5 +26,5 @@ func CmdServe(ctx context.Context, w io.Writer, o ServeOptions) error {
 		o.Out = w
 	}
 	o.Explicit = o.Explicit || o.Port > 0
-	return Serve(ctx, o)
+	return serve(ctx, o)
 }

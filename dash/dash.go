@@ -32,18 +32,18 @@ import (
 // Name is the record name of the dashboard process.
 const Name = "bgr-dashboard"
 
-// DefaultHost is where the dashboard listens unless told otherwise: this
+// defaultHost is where the dashboard listens unless told otherwise: this
 // machine only.
-const DefaultHost = "127.0.0.1"
+const defaultHost = "127.0.0.1"
 
-// DefaultPort is the first port tried when none is given explicitly.
-const DefaultPort = 3000
+// defaultPort is the first port tried when none is given explicitly.
+const defaultPort = 3000
 
-// TokenEnv carries the access token from `bgrun --dashboard` to the server
+// tokenEnv carries the access token from `bgrun --dashboard` to the server
 // process: the environment, unlike the command line, is not shown by ps.
-const TokenEnv = "BGR_DASH_TOKEN"
+const tokenEnv = "BGR_DASH_TOKEN"
 
-// listenWait bounds how long Launch waits for a started dashboard to listen.
+// listenWait bounds how long launch waits for a started dashboard to listen.
 const listenWait = 5 * time.Second
 
 // LaunchOptions configure `bgrun --dashboard`.
@@ -59,9 +59,9 @@ type LaunchOptions struct {
 	Out          io.Writer
 }
 
-// Launch starts the dashboard as the managed process bgr-dashboard, or says
+// launch starts the dashboard as the managed process bgr-dashboard, or says
 // where it already runs.
-func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) error {
+func launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) error {
 	out := o.Out
 	if out == nil {
 		out = io.Discard
@@ -87,7 +87,7 @@ func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) e
 
 	host := o.Host
 	if host == "" {
-		host = DefaultHost
+		host = defaultHost
 	}
 	if o.Home == "" {
 		o.Home = db.Dir()
@@ -97,12 +97,12 @@ func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) e
 	// so every launch prints the same link.
 	token := o.Token
 	if token == "" {
-		token = os.Getenv(TokenEnv)
+		token = os.Getenv(tokenEnv)
 	}
 	if token != "" {
-		err = SaveToken(o.Home, token)
+		err = saveToken(o.Home, token)
 	} else {
-		token, err = LoadToken(o.Home)
+		token, err = loadToken(o.Home)
 	}
 	if err != nil {
 		return err
@@ -125,12 +125,12 @@ func Launch(ctx context.Context, db *store.DB, dbPath string, o LaunchOptions) e
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == TokenEnv || (k == "BUN_PORT" && !o.PortExplicit) {
+		if k == tokenEnv || (k == "BUN_PORT" && !o.PortExplicit) {
 			continue
 		}
 		env = append(env, kv)
 	}
-	set := []string{TokenEnv + "=" + token}
+	set := []string{tokenEnv + "=" + token}
 	if err := store.MkdirPrivate(o.Home); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
@@ -198,12 +198,12 @@ func hostOf(command string) string {
 			return strings.Trim(f[i+1], `'"`)
 		}
 	}
-	return DefaultHost
+	return defaultHost
 }
 
 // token returns the token a dashboard record was started with, "" for none.
 func token(rec store.Record) string {
-	v, _ := run.LookupEnvVar(run.EnvFromList(rec.Set), TokenEnv)
+	v, _ := run.LookupEnvVar(run.EnvFromList(rec.Set), tokenEnv)
 	return v
 }
 
@@ -242,17 +242,17 @@ type ServeOptions struct {
 	Out io.Writer
 }
 
-// Serve runs the dashboard server until ctx is done.
-func Serve(ctx context.Context, o ServeOptions) error {
+// serve runs the dashboard server until ctx is done.
+func serve(ctx context.Context, o ServeOptions) error {
 	if o.Host == "" {
-		o.Host = DefaultHost
+		o.Host = defaultHost
 	}
 	if o.Token == "" {
-		o.Token = os.Getenv(TokenEnv)
+		o.Token = os.Getenv(tokenEnv)
 	}
 	// Processes started from the dashboard inherit its environment: the
 	// token must not travel with it.
-	os.Unsetenv(TokenEnv)
+	os.Unsetenv(tokenEnv)
 	if o.Token == "" && !isLoopbackHost(o.Host) {
 		return store.Errorf(store.KindBadInput, "dashboard: listening on %s (not this machine only) needs a token", o.Host)
 	}
@@ -279,7 +279,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 func listen(ctx context.Context, o ServeOptions) (net.Listener, error) {
 	port := o.Port
 	if port == 0 {
-		port = DefaultPort
+		port = defaultPort
 	}
 	if o.Explicit {
 		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(port)))

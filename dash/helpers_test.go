@@ -83,7 +83,7 @@ func newEnv(t *testing.T, token string) *env {
 	t.Setenv("HOME", h)
 	t.Setenv("BGR_HOME", "")
 	t.Setenv("DB_NAME", "")
-	t.Setenv(TokenEnv, "")
+	t.Setenv(tokenEnv, "")
 	e := &env{t: t, home: filepath.Join(h, ".bgr"), dir: t.TempDir()}
 	path := filepath.Join(e.home, "bgr.sqlite")
 	db, err := store.Open(path)

@@ -152,7 +152,7 @@ func TestEventsSlowClient(t *testing.T) {
 	}
 }
 
-// TestServeShutdown runs Serve on a busy default port and checks the
+// TestServeShutdown runs serve on a busy default port and checks the
 // fallback, the listening line, and a graceful end that closes streams.
 func TestServeShutdown(t *testing.T) {
 	e := newEnv(t, "")
@@ -167,7 +167,7 @@ func TestServeShutdown(t *testing.T) {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Serve(ctx, ServeOptions{Port: port, DBPath: e.db.Path(), Version: "v", Out: out})
+		errc <- serve(ctx, ServeOptions{Port: port, DBPath: e.db.Path(), Version: "v", Out: out})
 	}()
 	re := regexp.MustCompile(`^bgrun dashboard listening on http://127\.0\.0\.1:(\d+)\n$`)
 	waitFor(t, 5*time.Second, "the listening line", func() bool { return re.MatchString(out.String()) })
@@ -211,7 +211,7 @@ func TestServeExplicitBusy(t *testing.T) {
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	err = Serve(context.Background(), ServeOptions{Port: port, Explicit: true, DBPath: e.db.Path(), Out: io.Discard})
+	err = serve(context.Background(), ServeOptions{Port: port, Explicit: true, DBPath: e.db.Path(), Out: io.Discard})
 	want := fmt.Sprintf("port %d is in use by pid %d (", port, os.Getpid())
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Serve on busy %d: %v; want %q", port, err, want)
@@ -225,11 +225,11 @@ func TestServeExplicitBusy(t *testing.T) {
 
 func TestServeToken(t *testing.T) {
 	e := newEnv(t, "")
-	err := Serve(context.Background(), ServeOptions{Host: "0.0.0.0", DBPath: e.db.Path(), Out: io.Discard})
+	err := serve(context.Background(), ServeOptions{Host: "0.0.0.0", DBPath: e.db.Path(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "needs a token") {
 		t.Fatalf("Serve on 0.0.0.0 without a token: %v", err)
 	}
-	t.Setenv(TokenEnv, "from-env")
+	t.Setenv(tokenEnv, "from-env")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -240,14 +240,14 @@ func TestServeToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Serve(ctx, ServeOptions{Port: port, Explicit: true, DBPath: e.db.Path(), Out: out})
+		errc <- serve(ctx, ServeOptions{Port: port, Explicit: true, DBPath: e.db.Path(), Out: out})
 	}()
 	defer func() {
 		cancel()
 		<-errc
 	}()
 	waitFor(t, 5*time.Second, "the server", func() bool { return strings.Contains(out.String(), "listening") })
-	if v := os.Getenv(TokenEnv); v != "" {
+	if v := os.Getenv(tokenEnv); v != "" {
 		t.Errorf("the token stays in the environment, where started processes would inherit it")
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d/api/version", port)

@@ -210,7 +210,7 @@ func resolve(ctx context.Context, rec Record, spec Spec, all bool) ([]string, er
 			// An empty value would match every container with an empty label.
 			return nil, nil
 		}
-		args = append(args, "--filter", "label="+LabelKey+"="+value)
+		args = append(args, "--filter", "label="+labelKey+"="+value)
 	}
 	out, err := invocation{program: "docker", args: args, timeout: callTimeout}.run(ctx)
 	if err != nil {

@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// LabelKey is the container label that Label adds to a `docker run` without --name, so
+// labelKey is the container label that Label adds to a `docker run` without --name, so
 // that the container of a record can be found again without guessing from its image.
-const LabelKey = "bgrun.name"
+const labelKey = "bgrun.name"
 
 // Spec is what Parse learns from a docker command.
 type Spec struct {
@@ -76,7 +76,7 @@ func Label(command, record string) string {
 	if !ok || spec.Compose || spec.Name != "" || spec.LabelName != "" || record == "" {
 		return command
 	}
-	flag := " --label " + shellQuote(LabelKey+"="+record)
+	flag := " --label " + shellQuote(labelKey+"="+record)
 	return command[:spec.runEnd] + flag + command[spec.runEnd:]
 }
 
@@ -322,7 +322,7 @@ func (s *Spec) setShort(o byte) {
 // setValue records a short option of docker run that took a value.
 func (s *Spec) setValue(o byte, value string) {
 	if o == 'l' {
-		if v, ok := strings.CutPrefix(value, LabelKey+"="); ok && v != "" {
+		if v, ok := strings.CutPrefix(value, labelKey+"="); ok && v != "" {
 			s.LabelName = v
 		}
 	}

@@ -57,7 +57,7 @@ const (
 
 // psFormat makes `docker ps` print, for each container, its ID and the labels that
 // identify records, as JSON strings, since label values may hold any character.
-const psFormat = `{{json .ID}} {{json (.Label "` + LabelKey + `")}} {{json (.Label "` +
+const psFormat = `{{json .ID}} {{json (.Label "` + labelKey + `")}} {{json (.Label "` +
 	composeProject + `")}} {{json (.Label "` + composeDir + `")}}`
 
 // psRow is one container listed by `docker ps` with psFormat.
@@ -201,7 +201,7 @@ func Status(ctx context.Context, recs []Record) (map[string]Container, error) {
 func listLabelled(ctx context.Context, compose bool) ([]psRow, error) {
 	args := []string{"ps", "-a", "--no-trunc", "--format", psFormat}
 	if !compose {
-		args = append(args, "--filter", "label="+LabelKey)
+		args = append(args, "--filter", "label="+labelKey)
 	}
 	out, err := invocation{program: "docker", args: args, timeout: callTimeout}.run(ctx)
 	if err != nil {
@@ -278,7 +278,7 @@ func (w wanted) matches(c inspected) bool {
 		return strings.TrimPrefix(c.Name, "/") == w.name
 	}
 	l := c.Config.Labels
-	return w.matchLabels(l[LabelKey], l[composeProject], l[composeDir])
+	return w.matchLabels(l[labelKey], l[composeProject], l[composeDir])
 }
 
 // matchLabels compares a container's identifying labels with w.

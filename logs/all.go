@@ -12,14 +12,14 @@ import (
 	"time"
 )
 
-// Stream is one log file of one process, for All.
+// Stream is one log file of one process, for showStreams.
 type Stream struct {
 	Name  string // the process
 	Label string // "stdout" or "stderr"
 	Path  string
 }
 
-// AllOptions tune All.
+// AllOptions tune showStreams.
 type AllOptions struct {
 	// Lines is how many last lines of each file to show first; 0 for none.
 	Lines int
@@ -27,26 +27,26 @@ type AllOptions struct {
 	Follow bool
 	// Color colours each name (a terminal without NO_COLOR).
 	Color bool
-	// List returns the streams to show. Follow calls it again every
+	// List returns the streams to show. While following it is called again every
 	// relistEvery, so that processes started later are followed too.
 	List func() ([]Stream, error)
 }
 
-// relistEvery is how often All asks for the list of streams while following.
+// relistEvery is how often showStreams asks for the list of streams while following.
 const relistEvery = time.Second
 
 // colors are the ANSI colours names get, picked by a hash of the name so
 // that a process keeps its colour from one run of bgrun to the next.
 var colors = []string{"\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m", "\x1b[96m", "\x1b[93m", "\x1b[92m"}
 
-// All is `bgrun logs` of several processes: the last Lines lines of every
+// showStreams is `bgrun logs` of several processes: the last Lines lines of every
 // stream, each line prefixed by its process's name (padded, and coloured
 // with Color), the files in the order they were last written, so that the
 // most recent output ends up last. With Follow it then prints every line
 // appended to any of them, including the streams of processes that appear
 // later, across restarts, rotations and truncations, like `tail -F`.
 // stderr lines are labelled NAME(err).
-func All(ctx context.Context, w io.Writer, o AllOptions) error {
+func showStreams(ctx context.Context, w io.Writer, o AllOptions) error {
 	// A stream whose file changed after this moment holds output of a
 	// process started meanwhile, shown from its start.
 	since := time.Now()

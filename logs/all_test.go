@@ -25,7 +25,7 @@ func TestAllShowsLastLinesOldestFileFirst(t *testing.T) {
 			{Name: "none", Label: "stdout", Path: filepath.Join(dir, "missing.txt")}}, nil
 	}
 	var buf syncBuffer
-	if err := All(context.Background(), &buf, AllOptions{Lines: 2, List: list}); err != nil {
+	if err := showStreams(context.Background(), &buf, AllOptions{Lines: 2, List: list}); err != nil {
 		t.Fatal(err)
 	}
 	want := "db(err) | o1\nweb     | n2\nweb     | n3\n"
@@ -33,7 +33,7 @@ func TestAllShowsLastLinesOldestFileFirst(t *testing.T) {
 		t.Errorf("All = %q, want %q", buf.String(), want)
 	}
 	var col syncBuffer
-	if err := All(context.Background(), &col, AllOptions{Lines: 1, Color: true, List: list}); err != nil {
+	if err := showStreams(context.Background(), &col, AllOptions{Lines: 1, Color: true, List: list}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(col.String(), "\x1b[") || !strings.Contains(col.String(), "\x1b[0m | n3\n") {
@@ -58,7 +58,7 @@ func TestAllFollowsNewStreamsAndTruncation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	buf := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- All(ctx, buf, AllOptions{Lines: 1, Follow: true, List: list}) }()
+	go func() { done <- showStreams(ctx, buf, AllOptions{Lines: 1, Follow: true, List: list}) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

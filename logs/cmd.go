@@ -33,14 +33,14 @@ type CmdOptions struct {
 const dockerLogsTimeout = time.Minute
 
 // CmdLogs is the logs command: the last lines of a process's stdout and
-// stderr (or of several processes'), then (with Follow) what is appended,
+// stderr (or of several processes'), then (with followAll) what is appended,
 // until ctx ends.
 func CmdLogs(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error {
 	if len(o.Names) != 1 || o.Group != "" {
 		if o.Lines == 0 {
 			o.Lines = 20
 		}
-		return All(ctx, w, AllOptions{Lines: o.Lines, Follow: o.Follow, Color: o.Color,
+		return showStreams(ctx, w, AllOptions{Lines: o.Lines, Follow: o.Follow, Color: o.Color,
 			List: streams(db, o.Names, o.Group, o.Stdout, o.Stderr)})
 	}
 	if err := store.ValidateName(o.Names[0]); err != nil {
@@ -81,7 +81,7 @@ func CmdLogs(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error
 			srcs[i].Marks = map[string][]Mark{"stdout": mout, "stderr": merr}[srcs[i].Label]
 		}
 	}
-	if err := Show(w, srcs, o.Lines); err != nil {
+	if err := showSources(w, srcs, o.Lines); err != nil {
 		return err
 	}
 	if !o.Follow {

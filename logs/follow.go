@@ -12,16 +12,16 @@ import (
 	"bgrun/store"
 )
 
-// pollInterval is how often Follow looks at the files. Polling keeps Follow
+// pollInterval is how often followAll looks at the files. Polling keeps followAll
 // portable (no inotify, kqueue or ReadDirectoryChangesW) and costs one stat
 // per source per tick when nothing changed.
 const pollInterval = 150 * time.Millisecond
 
-// readChunk is how much Follow reads at once, so that a burst of output
+// readChunk is how much followAll reads at once, so that a burst of output
 // between two polls is copied in bounded memory.
 const readChunk = 64 << 10
 
-// keepTail is how many bytes before the read offset Follow remembers, to
+// keepTail is how many bytes before the read offset followAll remembers, to
 // notice a file that was truncated and rewritten past the old offset
 // between two polls, which its size alone cannot show, and to find its
 // place again after a rotation. 1 KB spans several lines of a typical log,
@@ -34,14 +34,14 @@ const keepTail = 1 << 10
 // without limit would hide it and grow memory.
 const maxPending = 1 << 20
 
-// Follow prints new lines appended to the sources until ctx is done, like
-// `tail -F`: it starts at the current end of each file (Show has printed the
+// followAll prints new lines appended to the sources until ctx is done, like
+// `tail -F`: it starts at the current end of each file (show has printed the
 // last lines already), polls every 150 ms, starts over at the beginning
 // when a file is truncated or replaced (a restart that rewrites it), and
 // waits for a file that does not exist yet, reading it from its start once
 // it appears.
 //
-// With one source, Follow copies the bytes as they come, partial lines
+// With one source, followAll copies the bytes as they come, partial lines
 // included, so that a prompt without a newline shows up at once. With more
 // than one, each line is prefixed by its label (`stdout | `, `stderr | `)
 // and written whole, so lines of different sources never interleave
@@ -49,7 +49,7 @@ const maxPending = 1 << 20
 // written with a newline added when ctx is done.
 //
 // A rotation (see Rotate) is followed across: when the file shrank or its
-// bytes before the offset changed, Follow looks for the last bytes it
+// bytes before the offset changed, followAll looks for the last bytes it
 // printed at the end of path.1 and the start of the file, prints what
 // path.1 holds after them and goes on in the file, so that no line is lost
 // or printed twice. It finds its place by the last 1 KB it printed: in a log
@@ -58,16 +58,16 @@ const maxPending = 1 << 20
 // than 2 × --log-max-size per 150 ms) it starts again at the start of the
 // file.
 //
-// Follow returns nil when ctx is done, because that is how following
+// followAll returns nil when ctx is done, because that is how following
 // normally ends (Ctrl-C), and an error when writing fails or a file cannot
 // be read for a reason other than not existing.
 func Follow(ctx context.Context, w io.Writer, srcs []Source) error {
 	return follow(ctx, w, srcs, nil)
 }
 
-// follow is Follow with a hook that is called once every file has its
+// follow is followAll with a hook that is called once every file has its
 // starting offset, so that tests know when an append will be seen as new
-// rather than as part of the content before Follow started.
+// rather than as part of the content before followAll started.
 func follow(ctx context.Context, w io.Writer, srcs []Source, ready func()) error {
 	if len(srcs) == 0 {
 		return errors.New("follow logs: no log files given")
@@ -115,7 +115,7 @@ func follow(ctx context.Context, w io.Writer, srcs []Source, ready func()) error
 // follower is the state of one followed file between polls.
 type follower struct {
 	src    Source
-	prefix []byte // Nil when Follow has a single source and copies raw bytes.
+	prefix []byte // Nil when followAll has a single source and copies raw bytes.
 
 	// id identifies the file being read, taken from the open file so that
 	// it is exact on every platform; nil until the file is first seen.
@@ -159,7 +159,7 @@ func (fl *follower) start() error {
 }
 
 // open opens the file of fl and returns it with its identity. It refuses
-// anything but a regular file, because opening a FIFO would block Follow.
+// anything but a regular file, because opening a FIFO would block followAll.
 func (fl *follower) open() (*os.File, os.FileInfo, error) {
 	st, err := os.Stat(fl.src.Path)
 	if err != nil {
@@ -182,7 +182,7 @@ func (fl *follower) open() (*os.File, os.FileInfo, error) {
 
 // poll writes whatever was appended to the file of fl since the last poll.
 // It stops early when ctx is done, so that a large backlog does not delay
-// the end of Follow; the rest would be read by the next poll.
+// the end of followAll; the rest would be read by the next poll.
 func (fl *follower) poll(ctx context.Context, w io.Writer) error {
 	// The cheap check first: one stat when nothing changed.
 	st, err := os.Stat(fl.src.Path)

@@ -20,7 +20,7 @@ const joinWindow = 256 << 10
 const rotatedSlack = 2 * time.Second
 
 // reset handles a file that shrank or was rewritten under fl: if it was
-// rotated, fl resumes where it was (see Follow), else it starts over at the
+// rotated, fl resumes where it was (see followAll), else it starts over at the
 // beginning of the file.
 func (fl *follower) reset(ctx context.Context, w io.Writer, cur *os.File, size int64) error {
 	ok, err := fl.resume(ctx, w, cur, size)

@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-// waitTimeout bounds every wait in these tests; Follow polls every 150 ms,
+// waitTimeout bounds every wait in these tests; followAll polls every 150 ms,
 // so a condition that has not held after this long never will.
 const waitTimeout = 5 * time.Second
 
-// syncBuffer is a bytes.Buffer that Follow may write to while the test
+// syncBuffer is a bytes.Buffer that followAll may write to while the test
 // reads it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -35,7 +35,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// following is a Follow running in the background of a test.
+// following is a followAll running in the background of a test.
 type following struct {
 	buf    *syncBuffer
 	cancel context.CancelFunc
@@ -180,7 +180,7 @@ func TestFollowFlushesUnfinishedLineOnCancel(t *testing.T) {
 	f := startFollow(t, Source{Label: "stdout", Path: out}, Source{Label: "stderr", Path: errPath})
 
 	appendTo(t, errPath, "no newline yet")
-	// Follow polls stdout before stderr in each round; once a stdout line
+	// followAll polls stdout before stderr in each round; once a stdout line
 	// written after a whole round has shown, the stderr text has been read.
 	appendTo(t, out, "a\n")
 	f.waitContains(t, "stdout | a\n")

@@ -1,8 +1,8 @@
 // Package logs implements reading the log files of managed processes:
 // `bgrun NAME --logs` and `bgrun logs NAME [-f]`.
 //
-// Tail reads the last lines of one file from its end, Show prints one or
-// both streams of a process the way the CLI shows them, and Follow prints
+// Tail reads the last lines of one file from its end, showSources prints one or
+// both streams of a process the way the CLI shows them, and followAll prints
 // what is appended afterwards, like `tail -F`.
 package logs
 
@@ -16,16 +16,16 @@ import (
 // Source is one stream to show or follow.
 type Source struct {
 	// Label names the stream: "stdout" or "stderr". It appears in headers
-	// and in the line prefixes of Follow when there is more than one source.
+	// and in the line prefixes of followAll when there is more than one source.
 	Label string
 	// Path is the log file of the stream.
 	Path string
-	// Marks are lines Show adds at offsets of the file: where each run of
+	// Marks are lines showSources adds at offsets of the file: where each run of
 	// the process begins.
 	Marks []Mark
 }
 
-// Markers that Show prints instead of content. They are in parentheses so
+// Markers that showSources prints instead of content. They are in parentheses so
 // that they cannot be mistaken for a line the process wrote.
 const (
 	emptyMarker      = "(empty)"
@@ -33,7 +33,7 @@ const (
 	unreadableMarker = "(cannot read log file)"
 )
 
-// header returns the line Show prints above a source when there are several.
+// header returns the line showSources prints above a source when there are several.
 // It follows the `==> file <==` form of `tail -v` because users already
 // recognize and grep for it.
 func header(s Source) string {
@@ -41,7 +41,7 @@ func header(s Source) string {
 }
 
 // tail returns the last n lines of s, read across its rotated copies (see
-// TailRotated), with its marks among the lines of the current file.
+// tailAcross), with its marks among the lines of the current file.
 func (s Source) tail(n int) ([]byte, error) {
 	all, err := TailRotated(s.Path, n)
 	if err != nil || len(s.Marks) == 0 {
@@ -58,13 +58,13 @@ func (s Source) tail(n int) ([]byte, error) {
 	return append(older, withMarks(b, start, s.Marks)...), nil
 }
 
-// Show writes the sources the way the CLI shows them: for each source a
+// showSources writes the sources the way the CLI shows them: for each source a
 // header line `==> stdout: /path <==`, then its last n lines (n <= 0: all)
-// read across its rotated copies (see TailRotated),
+// read across its rotated copies (see tailAcross),
 // "(empty)" for an empty file and "(no log file)" for a missing one, with a
 // blank line between sources.
 //
-// Show writes one source without a header and without markers, exactly the
+// showSources writes one source without a header and without markers, exactly the
 // bytes of its last n lines (and the lines of its marks, if any were given), so that `bgrun logs api --stdout | grep x` and
 // `> copy.txt` see only what the process wrote. A missing file is then an
 // error matching os.ErrNotExist (like `tail`), because there is no header
@@ -72,7 +72,7 @@ func (s Source) tail(n int) ([]byte, error) {
 //
 // With several sources, a file that cannot be read is marked in its section
 // and the others are still shown; the errors are returned together.
-func Show(w io.Writer, srcs []Source, n int) error {
+func showSources(w io.Writer, srcs []Source, n int) error {
 	if len(srcs) == 1 {
 		b, err := srcs[0].tail(n)
 		if err != nil {

@@ -20,7 +20,7 @@ func TestShowMarksRuns(t *testing.T) {
 		{2, "b\n── run 2 ──\nc\n── run 3 ──\nd\n"},
 	} {
 		var buf bytes.Buffer
-		if err := Show(&buf, []Source{{Label: "stdout", Path: path, Marks: marks}}, tt.n); err != nil {
+		if err := showSources(&buf, []Source{{Label: "stdout", Path: path, Marks: marks}}, tt.n); err != nil {
 			t.Fatal(err)
 		}
 		if buf.String() != tt.want {
@@ -30,7 +30,7 @@ func TestShowMarksRuns(t *testing.T) {
 	// A run that has written nothing yet shows its mark last.
 	var buf bytes.Buffer
 	src := Source{Label: "stdout", Path: path, Marks: []Mark{{Offset: 7, Text: "── now ──"}}}
-	if err := Show(&buf, []Source{src, {Label: "stderr", Path: path}}, 1); err != nil {
+	if err := showSources(&buf, []Source{src, {Label: "stderr", Path: path}}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(buf.Bytes(), []byte("cd\n── now ──\n\n==> stderr")) {

@@ -312,19 +312,19 @@ func shiftDown(f *os.File, from, size int64) error {
 	return f.Truncate(w)
 }
 
-// maxRotated bounds how many rotated copies TailRotated reads when asked
+// maxRotated bounds how many rotated copies tailAcross reads when asked
 // for the whole log, whatever --log-keep was.
 const maxRotated = 100
 
-// TailRotated is Tail over the log at path and its rotated copies, read as
+// tailAcross is Tail over the log at path and its rotated copies, read as
 // one stream (path.N … path.1, path): when the file has fewer than n lines,
 // the rest come from path.1, then path.2, and so on. A line cut in two by a
 // rotation is whole again. n <= 0 returns every copy and the file, oldest
 // first. A missing path is an error matching os.ErrNotExist, as for Tail; a
 // missing copy ends the stream.
 //
-// A rotation while TailRotated reads would mix the copies of before and
-// after it, so TailRotated reads again (up to 3 times) when path.1 changed
+// A rotation while tailAcross reads would mix the copies of before and
+// after it, so tailAcross reads again (up to 3 times) when path.1 changed
 // meanwhile.
 func TailRotated(path string, n int) ([]byte, error) {
 	var b []byte
@@ -349,7 +349,7 @@ func sameFile(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
-// tailRotated is one read of TailRotated.
+// tailRotated is one read of tailAcross.
 func tailRotated(path string, n int) ([]byte, error) {
 	// One line more than asked: while the stream read so far has at most n
 	// lines it is whole, and its first line may go on in the older copy.

@@ -357,16 +357,16 @@ func TestTailRotated(t *testing.T) {
 	if _, err := TailRotated(filepath.Join(dir, "none"), 2); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a missing log: %v, want ErrNotExist", err)
 	}
-	// Show reads across too.
+	// show reads across too.
 	var b bytes.Buffer
 	os.WriteFile(p, []byte("7\n"), 0o600)
-	if err := Show(&b, []Source{{Label: "stdout", Path: p}}, 3); err != nil || b.String() != "3\n4\npart7\n" {
+	if err := showSources(&b, []Source{{Label: "stdout", Path: p}}, 3); err != nil || b.String() != "3\n4\npart7\n" {
 		t.Errorf("Show = %q, %v", b.String(), err)
 	}
 }
 
 // TestFollowAcrossRotation follows a file that is rotated right after lines
-// were appended, before Follow could read them: Follow prints them from the
+// were appended, before followAll could read them: followAll prints them from the
 // rotated copy and goes on in the file, every line once, in order.
 func TestFollowAcrossRotation(t *testing.T) {
 	bothModes(t, func(t *testing.T) {
@@ -397,7 +397,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 }
 
 // TestFollowAcrossLossyRotation rotates more than the cap between two reads
-// of Follow: the lines dropped by the rotation cannot be printed, but what
+// of followAll: the lines dropped by the rotation cannot be printed, but what
 // the rotated copy and the file hold is, in order, each line once.
 func TestFollowAcrossLossyRotation(t *testing.T) {
 	bothModes(t, func(t *testing.T) {
@@ -429,7 +429,7 @@ func TestFollowAcrossLossyRotation(t *testing.T) {
 
 // TestFollowDeepInFile follows a file whose rotation keeps far more than a
 // block past the cut (collapse-range keeps up to the cap when the file holds
-// over twice it): Follow finds its place deep in the file and goes on from
+// over twice it): followAll finds its place deep in the file and goes on from
 // there, printing nothing twice.
 func TestFollowDeepInFile(t *testing.T) {
 	bothModes(t, func(t *testing.T) {
@@ -453,7 +453,7 @@ func TestFollowDeepInFile(t *testing.T) {
 
 // TestFollowWhileRotating follows a log that a writer fills in batches of
 // 2 MB and 300 KB (the cap is 512 KB), rotating it after each as bgrun commands do, while
-// Follow reads: whatever Follow prints is in order, each line once, and it
+// followAll reads: whatever followAll prints is in order, each line once, and it
 // ends with the last line.
 func TestFollowWhileRotating(t *testing.T) {
 	bothModes(t, func(t *testing.T) {

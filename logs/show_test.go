@@ -17,7 +17,7 @@ func TestShowOneSourceHasNoHeader(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "one\ntwo\nthree\n")
 	var buf bytes.Buffer
-	if err := Show(&buf, []Source{{Label: "stdout", Path: path}}, 2); err != nil {
+	if err := showSources(&buf, []Source{{Label: "stdout", Path: path}}, 2); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := buf.String(), "two\nthree\n"; got != want {
@@ -30,7 +30,7 @@ func TestShowOneSourceKeepsBytes(t *testing.T) {
 	// No newline is added: the output is the file's bytes, for pipes.
 	path := writeFile(t, "a\r\nb")
 	var buf bytes.Buffer
-	if err := Show(&buf, []Source{{Label: "stderr", Path: path}}, 0); err != nil {
+	if err := showSources(&buf, []Source{{Label: "stderr", Path: path}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := buf.String(), "a\r\nb"; got != want {
@@ -41,7 +41,7 @@ func TestShowOneSourceKeepsBytes(t *testing.T) {
 func TestShowOneSourceEmpty(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := Show(&buf, []Source{{Label: "stdout", Path: writeFile(t, "")}}, 10); err != nil {
+	if err := showSources(&buf, []Source{{Label: "stdout", Path: writeFile(t, "")}}, 10); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() != 0 {
@@ -52,7 +52,7 @@ func TestShowOneSourceEmpty(t *testing.T) {
 func TestShowOneSourceMissing(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	err := Show(&buf, []Source{{Label: "stderr", Path: filepath.Join(t.TempDir(), "gone.txt")}}, 10)
+	err := showSources(&buf, []Source{{Label: "stderr", Path: filepath.Join(t.TempDir(), "gone.txt")}}, 10)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v, want os.ErrNotExist", err)
 	}
@@ -66,7 +66,7 @@ func TestShowTwoSources(t *testing.T) {
 	out := writeFile(t, "o1\no2\no3\n")
 	errPath := writeFile(t, "e1\ne2") // No final newline: the output adds one.
 	var buf bytes.Buffer
-	if err := Show(&buf, []Source{{Label: "stdout", Path: out}, {Label: "stderr", Path: errPath}}, 2); err != nil {
+	if err := showSources(&buf, []Source{{Label: "stdout", Path: out}, {Label: "stderr", Path: errPath}}, 2); err != nil {
 		t.Fatal(err)
 	}
 	want := "==> stdout: " + out + " <==\n" +
@@ -84,7 +84,7 @@ func TestShowTwoSourcesMissingAndEmpty(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "api-out.txt")
 	empty := writeFile(t, "")
 	var buf bytes.Buffer
-	if err := Show(&buf, []Source{{Label: "stdout", Path: missing}, {Label: "stderr", Path: empty}}, 0); err != nil {
+	if err := showSources(&buf, []Source{{Label: "stdout", Path: missing}, {Label: "stderr", Path: empty}}, 0); err != nil {
 		t.Fatalf("missing and empty files are shown, not errors: %v", err)
 	}
 	want := "==> stdout: " + missing + " <==\n" +
@@ -102,7 +102,7 @@ func TestShowUnreadableSourceStillShowsOthers(t *testing.T) {
 	dir := t.TempDir() // A directory is not a log file.
 	out := writeFile(t, "fine\n")
 	var buf bytes.Buffer
-	err := Show(&buf, []Source{{Label: "stdout", Path: out}, {Label: "stderr", Path: dir}}, 0)
+	err := showSources(&buf, []Source{{Label: "stdout", Path: out}, {Label: "stderr", Path: dir}}, 0)
 	if err == nil {
 		t.Fatal("no error for an unreadable source")
 	}
@@ -123,7 +123,7 @@ func TestShowWriteError(t *testing.T) {
 		{{Label: "stdout", Path: path}},
 		{{Label: "stdout", Path: path}, {Label: "stderr", Path: path}},
 	} {
-		if err := Show(errWriter{}, srcs, 0); err == nil {
+		if err := showSources(errWriter{}, srcs, 0); err == nil {
 			t.Errorf("%d sources: no error from a failing writer", len(srcs))
 		}
 	}
@@ -132,7 +132,7 @@ func TestShowWriteError(t *testing.T) {
 func TestShowNoSources(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := Show(&buf, nil, 10); err != nil || buf.Len() != 0 {
+	if err := showSources(&buf, nil, 10); err != nil || buf.Len() != 0 {
 		t.Errorf("Show(nil) = %q, %v; want nothing", buf.String(), err)
 	}
 }

@@ -28,7 +28,7 @@ func listSS(ctx context.Context, ss string) ([]Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list listening ports: %w", err)
 	}
-	return ParseSS(out), nil
+	return parseSS(out), nil
 }
 
 // prepare adjusts a command before it runs; Linux needs nothing.

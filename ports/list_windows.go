@@ -11,7 +11,7 @@ import (
 
 // List returns every TCP socket in LISTEN state on the machine, from one run of `netstat -ano`.
 // Plain -ano lists TCP over IPv4 and IPv6 in one call (`-p TCP` would need a second call for
-// TCPv6); ParseNetstat drops the UDP lines.
+// TCPv6); parseNetstat drops the UDP lines.
 func List(ctx context.Context) ([]Listener, error) {
 	var dirs []string
 	if root := os.Getenv("SystemRoot"); root != "" {
@@ -21,7 +21,7 @@ func List(ctx context.Context) ([]Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list listening ports: %w", err)
 	}
-	return ParseNetstat(out), nil
+	return parseNetstat(out), nil
 }
 
 // createNoWindow is CREATE_NO_WINDOW from the Win32 API.

@@ -23,7 +23,7 @@ func listLsof(ctx context.Context) ([]Listener, error) {
 	if err != nil && !lsofFoundNothing(out, err) {
 		return nil, fmt.Errorf("list listening ports: %w", err)
 	}
-	return ParseLsof(out), nil
+	return parseLsof(out), nil
 }
 
 // lsofFoundNothing reports whether a failed lsof run only means that no socket matched: lsof

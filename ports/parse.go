@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// ParseSS parses the output of `ss -tlnpH` (iproute2, Linux). Each line reads
+// parseSS parses the output of `ss -tlnpH` (iproute2, Linux). Each line reads
 //
 //	LISTEN 0 16 127.0.0.1:41967 0.0.0.0:* users:(("python3",pid=2233,fd=3),("python3",pid=2234,fd=3))
 //
@@ -17,7 +17,7 @@ import (
 //
 // Process names are never parsed: they are the kernel's comm, which may hold spaces, tabs,
 // quotes, commas and even "pid=7,fd=9". Only ss's own text is read, see ssPIDs.
-func ParseSS(out []byte) []Listener {
+func parseSS(out []byte) []Listener {
 	var ls []Listener
 	for line := range strings.Lines(string(out)) {
 		ls = appendSSLine(ls, line)
@@ -82,7 +82,7 @@ func appendSSOwners(ls []Listener, l Listener, users string) []Listener {
 	return ls
 }
 
-// ParseNetstat parses the output of `netstat -ano` (Windows). It keeps TCP lines in LISTENING
+// parseNetstat parses the output of `netstat -ano` (Windows). It keeps TCP lines in LISTENING
 // state, such as
 //
 //	TCP    [::]:135               [::]:0                 LISTENING       1012
@@ -92,7 +92,7 @@ func appendSSOwners(ls []Listener, l Listener, users string) []Listener {
 // the English names is also taken as listening when its foreign address is the unspecified
 // address with port 0, which only a listening socket shows. UDP lines, headers and connected
 // sockets are skipped.
-func ParseNetstat(out []byte) []Listener {
+func parseNetstat(out []byte) []Listener {
 	var ls []Listener
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)
@@ -131,7 +131,7 @@ func unspecifiedPeer(s string) bool {
 	return s == "0.0.0.0:0" || s == "[::]:0"
 }
 
-// ParseLsof parses the output of `lsof -nP -iTCP -sTCP:LISTEN` (macOS, and other Unix systems
+// parseLsof parses the output of `lsof -nP -iTCP -sTCP:LISTEN` (macOS, and other Unix systems
 // as a fallback):
 //
 //	COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NODE NAME
@@ -142,7 +142,7 @@ func unspecifiedPeer(s string) bool {
 // skipped. The pid is column 2: lsof escapes spaces in COMMAND as \x20, so the columns hold.
 // Should a COMMAND ever print a raw space, the pid column would not be a number and the socket
 // is reported with PID 0 rather than dropped, so that the port still counts as busy.
-func ParseLsof(out []byte) []Listener {
+func parseLsof(out []byte) []Listener {
 	var ls []Listener
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)

@@ -105,7 +105,7 @@ func TestParseSS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ParseSS([]byte(tt.in)); !slices.Equal(got, tt.want) {
+			if got := parseSS([]byte(tt.in)); !slices.Equal(got, tt.want) {
 				t.Errorf("ParseSS:\n got %v\nwant %v", got, tt.want)
 			}
 		})
@@ -143,7 +143,7 @@ func TestParseSSTrapsCovered(t *testing.T) {
 }
 
 func TestParseSS500(t *testing.T) {
-	ls := ParseSS(readFixture(t, "ss-500.txt"))
+	ls := parseSS(readFixture(t, "ss-500.txt"))
 	if len(ls) != 501 {
 		t.Fatalf("got %d listeners, want 501 (500 of mkfixtures.py many 500, and PID 1's)", len(ls))
 	}
@@ -196,7 +196,7 @@ func TestParseNetstat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ParseNetstat([]byte(tt.in)); !slices.Equal(got, tt.want) {
+			if got := parseNetstat([]byte(tt.in)); !slices.Equal(got, tt.want) {
 				t.Errorf("ParseNetstat:\n got %v\nwant %v", got, tt.want)
 			}
 		})
@@ -268,7 +268,7 @@ func TestParseLsof(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ParseLsof([]byte(tt.in)); !slices.Equal(got, tt.want) {
+			if got := parseLsof([]byte(tt.in)); !slices.Equal(got, tt.want) {
 				t.Errorf("ParseLsof:\n got %v\nwant %v", got, tt.want)
 			}
 		})
@@ -300,20 +300,20 @@ func FuzzParseSS(f *testing.F) {
 	addSeeds(f, "ss-traps.txt", "ss-header.txt")
 	f.Add([]byte(`LISTEN 0 5 [fe80::1]%eth0:22 [::]:* users:(("a",pid=1,fd=3),("b",pid=2,fd=4))`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkListeners(t, ParseSS(b))
+		checkListeners(t, parseSS(b))
 	})
 }
 
 func FuzzParseNetstat(f *testing.F) {
 	addSeeds(f, "netstat-windows.txt", "netstat-windows-de.txt")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkListeners(t, ParseNetstat(b))
+		checkListeners(t, parseNetstat(b))
 	})
 }
 
 func FuzzParseLsof(f *testing.F) {
 	addSeeds(f, "lsof-linux-all.txt", "lsof-darwin.txt")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkListeners(t, ParseLsof(b))
+		checkListeners(t, parseLsof(b))
 	})
 }

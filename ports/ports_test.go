@@ -255,7 +255,7 @@ func BenchmarkParseSS(b *testing.B) {
 	out := readFixture(b, "ss-500.txt")
 	b.SetBytes(int64(len(out)))
 	for b.Loop() {
-		if ls := ParseSS(out); len(ls) != 501 {
+		if ls := parseSS(out); len(ls) != 501 {
 			b.Fatalf("got %d listeners", len(ls))
 		}
 	}

@@ -18,7 +18,7 @@ func TestParseProcNetMatchesSS(t *testing.T) {
 		}
 	}
 	var fromSS []Listener
-	for _, l := range ParseSS(readFixture(t, "ss-traps.txt")) {
+	for _, l := range parseSS(readFixture(t, "ss-traps.txt")) {
 		if l.Addr == "*" {
 			l.Addr = "::"
 		}

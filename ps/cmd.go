@@ -34,7 +34,7 @@ func CmdList(ctx context.Context, db *store.DB, w io.Writer, o ListOptions) erro
 		_, err := fmt.Fprintf(w, "No processes in group %q.\n", o.Group)
 		return err
 	}
-	return WriteTable(w, procs, o.Style)
+	return writeTable(w, procs, o.Style)
 }
 
 // ShowOptions are the flags of `bgrun show NAME...` (and `bgrun NAME`).
@@ -59,7 +59,7 @@ func CmdShow(ctx context.Context, db *store.DB, w io.Writer, o ShowOptions) erro
 		if o.JSON {
 			err = WriteJSON(w, p)
 		} else {
-			err = WriteDetails(w, p, o.Style)
+			err = writeDetails(w, p, o.Style)
 		}
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func CmdPorts(ctx context.Context, db *store.DB, w io.Writer, o PortsOptions) er
 	if err != nil {
 		return err
 	}
-	entries, err := PortTable(ctx, procs, o.Name)
+	entries, err := portTable(ctx, procs, o.Name)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func TestTableShortensCommandNotName(t *testing.T) {
 		Directory: "/home/u/projects/" + strings.Repeat("d", 60), Ports: []int{3001}}}
 	for _, width := range []int{120, 80} {
 		var b bytes.Buffer
-		if err := WriteTable(&b, procs, Style{Width: width}); err != nil {
+		if err := writeTable(&b, procs, Style{Width: width}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), procs[0].Name) {
@@ -29,7 +29,7 @@ func TestTableShortensCommandNotName(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := WriteTable(&b, procs, Style{}); err != nil {
+	if err := writeTable(&b, procs, Style{}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "…") || !strings.Contains(b.String(), procs[0].Directory) {
@@ -43,7 +43,7 @@ func TestDisplayCommand(t *testing.T) {
 		"exec /x/bgrun --_serve --db /h/.bgr/bgr.sqlite":                            "bgrun --dashboard",
 		"node server.js --_serve2":                                                  "node server.js --_serve2",
 	} {
-		if got := DisplayCommand(in); got != want {
+		if got := displayCommand(in); got != want {
 			t.Errorf("DisplayCommand(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -42,7 +42,7 @@ func addDocker(ctx context.Context, procs []Process, recs []store.Record) {
 			continue
 		}
 		if err != nil {
-			p.Status, p.Running = StatusUnknown, false
+			p.Status, p.Running = statusUnknown, false
 			p.StatusDetail = "docker daemon not reachable"
 			if !errors.Is(err, docker.ErrUnavailable) {
 				p.StatusDetail = err.Error()

@@ -39,8 +39,8 @@ func (s Style) paint(code, text string) string {
 	return code + text + reset
 }
 
-// FormatMemory shows bytes as the list does: "-" for none, "12 MB", "1.5 GB".
-func FormatMemory(b int64) string {
+// formatMemory shows bytes as the list does: "-" for none, "12 MB", "1.5 GB".
+func formatMemory(b int64) string {
 	mb := float64(b) / (1 << 20)
 	switch {
 	case b <= 0:
@@ -53,8 +53,8 @@ func FormatMemory(b int64) string {
 	return fmt.Sprintf("%.0f MB", mb)
 }
 
-// FormatDuration shows an uptime compactly: 45s, 12m, 3h 4m, 2d 5h.
-func FormatDuration(sec int64) string {
+// formatDuration shows an uptime compactly: 45s, 12m, 3h 4m, 2d 5h.
+func formatDuration(sec int64) string {
 	d := time.Duration(sec) * time.Second
 	switch {
 	case sec < 0:
@@ -69,8 +69,8 @@ func FormatDuration(sec int64) string {
 	return fmt.Sprintf("%dd %dh", sec/86400, sec%86400/3600)
 }
 
-// FormatPorts shows ports as ":3000,:8080", or "-".
-func FormatPorts(ports []int) string {
+// formatPorts shows ports as ":3000,:8080", or "-".
+func formatPorts(ports []int) string {
 	if len(ports) == 0 {
 		return "-"
 	}
@@ -92,8 +92,8 @@ type column struct {
 	shrink int
 }
 
-// WriteTable writes the list as a table fitted to st.Width, then a total line.
-func WriteTable(w io.Writer, procs []Process, st Style) error {
+// writeTable writes the list as a table fitted to st.Width, then a total line.
+func writeTable(w io.Writer, procs []Process, st Style) error {
 	if len(procs) == 0 {
 		_, err := fmt.Fprintln(w, "No processes. Start one with: bgrun --name NAME --command \"...\"")
 		return err
@@ -116,7 +116,7 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 		if p.Running {
 			running++
 			pid = strconv.Itoa(p.PID)
-			runtime = FormatDuration(p.Uptime)
+			runtime = formatDuration(p.Uptime)
 			if p.Docker && p.PID == 0 { // a detached container: no client process
 				pid = "docker"
 			}
@@ -133,9 +133,9 @@ func WriteTable(w io.Writer, procs []Process, st Style) error {
 			"PID":       {pid, yellow},
 			"Name":      {p.Name, cyan + bold},
 			"Group":     {orDash(p.Group), magenta},
-			"Port":      {FormatPorts(p.Ports), red},
-			"Memory":    {FormatMemory(p.Memory), cyan},
-			"Command":   {DisplayCommand(p.Command), ""},
+			"Port":      {formatPorts(p.Ports), red},
+			"Memory":    {formatMemory(p.Memory), cyan},
+			"Command":   {displayCommand(p.Command), ""},
 			"Directory": {p.Directory, gray},
 			"Status":    {status, "status"},
 			"Runtime":   {runtime, magenta},
@@ -227,7 +227,7 @@ func statusLabel(p Process) string {
 }
 
 var statusLabels = map[store.Status]string{store.StatusRunning: "● Running", store.StatusFailed: "✗ Failed",
-	StatusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
+	statusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
 	store.StatusStarting: "◌ Starting", store.StatusPaused: "‖ Paused", store.StatusStopped: "○ Stopped",
 	store.StatusExited: "✗ Exited", store.StatusKilled: "✗ Killed"}
 
@@ -269,10 +269,10 @@ func sum(xs []int) int {
 	return n
 }
 
-// DisplayCommand is a command as the user would type it: bgrun's own
+// displayCommand is a command as the user would type it: bgrun's own
 // records run `exec /path/to/bgrun --_serve --db ... --port N`, which the
 // user started as `bgrun --dashboard --port N`.
-func DisplayCommand(command string) string {
+func displayCommand(command string) string {
 	f := strings.Fields(command)
 	i := slices.Index(f, "--_serve")
 	if i < 0 {
@@ -303,8 +303,8 @@ func fit(s string, n int, middle bool) string {
 	return string(r[:n-1]) + "…"
 }
 
-// WriteDetails writes one process in full, one field a line.
-func WriteDetails(w io.Writer, p Process, st Style) error {
+// writeDetails writes one process in full, one field a line.
+func writeDetails(w io.Writer, p Process, st Style) error {
 	label := func(k string) string { return st.paint(bold, fmt.Sprintf("%-11s", k+":")) }
 	kv := func(k, v string) { fmt.Fprintf(w, "%s %s\n", label(k), v) }
 	kv("Name", st.paint(cyan+bold, p.Name))
@@ -325,10 +325,10 @@ func WriteDetails(w io.Writer, p Process, st Style) error {
 			pids[i] = strconv.Itoa(x)
 		}
 		kv("PID", fmt.Sprintf("%d (tree: %s)", p.PID, strings.Join(pids, " ")))
-		kv("Port", FormatPorts(p.Ports))
-		kv("Memory", FormatMemory(p.Memory))
+		kv("Port", formatPorts(p.Ports))
+		kv("Memory", formatMemory(p.Memory))
 		kv("CPU", fmt.Sprintf("%.1f%%", p.CPU))
-		kv("Runtime", FormatDuration(p.Uptime))
+		kv("Runtime", formatDuration(p.Uptime))
 	}
 	kv("Command", p.Command)
 	switch p.Leader {
@@ -397,7 +397,7 @@ func StyleFor(w io.Writer) Style {
 	f, isFile := w.(*os.File)
 	width, tty := 0, false
 	if isFile {
-		width, tty = TerminalWidth(f)
+		width, tty = terminalWidth(f)
 	}
 	st := Style{Color: tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
 	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {

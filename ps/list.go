@@ -281,9 +281,9 @@ func fromRecord(r store.Record) Process {
 	return p
 }
 
-// StatusUnknown is the status of a process whose state could not be read
+// statusUnknown is the status of a process whose state could not be read
 // (a docker record while the daemon does not answer).
-const StatusUnknown store.Status = "unknown"
+const statusUnknown store.Status = "unknown"
 
 // Supervised reports whether r is in its supervisor's hands: a start going
 // on, a process it follows, a guard's wait, a watch.
@@ -324,7 +324,7 @@ func setEnded(p *Process, r store.Record, now time.Time) {
 	case store.StatusRestarting:
 		at := r.ExitedAt.Add(r.Backoff)
 		p.NextRestartAt = &at
-		p.StatusDetail = "next try in " + FormatDuration(int64(max(at.Sub(now), 0).Round(time.Second).Seconds()))
+		p.StatusDetail = "next try in " + formatDuration(int64(max(at.Sub(now), 0).Round(time.Second).Seconds()))
 		if last != "" {
 			p.StatusDetail += ", last " + last
 		}

@@ -9,7 +9,7 @@ import (
 
 // tableWith builds a table whose processes carry the given markers.
 func tableWith(procs []Proc, marks map[int]string) Table {
-	t := NewTable(procs)
+	t := newTable(procs)
 	t.marks.read = func(pid int) string { return marks[pid] }
 	t.marks.mine = func(int) bool { return true }
 	return t

@@ -67,9 +67,9 @@ type PortEntry struct {
 	Address string `json:"address"`
 }
 
-// PortTable lists which managed process listens where: all of them, or only
+// portTable lists which managed process listens where: all of them, or only
 // the one named name.
-func PortTable(ctx context.Context, procs []Process, name string) ([]PortEntry, error) {
+func portTable(ctx context.Context, procs []Process, name string) ([]PortEntry, error) {
 	out := []PortEntry{}
 	ls, err := Listeners(ctx)
 	if err != nil {

@@ -31,8 +31,8 @@ type Table struct {
 	marks    *markers
 }
 
-// NewTable indexes procs.
-func NewTable(procs []Proc) Table {
+// newTable indexes procs.
+func newTable(procs []Proc) Table {
 	t := Table{procs: make(map[int]Proc, len(procs)), sessions: map[int][]int{}, children: map[int][]int{},
 		marks: &markers{read: readMarker, mine: sameUser, of: map[int]string{}}}
 	for _, p := range procs {

@@ -39,7 +39,7 @@ func Snapshot() (Table, error) {
 		p.SID = p.PGID
 		procs = append(procs, p)
 	}
-	return NewTable(procs), nil
+	return newTable(procs), nil
 }
 
 func cpuTime(s string) uint64 {

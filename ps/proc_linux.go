@@ -60,7 +60,7 @@ func Snapshot() (Table, error) {
 			break
 		}
 	}
-	return NewTable(procs), nil
+	return newTable(procs), nil
 }
 
 // Read returns one process, ok false when it does not exist.

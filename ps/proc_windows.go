@@ -35,7 +35,7 @@ func Snapshot() (Table, error) {
 		rss, _ := strconv.ParseInt(r[3], 10, 64)
 		procs = append(procs, Proc{PID: pid, PPID: ppid, PGID: pid, SID: pid, State: 'R', StartTicks: start, RSS: rss})
 	}
-	return NewTable(procs), nil
+	return newTable(procs), nil
 }
 
 // Read returns one process, ok false when it does not exist.

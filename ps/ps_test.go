@@ -29,24 +29,24 @@ func TestMembers(t *testing.T) {
 		{PID: 15, PPID: 1, SID: 10, StartTicks: 50, State: 'S'},
 		{PID: 20, PPID: 1, SID: 20, StartTicks: 105, State: 'S'},
 	}
-	tab := NewTable(procs)
+	tab := newTable(procs)
 	if got := fmt.Sprint(tab.Members(10, 100)); got != "[10 11 12 13]" {
 		t.Errorf("Members = %s, want [10 11 12 13]", got)
 	}
 	// The leader died: its session's members are still ours.
-	tab = NewTable(procs[1:])
+	tab = newTable(procs[1:])
 	if got := fmt.Sprint(tab.Members(10, 100)); got != "[11 12 13]" {
 		t.Errorf("after leader exit: %s", got)
 	}
 	// Pid 10 reused by another process: nothing there is ours.
-	tab = NewTable(append([]Proc{{PID: 10, PPID: 1, SID: 10, StartTicks: 999, State: 'S'}}, procs[1:]...))
+	tab = newTable(append([]Proc{{PID: 10, PPID: 1, SID: 10, StartTicks: 999, State: 'S'}}, procs[1:]...))
 	if got := tab.Members(10, 100); len(got) != 0 {
 		t.Errorf("reused pid: %v", got)
 	}
 	if tab.Alive(10, 100) || !tab.Alive(10, 999) || tab.Alive(10, 0) {
 		t.Error("Alive ignores the start time")
 	}
-	tab = NewTable([]Proc{{PID: 10, SID: 10, StartTicks: 100, State: 'Z'}})
+	tab = newTable([]Proc{{PID: 10, SID: 10, StartTicks: 100, State: 'Z'}})
 	if tab.Alive(10, 100) {
 		t.Error("a zombie counts as alive")
 	}
@@ -67,14 +67,14 @@ func TestFormat(t *testing.T) {
 		{fit("abcdef", 4, false), "abc…"},
 		{fit("/very/long/path/here", 9, true), "/ver…here"},
 		{fit("short", 9, true), "short"},
-		{FormatMemory(0), "-"},
-		{FormatMemory(5 << 20), "5 MB"},
-		{FormatMemory(3 << 30), "3.0 GB"},
-		{FormatDuration(59), "59s"},
-		{FormatDuration(3600 + 240), "1h 4m"},
-		{FormatDuration(2*86400 + 5*3600), "2d 5h"},
-		{FormatPorts([]int{3000, 8080}), ":3000,:8080"},
-		{FormatPorts(nil), "-"},
+		{formatMemory(0), "-"},
+		{formatMemory(5 << 20), "5 MB"},
+		{formatMemory(3 << 30), "3.0 GB"},
+		{formatDuration(59), "59s"},
+		{formatDuration(3600 + 240), "1h 4m"},
+		{formatDuration(2*86400 + 5*3600), "2d 5h"},
+		{formatPorts([]int{3000, 8080}), ":3000,:8080"},
+		{formatPorts(nil), "-"},
 	} {
 		if c.in != c.want {
 			t.Errorf("got %q, want %q", c.in, c.want)
@@ -86,7 +86,7 @@ func TestTableFitsWidth(t *testing.T) {
 	procs := []Process{{ID: 1, Name: "api", Status: "running", Running: true, PID: 42,
 		Command: strings.Repeat("x", 200), Directory: "/" + strings.Repeat("d", 100), Ports: []int{3000}}}
 	var b bytes.Buffer
-	if err := WriteTable(&b, procs, Style{Width: 80}); err != nil {
+	if err := writeTable(&b, procs, Style{Width: 80}); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {

@@ -124,12 +124,12 @@ func Socket(dbPath string) string {
 	return abstractSocket(dbPath)
 }
 
-// ErrNoSupervisor is the answer of Dial when no supervisor listens.
+// ErrNoSupervisor is the answer of dial when no supervisor listens.
 var ErrNoSupervisor = errors.New("no supervisor runs")
 
-// Dial connects to the supervisor of the store at dbPath, and checks that
+// dial connects to the supervisor of the store at dbPath, and checks that
 // it runs as this user.
-func Dial(dbPath string) (net.Conn, error) {
+func dial(dbPath string) (net.Conn, error) {
 	c, err := net.DialTimeout("unix", Socket(dbPath), 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoSupervisor, err)
@@ -141,22 +141,22 @@ func Dial(dbPath string) (net.Conn, error) {
 	return c, nil
 }
 
-// Ask sends req to the store's supervisor, starting one when none runs,
+// ask sends req to the store's supervisor, starting one when none runs,
 // and returns its result; say receives its progress lines (nil for none).
 // A supervisor that exits just as it is asked is asked again, replaced;
 // one that dies while it handles the request fails the request.
-func Ask(ctx context.Context, db *store.DB, req Call, say io.Writer) (*Result, error) {
+func ask(ctx context.Context, db *store.DB, req Call, say io.Writer) (*Result, error) {
 	var last error
 	for try := 0; try < 20; try++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, err := Dial(db.Path())
+		c, err := dial(db.Path())
 		if err != nil {
 			if err := EnsureSupervisor(db.Path()); err != nil {
 				return nil, err
 			}
-			if c, err = Dial(db.Path()); err != nil {
+			if c, err = dial(db.Path()); err != nil {
 				last = err
 				time.Sleep(time.Duration(10*(try+1)) * time.Millisecond)
 				continue
@@ -230,7 +230,7 @@ func Request(ctx context.Context, db *store.DB, o Options, say io.Writer) (Resul
 	if err := o.absolute(); err != nil {
 		return Result{}, err
 	}
-	res, err := Ask(ctx, db, Call{Start: &o}, say)
+	res, err := ask(ctx, db, Call{Start: &o}, say)
 	if err != nil {
 		return Result{}, err
 	}
@@ -264,7 +264,7 @@ func SupervisorRuns(dbPath string) bool { return store.Held(store.SupervisorLock
 // runs, and returns once it answers. Commands that race start one: they
 // take turns on a lock, and each looks again under it.
 func EnsureSupervisor(dbPath string) error {
-	if c, err := Dial(dbPath); err == nil {
+	if c, err := dial(dbPath); err == nil {
 		c.Close()
 		return nil
 	}
@@ -277,7 +277,7 @@ func EnsureSupervisor(dbPath string) error {
 	var pid int
 	var ticks uint64
 	for {
-		if c, err := Dial(dbPath); err == nil {
+		if c, err := dial(dbPath); err == nil {
 			c.Close()
 			return nil
 		}

@@ -36,7 +36,7 @@ func CmdRun(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) error 
 		}
 		o.Command = JoinArgs(o.Argv)
 		if o.Name == "" {
-			name, err := NameFor(db, o.Command)
+			name, err := nameFor(db, o.Command)
 			if err != nil {
 				return err
 			}
@@ -146,28 +146,28 @@ type EnvOptions struct {
 	Config   string
 	NoConfig bool
 	EnvFiles []string
-	Shell    string // DefaultShell() when empty
+	Shell    string // defaultShell() when empty
 }
 
 // CmdEnv is the env command: print the config's variables as lines the
 // shell evaluates back to the exact values.
 func CmdEnv(ctx context.Context, w io.Writer, o EnvOptions) error {
 	if o.Shell == "" {
-		o.Shell = DefaultShell()
+		o.Shell = defaultShell()
 	}
 	if o.Dir == "" {
 		o.Dir = "."
 	}
 	if o.Config == "" && !o.NoConfig && len(o.EnvFiles) == 0 {
-		if _, err := os.Stat(filepath.Join(o.Dir, DefaultConfig)); err != nil {
-			return store.Errorf(store.KindNotFound, "no %s in %s", DefaultConfig, o.Dir)
+		if _, err := os.Stat(filepath.Join(o.Dir, defaultConfig)); err != nil {
+			return store.Errorf(store.KindNotFound, "no %s in %s", defaultConfig, o.Dir)
 		}
 	}
-	vars, _, err := ConfigEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
+	vars, _, err := configEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
 	if err != nil {
 		return err
 	}
-	out, err := RenderEnv(vars, o.Shell)
+	out, err := renderEnv(vars, o.Shell)
 	if err != nil {
 		return err
 	}
@@ -199,11 +199,11 @@ func CmdInline(ctx context.Context, o InlineOptions) error {
 	if o.Dir == "" {
 		o.Dir = "."
 	}
-	vars, _, err := ConfigEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
+	vars, _, err := configEnv(o.Dir, o.Config, o.NoConfig, o.EnvFiles)
 	if err != nil {
 		return err
 	}
-	code, err := Inline(o.Dir, vars, o.Argv)
+	code, err := inline(o.Dir, vars, o.Argv)
 	if err == nil && code != 0 {
 		err = Exited(code)
 	}

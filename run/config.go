@@ -27,12 +27,12 @@ type EnvVar struct {
 // because that is how users read it in messages and test failures.
 func (v EnvVar) String() string { return v.Key + "=" + v.Value }
 
-// LoadConfig reads the TOML file at path and flattens it (see flattenTOML).
+// loadConfig reads the TOML file at path and flattens it (see flattenTOML).
 // A syntax error reads `production.toml:3:8: expected value but found '='
 // instead` (file, line, column when known, the parser's message) so that
 // editors and terminals can jump to it; it unwraps to the toml.ParseError. A missing file gives an error that matches
 // os.ErrNotExist, so callers can skip an absent default `.config.toml`.
-func LoadConfig(path string) ([]EnvVar, error) {
+func loadConfig(path string) ([]EnvVar, error) {
 	data, err := store.ReadSmall(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
@@ -105,7 +105,7 @@ func (e *configError) Unwrap() error { return e.pe }
 // would. A name that is empty or holds "=" or NUL, or a value that holds
 // NUL, is an error, because no environment can carry it.
 //
-// Its syntax errors are the parser's, so that LoadConfig can name the file.
+// Its syntax errors are the parser's, so that loadConfig can name the file.
 func flattenTOML(data []byte) ([]EnvVar, error) {
 	var doc map[string]any
 	md, err := toml.Decode(string(data), &doc)
@@ -116,7 +116,7 @@ func flattenTOML(data []byte) ([]EnvVar, error) {
 	if err := f.table(doc, nil, nil, ""); err != nil {
 		return nil, err
 	}
-	return MergeEnv(f.vars), nil
+	return mergeEnv(f.vars), nil
 }
 
 // keyOrder maps each key path to the index of its first appearance in
@@ -338,12 +338,12 @@ func formatTOMLTime(t time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-// MergeEnv overlays layers in order: a key in a later layer replaces the
+// mergeEnv overlays layers in order: a key in a later layer replaces the
 // value from an earlier one but keeps the place where the key was first
 // seen, so the listing order stays the order users first wrote their keys.
 // Duplicate keys within one layer are merged the same way. Keys compare
 // exactly (case-sensitive), as on Unix.
-func MergeEnv(layers ...[]EnvVar) []EnvVar {
+func mergeEnv(layers ...[]EnvVar) []EnvVar {
 	n := 0
 	for _, l := range layers {
 		n += len(l)
@@ -363,9 +363,9 @@ func MergeEnv(layers ...[]EnvVar) []EnvVar {
 	return out
 }
 
-// EnvList returns the variables as "KEY=VALUE" strings, the form
+// envList returns the variables as "KEY=VALUE" strings, the form
 // os/exec.Cmd.Env and os.Environ use.
-func EnvList(vars []EnvVar) []string {
+func envList(vars []EnvVar) []string {
 	out := make([]string, len(vars))
 	for i, v := range vars {
 		out[i] = v.Key + "=" + v.Value

@@ -261,7 +261,7 @@ func TestFlattenTOMLErrors(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	got, err := LoadConfig(filepath.Join("testdata", "production.toml"))
+	got, err := loadConfig(filepath.Join("testdata", "production.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +269,8 @@ func TestLoadConfig(t *testing.T) {
 		"SERVER_PORT=3000", "SERVER_HOST=0.0.0.0", "DATABASE_URL=postgresql://localhost/myapp",
 		"DATABASE_POOL_SIZE=10", "AUTH_JWT_SECRET=your-secret-here", "AUTH_SESSION_TTL=3600",
 	}
-	if !slices.Equal(EnvList(got), want) {
-		t.Errorf("LoadConfig = %q, want %q", EnvList(got), want)
+	if !slices.Equal(envList(got), want) {
+		t.Errorf("LoadConfig = %q, want %q", envList(got), want)
 	}
 }
 
@@ -280,7 +280,7 @@ func TestLoadConfigInvalid(t *testing.T) {
 	if err := os.WriteFile(path, cfgFixture(t, "invalid.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadConfig(path)
+	_, err := loadConfig(path)
 	if err == nil {
 		t.Fatal("LoadConfig of invalid TOML succeeded")
 	}
@@ -297,7 +297,7 @@ func TestLoadConfigInvalid(t *testing.T) {
 func TestLoadConfigMissing(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), ".config.toml")
-	_, err := LoadConfig(path)
+	_, err := loadConfig(path)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("LoadConfig of a missing file: %v, want os.ErrNotExist", err)
 	}
@@ -308,7 +308,7 @@ func TestLoadConfigMissing(t *testing.T) {
 
 func TestMergeEnv(t *testing.T) {
 	t.Parallel()
-	got := MergeEnv(
+	got := mergeEnv(
 		cfgVars("PATH", "/bin", "HOME", "/root", "PATH", "/usr/bin"),
 		nil,
 		cfgVars("PORT", "3000", "HOME", "/home/u"),
@@ -318,7 +318,7 @@ func TestMergeEnv(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("MergeEnv = %q, want %q", got, want)
 	}
-	if got := MergeEnv(); len(got) != 0 {
+	if got := mergeEnv(); len(got) != 0 {
 		t.Errorf("MergeEnv() = %q, want empty", got)
 	}
 }
@@ -326,7 +326,7 @@ func TestMergeEnv(t *testing.T) {
 func TestEnvListRoundTrip(t *testing.T) {
 	t.Parallel()
 	in := cfgVars("A", "1", "B", "x=y", "EMPTY", "", "NL", "a\nb")
-	list := EnvList(in)
+	list := envList(in)
 	want := []string{"A=1", "B=x=y", "EMPTY=", "NL=a\nb"}
 	if !slices.Equal(list, want) {
 		t.Fatalf("EnvList = %q, want %q", list, want)
@@ -387,7 +387,7 @@ func FuzzFlattenTOML(f *testing.F) {
 	})
 }
 
-// FlattenTOML is flattenTOML with a syntax error as LoadConfig reports it,
+// FlattenTOML is flattenTOML with a syntax error as loadConfig reports it,
 // without a file name.
 func FlattenTOML(data []byte) ([]EnvVar, error) {
 	vars, err := flattenTOML(data)

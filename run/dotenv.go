@@ -7,7 +7,7 @@ import (
 	"bgrun/store"
 )
 
-// ParseDotenv parses the text of a .env file into variables in file order;
+// parseDotenv parses the text of a .env file into variables in file order;
 // name is used only in error messages, which read `.env:4: invalid line
 // "..."`.
 //
@@ -28,14 +28,14 @@ import (
 //
 // Line ends are normalized (CRLF to LF) and a UTF-8 byte-order mark is
 // skipped, so files edited on Windows read the same. A key given twice
-// keeps the later value in the first place, like MergeEnv.
+// keeps the later value in the first place, like mergeEnv.
 //
 // Values are never expanded ($VAR, ${VAR}, $(cmd)): a value means what the
 // file says, whatever environment bgrun itself runs in, so the same file
 // gives the same stored record from a terminal, a supervisor or the
 // dashboard, and a "$" in a password needs no escaping. A command that
 // wants expansion gets it from `sh -c` at run time.
-func ParseDotenv(name string, data []byte) ([]EnvVar, error) {
+func parseDotenv(name string, data []byte) ([]EnvVar, error) {
 	src := strings.ReplaceAll(string(data), "\r\n", "\n")
 	src = strings.TrimPrefix(src, "\ufeff")
 	p := dotenvParser{name: name, src: src, line: 1}
@@ -49,17 +49,17 @@ func ParseDotenv(name string, data []byte) ([]EnvVar, error) {
 			vars = append(vars, v)
 		}
 	}
-	return MergeEnv(vars), nil
+	return mergeEnv(vars), nil
 }
 
-// LoadDotenv reads the .env file at path and parses it with ParseDotenv. A
+// loadDotenv reads the .env file at path and parses it with parseDotenv. A
 // missing file gives an error that matches os.ErrNotExist.
-func LoadDotenv(path string) ([]EnvVar, error) {
+func loadDotenv(path string) ([]EnvVar, error) {
 	data, err := store.ReadSmall(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("load dotenv: %w", err)
 	}
-	return ParseDotenv(path, data)
+	return parseDotenv(path, data)
 }
 
 // dotenvParser holds the position in a .env text; a quoted value may run

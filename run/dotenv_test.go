@@ -70,7 +70,7 @@ func TestParseDotenv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseDotenv(".env", []byte(tt.in))
+			got, err := parseDotenv(".env", []byte(tt.in))
 			if err != nil {
 				t.Fatalf("ParseDotenv: %v", err)
 			}
@@ -106,7 +106,7 @@ func TestParseDotenvErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseDotenv(".env", []byte(tt.in))
+			got, err := parseDotenv(".env", []byte(tt.in))
 			if err == nil {
 				t.Fatalf("ParseDotenv = %q, want error containing %q", got, tt.want)
 			}
@@ -124,21 +124,21 @@ func TestLoadDotenv(t *testing.T) {
 	if err := os.WriteFile(path, []byte("A=1\nbad line\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadDotenv(path)
+	_, err := loadDotenv(path)
 	if err == nil || !strings.HasPrefix(err.Error(), path+":2: invalid line") {
 		t.Errorf("LoadDotenv error = %v, want it to start with %s:2: invalid line", err, path)
 	}
-	_, err = LoadDotenv(filepath.Join(dir, "missing.env"))
+	_, err = loadDotenv(filepath.Join(dir, "missing.env"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("LoadDotenv of a missing file: %v, want os.ErrNotExist", err)
 	}
-	got, err := LoadDotenv(filepath.Join("testdata", "sample.env"))
+	got, err := loadDotenv(filepath.Join("testdata", "sample.env"))
 	if err != nil || len(got) != 7 {
 		t.Errorf("LoadDotenv(sample.env) = %q, %v; want 7 variables", got, err)
 	}
 }
 
-// FuzzParseDotenv holds that no input makes ParseDotenv panic, that it is
+// FuzzParseDotenv holds that no input makes parseDotenv panic, that it is
 // deterministic, and that every variable it returns has a valid key and a
 // value an environment can carry.
 func FuzzParseDotenv(f *testing.F) {
@@ -147,8 +147,8 @@ func FuzzParseDotenv(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		first, err1 := ParseDotenv("fuzz.env", data)
-		second, err2 := ParseDotenv("fuzz.env", data)
+		first, err1 := parseDotenv("fuzz.env", data)
+		second, err2 := parseDotenv("fuzz.env", data)
 		if (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
 			t.Fatalf("errors differ: %v, then %v", err1, err2)
 		}

@@ -12,11 +12,11 @@ import (
 	"bgrun/store"
 )
 
-// ConfigEnv reads the variables a process started in dir would get from its
+// configEnv reads the variables a process started in dir would get from its
 // config and .env files: config (relative to dir, or absolute; "" for the
 // default .config.toml, which may be missing) unless noConfig, then envFiles.
 // It returns them with the files it read.
-func ConfigEnv(dir, config string, noConfig bool, envFiles []string) ([]EnvVar, []string, error) {
+func configEnv(dir, config string, noConfig bool, envFiles []string) ([]EnvVar, []string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, err
@@ -40,25 +40,25 @@ func ConfigEnv(dir, config string, noConfig bool, envFiles []string) ([]EnvVar, 
 	return out, loaded, nil
 }
 
-// DefaultShell is the --env dialect when none is given.
-func DefaultShell() string {
+// defaultShell is the --env dialect when none is given.
+func defaultShell() string {
 	if runtime.GOOS == "windows" {
 		return "powershell"
 	}
 	return "sh"
 }
 
-// Inline runs argv in the foreground (`bgrun inline -- CMD ARGS...`), in dir,
+// inline runs argv in the foreground (`bgrun inline -- CMD ARGS...`), in dir,
 // with the caller's environment overlaid by the config and .env files, and
 // returns its exit status. It is not recorded in the store. SIGINT and
 // SIGTERM reach the child, which decides when to end.
-func Inline(dir string, vars []EnvVar, argv []string) (int, error) {
+func inline(dir string, vars []EnvVar, argv []string) (int, error) {
 	if len(argv) == 0 {
 		return 0, store.Errorf(store.KindBadInput, "no command to run")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = EnvList(MergeEnv(EnvFromList(os.Environ()), vars))
+	cmd.Env = envList(mergeEnv(EnvFromList(os.Environ()), vars))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The terminal sends SIGINT to the whole foreground group, child
 	// included; bgrun only has to outlive it to pass on its status.
@@ -74,7 +74,7 @@ func Inline(dir string, vars []EnvVar, argv []string) (int, error) {
 		}
 	}()
 	err := cmd.Wait()
-	code, sig := ExitStatus(cmd.ProcessState)
+	code, sig := exitStatus(cmd.ProcessState)
 	if sig != "" {
 		code = 128 + signalNumber(cmd.ProcessState)
 	}

@@ -15,6 +15,6 @@ func reap(cmd *exec.Cmd) (code int, sig string, ok bool) {
 	if cmd.ProcessState == nil {
 		return -1, "", true
 	}
-	code, sig = ExitStatus(cmd.ProcessState)
+	code, sig = exitStatus(cmd.ProcessState)
 	return code, sig, true
 }

@@ -18,12 +18,12 @@ func fileSize(f *os.File) int64 {
 	return fi.Size()
 }
 
-// StartDetail is the history detail of a start of rec, which Launch has just
+// startDetail is the history detail of a start of rec, which spawn has just
 // spawned: its command and the sizes its log files had before the spawn,
 // where this run's output begins. Every caller that records a start (the
 // CLI, the dashboard, the supervisor) uses it, so that `bgrun logs` can mark
 // every run.
-func StartDetail(rec store.Record) store.Detail {
+func startDetail(rec store.Record) store.Detail {
 	out, errSize := rec.StdoutSize, rec.StderrSize
 	return store.Detail{Command: rec.Command, StdoutSize: &out, StderrSize: &errSize}
 }
@@ -40,7 +40,7 @@ const markHistory = 5000
 // line at the offset where each run after the first begins (the last of
 // several that wrote nothing to it), such as
 // `── restarted 2026-11-29 12:07:44 (previous run exited 7) ──`. They come from
-// the history (StartDetail), never from the log files, which hold only what
+// the history (startDetail), never from the log files, which hold only what
 // the process wrote.
 func LogMarks(db *store.DB, rec store.Record) (stdout, stderr []logs.Mark, err error) {
 	evs, err := db.Events(rec.Name, markHistory)

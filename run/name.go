@@ -37,10 +37,10 @@ var verbs = map[string]bool{"run": true, "test": true, "dev": true, "start": tru
 
 var unsafeRun = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9._-]+`) })
 
-// DeriveName names a process after its command: the script or program it
+// deriveName names a process after its command: the script or program it
 // runs, without folders or extension ("bun run src/server.ts" → "server",
 // "npm run dev" → "dev", "python3 -m http.server 8000" → "http.server").
-func DeriveName(command string) string {
+func deriveName(command string) string {
 	toks := strings.Fields(command)
 	for len(toks) > 0 && strings.Contains(toks[0], "=") && !strings.HasPrefix(toks[0], "-") {
 		toks = toks[1:] // FOO=bar cmd
@@ -74,12 +74,12 @@ func DeriveName(command string) string {
 	return t
 }
 
-// NameFor picks the name for `bgrun -- CMD`: DeriveName, or that name with
+// nameFor picks the name for `bgrun -- CMD`: deriveName, or that name with
 // -1, -2, ... when a record of that name runs another command. The same
 // command gets the same name again, so re-running it reaches the same record
 // (refused while it runs, replaced with --force).
-func NameFor(db *store.DB, command string) (string, error) {
-	base := DeriveName(command)
+func nameFor(db *store.DB, command string) (string, error) {
+	base := deriveName(command)
 	for i := 0; i < 1000; i++ {
 		name := base
 		if i > 0 {
@@ -96,6 +96,6 @@ func NameFor(db *store.DB, command string) (string, error) {
 	return "", fmt.Errorf("%w for %q", ErrNoFreeName, command)
 }
 
-// ErrNoFreeName is the answer of NameFor when every name it would give a
+// ErrNoFreeName is the answer of nameFor when every name it would give a
 // command is taken by another: a conflict, which a --name resolves.
 var ErrNoFreeName = store.Errorf(store.KindConflict, "no free name")

@@ -247,13 +247,13 @@ func (e *NotReadyError) Error() string {
 	return msg
 }
 
-// WaitReady probes rec's readiness check every 200 ms until it passes
+// waitReady probes rec's readiness check every 200 ms until it passes
 // (nil), for up to rec.ReadyWait(), while l, the leader of the start, or
 // its tree still runs. It writes nothing: a process that is not ready in
 // time is ended here, and the error is a *NotReadyError either way (Ended
 // when the process ended on its own, or was stopped, while awaited; its
 // exit is then in rec).
-func WaitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) error {
+func waitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) error {
 	spec, err := ParseReady(rec.Ready)
 	if err != nil {
 		return err
@@ -274,7 +274,7 @@ func WaitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) 
 		} else {
 			stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
 		}
-		e.StderrTail, e.StderrPath = StderrTail(*rec, 10), rec.StderrPath
+		e.StderrTail, e.StderrPath = stderrTail(*rec, 10), rec.StderrPath
 		return e
 	}
 	for {

@@ -23,13 +23,13 @@ import (
 	"bgrun/store"
 )
 
-// DefaultGrace is the startup window: a process that ends within it is a
+// defaultGrace is the startup window: a process that ends within it is a
 // failed start.
-const DefaultGrace = 500 * time.Millisecond
+const defaultGrace = 500 * time.Millisecond
 
-// DefaultConfig is the config file loaded from the working directory when no
+// defaultConfig is the config file loaded from the working directory when no
 // --config is given.
-const DefaultConfig = ".config.toml"
+const defaultConfig = ".config.toml"
 
 // Options describe a start. Empty fields fall back to the stored record on a
 // restart, then to the defaults. Paths are absolute (the client makes them
@@ -52,7 +52,7 @@ type Options struct {
 	// Fetch runs `git pull --ff-only` in Dir before starting (the client
 	// does, in the caller's environment).
 	Fetch bool
-	// Grace is the startup window: DefaultGrace when zero (a restart keeps
+	// Grace is the startup window: defaultGrace when zero (a restart keeps
 	// the stored one), none when negative.
 	Grace time.Duration
 
@@ -159,7 +159,7 @@ type Result struct {
 
 // Start is the one start pipeline: it starts o.Name, or restarts it, and
 // is run by the store's supervisor only, which stays the parent of what it
-// spawns (commands ask it with Ask). Under the name's lock it merges o over
+// spawns (commands ask it with ask). Under the name's lock it merges o over
 // the stored record, ends what runs when replacing it, writes the record as
 // starting with a new marker (store.DB.Begin), spawns and records the
 // process; then, the lock released so that a stop wins at once, it waits
@@ -272,7 +272,7 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 		db.StartFailed(o.Name, marker, store.Exit{Code: -1, Known: true}, err.Error(), store.Detail{Error: err.Error()}, o.bySupervisor())
 		return res, err
 	}
-	leader := Follow(cmd, &rec)
+	leader := follow(cmd, &rec)
 	if _, err := db.Spawned(o.Name, marker, func(r *store.Record) { spawnedAs(r, rec) }); err != nil {
 		// Stopped, deleted or started anew meanwhile: this start must not run.
 		stop.TreeOf(ps.OwnerOf(rec), stop.TimeoutOf(rec))
@@ -282,9 +282,9 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 	unlock()
 	locked = false
 
-	ports, serr := WaitListening(leader, &rec, window(rec))
+	ports, serr := waitListening(leader, &rec, window(rec))
 	if serr == nil && rec.Ready != "" {
-		serr = WaitReady(ctx, leader, &rec, env)
+		serr = waitReady(ctx, leader, &rec, env)
 	}
 	event := o.Event
 	if event == "" {
@@ -296,7 +296,7 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 	if serr != nil {
 		return res, failStart(db, &rec, marker, serr, o.bySupervisor())
 	}
-	detail := StartDetail(rec)
+	detail := startDetail(rec)
 	detail.Reason = o.Reason
 	r, err := db.Started(o.Name, marker, event, detail, o.bySupervisor())
 	if err != nil {
@@ -309,7 +309,7 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 	return res, nil
 }
 
-// spawnedAs copies what a spawn learnt of the process (Launch) into r.
+// spawnedAs copies what a spawn learnt of the process (spawn) into r.
 func spawnedAs(r *store.Record, rec store.Record) {
 	r.PID, r.PGID, r.StartTicks, r.StartedAt, r.Leader = rec.PID, rec.PGID, rec.StartTicks, rec.StartedAt, rec.Leader
 	r.StderrOffset, r.SupervisorPID, r.SupervisorTicks = rec.StderrOffset, rec.SupervisorPID, rec.SupervisorTicks
@@ -322,7 +322,7 @@ func failStart(db *store.DB, rec *store.Record, marker string, serr error, count
 	var se *StartupError
 	var nr *NotReadyError
 	e := store.Exit{Code: rec.ExitCode, Signal: rec.ExitSignal, Known: true, At: rec.ExitedAt}
-	d := StartDetail(*rec)
+	d := startDetail(*rec)
 	reason := serr.Error()
 	switch {
 	case errors.As(serr, &se):
@@ -354,12 +354,12 @@ func failStart(db *store.DB, rec *store.Record, marker string, serr error, count
 }
 
 // GraceFromEnv reads the startup window from BGR_STARTUP_HEALTH_GRACE_MS,
-// the original's variable, in milliseconds: DefaultGrace when unset, and a
+// the original's variable, in milliseconds: defaultGrace when unset, and a
 // negative duration (no window) for 0.
 func GraceFromEnv() (time.Duration, error) {
 	v := os.Getenv("BGR_STARTUP_HEALTH_GRACE_MS")
 	if v == "" {
-		return DefaultGrace, nil
+		return defaultGrace, nil
 	}
 	ms, err := strconv.Atoi(v)
 	if err != nil || ms < 0 {
@@ -373,7 +373,7 @@ func GraceFromEnv() (time.Duration, error) {
 
 func (o *Options) grace() time.Duration {
 	if o.Grace == 0 {
-		return DefaultGrace
+		return defaultGrace
 	}
 	return max(o.Grace, 0)
 }
@@ -384,7 +384,7 @@ func (o *Options) grace() time.Duration {
 func (o *Options) bySupervisor() bool { return o.Event == store.EventGuardRestart || o.Reason != "" }
 
 // window is the startup window of rec's start.
-func window(rec store.Record) time.Duration { return rec.Window(DefaultGrace) }
+func window(rec store.Record) time.Duration { return rec.Window(defaultGrace) }
 
 // prepare merges the options over the stored record into the record to
 // start.
@@ -539,12 +539,12 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 	if !rec.NoConfig {
 		path, explicit := rec.ConfigPath, true
 		if path == "" {
-			path, explicit = DefaultConfig, false
+			path, explicit = defaultConfig, false
 		}
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(rec.Dir, path)
 		}
-		vars, err := LoadConfig(path)
+		vars, err := loadConfig(path)
 		switch {
 		case err == nil:
 			layers = append(layers, vars)
@@ -560,7 +560,7 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(rec.Dir, f)
 		}
-		vars, err := LoadDotenv(f)
+		vars, err := loadDotenv(f)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil, fmt.Errorf("env file %s does not exist", f)
 		}
@@ -575,17 +575,17 @@ func Environment(rec *store.Record) (env, loaded []string, err error) {
 		ids = append(ids, EnvVar{Key: "BGR_PARENT_NAME", Value: rec.Parent})
 	}
 	layers = append(layers, EnvFromList(rec.Set), ids)
-	merged := MergeEnv(layers...)
+	merged := mergeEnv(layers...)
 	rec.Group, _ = LookupEnvVar(merged, "BGR_GROUP")
-	return EnvList(merged), loaded, nil
+	return envList(merged), loaded, nil
 }
 
-// Launch spawns rec's command detached, in a session of its own, with its
+// spawn spawns rec's command detached, in a session of its own, with its
 // output appended to the log files and rec's marker (ps.MarkerVar) in its
 // environment, and fills in rec's pid, process group, start time, leader
 // and stderr offset. A simple command is exec'd, so its pid is the
 // program's. env comes from Environment; the marker from store.DB.Begin.
-// The caller owns the returned command: Follow collects it.
+// The caller owns the returned command: follow collects it.
 func Launch(rec *store.Record, env []string) (*exec.Cmd, error) {
 	outf, err := openLog(rec.StdoutPath)
 	if err != nil {

@@ -16,10 +16,10 @@ import (
 // failure.
 var ErrUnknownShell = store.Errorf(store.KindBadInput, "unknown shell")
 
-// envShells lists the shells RenderEnv accepts, for the error message.
+// envShells lists the shells renderEnv accepts, for the error message.
 const envShells = "sh, bash, zsh, fish, powershell, pwsh, cmd, json"
 
-// RenderEnv renders variables for `bgrun --env --shell SHELL` so that
+// renderEnv renders variables for `bgrun --env --shell SHELL` so that
 // evaluating the output in that shell sets exactly these values, whatever
 // bytes they hold: quotes, blanks, $, backticks, backslashes, newlines and
 // unicode. Each form quotes with the shell's literal (single-quote) string,
@@ -34,7 +34,7 @@ const envShells = "sh, bash, zsh, fish, powershell, pwsh, cmd, json"
 //
 // Shell names are case-insensitive; any other name gives an error wrapping
 // ErrUnknownShell that lists the valid ones. A duplicate key renders once,
-// with its last value, as MergeEnv would merge it.
+// with its last value, as mergeEnv would merge it.
 //
 // Keys must be names the shell can assign: [A-Za-z_][A-Za-z0-9_]* for sh,
 // fish and PowerShell, also "." and "-" after the first byte for cmd
@@ -50,8 +50,8 @@ const envShells = "sh, bash, zsh, fish, powershell, pwsh, cmd, json"
 // string removes the variable, so an empty value comes back unset. json
 // refuses values that are not valid UTF-8, since JSON would silently
 // replace those bytes.
-func RenderEnv(vars []EnvVar, shell string) (string, error) {
-	vars = MergeEnv(vars)
+func renderEnv(vars []EnvVar, shell string) (string, error) {
+	vars = mergeEnv(vars)
 	var line func(EnvVar) (string, error)
 	switch strings.ToLower(shell) {
 	case "sh", "bash", "zsh":
@@ -107,7 +107,7 @@ var powershellQuoter = strings.NewReplacer(
 )
 
 // cmdLine renders one variable for a cmd batch file, refusing what cmd
-// cannot carry (see RenderEnv).
+// cannot carry (see renderEnv).
 func cmdLine(v EnvVar) (string, error) {
 	if strings.ContainsAny(v.Value, "\r\n") {
 		return "", fmt.Errorf("value of %s holds a newline, which cmd cannot carry", v.Key)

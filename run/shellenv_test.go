@@ -124,7 +124,7 @@ func checkEnvRoundTrip(t *testing.T, shell string, want []EnvVar, env map[string
 // writeRenderedEnv renders vars for shell into a file and returns its path.
 func writeRenderedEnv(t *testing.T, vars []EnvVar, shell, name string) string {
 	t.Helper()
-	out, err := RenderEnv(vars, shell)
+	out, err := renderEnv(vars, shell)
 	if err != nil {
 		t.Fatalf("RenderEnv(%s): %v", shell, err)
 	}
@@ -192,7 +192,7 @@ func TestRenderEnvGolden(t *testing.T) {
 		{"json", "{\n  \"A\": \"it's\",\n  \"B\": \"C:\\\\x\",\n  \"C\": \"\"\n}\n"},
 	}
 	for _, tt := range tests {
-		got, err := RenderEnv(in, tt.shell)
+		got, err := renderEnv(in, tt.shell)
 		if err != nil {
 			t.Errorf("RenderEnv(%s): %v", tt.shell, err)
 			continue
@@ -201,21 +201,21 @@ func TestRenderEnvGolden(t *testing.T) {
 			t.Errorf("RenderEnv(%s):\n got %q\nwant %q", tt.shell, got, tt.want)
 		}
 	}
-	if got, _ := RenderEnv(cfgVars("Q", "\u2019"), "powershell"); got != "$env:Q = '\u2019\u2019'\n" {
+	if got, _ := renderEnv(cfgVars("Q", "\u2019"), "powershell"); got != "$env:Q = '\u2019\u2019'\n" {
 		t.Errorf("RenderEnv(powershell) of a curly quote = %q, want it doubled", got)
 	}
-	if got, _ := RenderEnv(cfgVars("P", "100% & <ok>", "API-KEY", "k"), "cmd"); got != "set \"P=100%% & <ok>\"\r\nset \"API-KEY=k\"\r\n" {
+	if got, _ := renderEnv(cfgVars("P", "100% & <ok>", "API-KEY", "k"), "cmd"); got != "set \"P=100%% & <ok>\"\r\nset \"API-KEY=k\"\r\n" {
 		t.Errorf("RenderEnv(cmd) = %q", got)
 	}
-	if got, _ := RenderEnv(cfgVars("A", "1", "B", "2", "A", "3"), "sh"); got != "export A='3'\nexport B='2'\n" {
+	if got, _ := renderEnv(cfgVars("A", "1", "B", "2", "A", "3"), "sh"); got != "export A='3'\nexport B='2'\n" {
 		t.Errorf("RenderEnv(sh) with a duplicate key = %q", got)
 	}
 	for _, shell := range []string{"sh", "fish", "powershell", "cmd"} {
-		if got, err := RenderEnv(nil, shell); err != nil || got != "" {
+		if got, err := renderEnv(nil, shell); err != nil || got != "" {
 			t.Errorf("RenderEnv(nil, %s) = %q, %v; want empty", shell, got, err)
 		}
 	}
-	if got, err := RenderEnv(nil, "json"); err != nil || got != "{}\n" {
+	if got, err := renderEnv(nil, "json"); err != nil || got != "{}\n" {
 		t.Errorf("RenderEnv(nil, json) = %q, %v; want {}", got, err)
 	}
 }
@@ -224,7 +224,7 @@ func TestRenderEnvJSON(t *testing.T) {
 	t.Parallel()
 	want := envShellCase(append(append([]string{}, hardEnvValues...), randomEnvValues(40, true)...))
 	want = append(want, EnvVar{Key: "API-KEY", Value: "<a&b>"})
-	out, err := RenderEnv(want, "json")
+	out, err := renderEnv(want, "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestRenderEnvErrors(t *testing.T) {
 		{"json", cfgVars("", "x"), "empty name"},
 	}
 	for _, tt := range tests {
-		out, err := RenderEnv(tt.vars, tt.shell)
+		out, err := renderEnv(tt.vars, tt.shell)
 		if err == nil {
 			t.Errorf("RenderEnv(%q, %s) = %q, want error containing %q", tt.vars, tt.shell, out, tt.want)
 			continue
@@ -284,7 +284,7 @@ func TestRenderEnvErrors(t *testing.T) {
 func TestRenderEnvUnknownShell(t *testing.T) {
 	t.Parallel()
 	for _, shell := range []string{"", "csh", "nushell", "ps1", "sh "} {
-		_, err := RenderEnv(cfgVars("A", "1"), shell)
+		_, err := renderEnv(cfgVars("A", "1"), shell)
 		if !errors.Is(err, ErrUnknownShell) {
 			t.Errorf("RenderEnv(%q) error = %v, want ErrUnknownShell", shell, err)
 			continue
@@ -297,7 +297,7 @@ func TestRenderEnvUnknownShell(t *testing.T) {
 	}
 }
 
-// FuzzRenderEnv holds that RenderEnv never panics and that its JSON output,
+// FuzzRenderEnv holds that renderEnv never panics and that its JSON output,
 // when it succeeds, decodes back to the same values.
 func FuzzRenderEnv(f *testing.F) {
 	for _, v := range hardEnvValues {
@@ -306,7 +306,7 @@ func FuzzRenderEnv(f *testing.F) {
 	f.Add("A-B", "x", "cmd")
 	f.Add("A", "\xff", "fish")
 	f.Fuzz(func(t *testing.T, key, value, shell string) {
-		out, err := RenderEnv([]EnvVar{{Key: key, Value: value}}, shell)
+		out, err := renderEnv([]EnvVar{{Key: key, Value: value}}, shell)
 		if err != nil || !strings.EqualFold(shell, "json") {
 			return
 		}

@@ -19,7 +19,7 @@ var shellOnly = map[string]bool{
 	"ulimit": true, "umask": true, "unset": true, "wait": true, "command": true, "builtin": true,
 }
 
-// Simple splits a shell command line into its leading variable assignments
+// simple splits a shell command line into its leading variable assignments
 // and the rest, and reports whether it is a simple command: one program
 // with its arguments, which `exec` can run in place of the shell so that the
 // pid bgrun records is the program's. Quotes, escapes, $VAR, ${VAR} and
@@ -28,7 +28,7 @@ var shellOnly = map[string]bool{
 // command substitution $( ) or backticks, a comment, a keyword or builtin
 // in first place, or anything the lexer cannot read keeps the shell.
 // alreadyExec is true when the command starts with exec itself.
-func Simple(command string) (assigns, rest string, ok, alreadyExec bool) {
+func simple(command string) (assigns, rest string, ok, alreadyExec bool) {
 	words, ok := lexWords(command)
 	if !ok || len(words) == 0 {
 		return "", command, false, false
@@ -58,7 +58,7 @@ func Simple(command string) (assigns, rest string, ok, alreadyExec bool) {
 // before a simple command's program (after its assignments), so the shell
 // becomes the program; anything else as given, led by the shell.
 func execCommand(command string) (string, string) {
-	assigns, rest, ok, already := Simple(command)
+	assigns, rest, ok, already := simple(command)
 	switch {
 	case already:
 		return command, store.LeaderProgram

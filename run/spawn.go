@@ -34,11 +34,11 @@ func helperEnv(env []string) []string {
 // stderrTailMax bounds how much of a failed start's stderr is read.
 const stderrTailMax = 64 << 10
 
-// StderrTail returns the last n lines that r's last start wrote to its
+// stderrTail returns the last n lines that r's last start wrote to its
 // stderr log: only what came after the size the file had at the spawn, so
 // an earlier attempt's lines never show up as this one's. A file that shrank
 // since (rotated) is read from its start.
-func StderrTail(r store.Record, n int) string {
+func stderrTail(r store.Record, n int) string {
 	f, err := os.Open(r.StderrPath)
 	if err != nil {
 		return ""
@@ -61,9 +61,9 @@ func StderrTail(r store.Record, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// FailedStart is the error for r, whose last start ended within its startup
+// failedStart is the error for r, whose last start ended within its startup
 // window of length window, as recorded (by the CLI or a supervisor).
-func FailedStart(r store.Record, window time.Duration) *StartupError {
+func failedStart(r store.Record, window time.Duration) *StartupError {
 	return &StartupError{Name: r.Name, Code: r.ExitCode, Signal: r.ExitSignal, Window: window,
-		StderrTail: StderrTail(r, 10), StderrPath: r.StderrPath}
+		StderrTail: stderrTail(r, 10), StderrPath: r.StderrPath}
 }

@@ -23,9 +23,9 @@ func detach(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 }
 
-// ExitStatus returns a finished process's exit code, or -1 and the signal
+// exitStatus returns a finished process's exit code, or -1 and the signal
 // name when a signal ended it.
-func ExitStatus(st *os.ProcessState) (int, string) {
+func exitStatus(st *os.ProcessState) (int, string) {
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return -1, signalName(ws.Signal())
 	}

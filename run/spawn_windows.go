@@ -27,8 +27,8 @@ func detach(cmd *exec.Cmd) {
 	cmd.SysProcAttr.CreationFlags |= syscall.CREATE_NEW_PROCESS_GROUP | detachedProcess
 }
 
-// ExitStatus returns a finished process's exit code.
-func ExitStatus(st *os.ProcessState) (int, string) {
+// exitStatus returns a finished process's exit code.
+func exitStatus(st *os.ProcessState) (int, string) {
 	return st.ExitCode(), ""
 }
 

@@ -15,7 +15,7 @@ import (
 
 // Leader is the leader of a started process, watched until it ends. The CLI,
 // the dashboard and the supervisor all watch a start through it, so the
-// startup window is decided in one place (WaitListening). On Linux it waits on a
+// startup window is decided in one place (waitListening). On Linux it waits on a
 // pidfd through Go's poller, so watching many processes costs no thread each.
 type Leader struct {
 	PID   int
@@ -39,9 +39,9 @@ type Leader struct {
 // pollLeader is how often a leader is looked at where no pidfd can wait.
 const pollLeader = 200 * time.Millisecond
 
-// Follow watches the leader that Launch started as cmd for rec. The caller
-// gives up cmd: Follow collects its exit status.
-func Follow(cmd *exec.Cmd, rec *store.Record) *Leader {
+// follow watches the leader that spawn started as cmd for rec. The caller
+// gives up cmd: follow collects its exit status.
+func follow(cmd *exec.Cmd, rec *store.Record) *Leader {
 	l := &Leader{PID: rec.PID, Ticks: rec.StartTicks, Child: true, cmd: cmd, done: make(chan struct{})}
 	l.start()
 	return l
@@ -135,7 +135,7 @@ func (l *Leader) poll() {
 // listens yet.
 const listenCheck = 20 * time.Millisecond
 
-// WaitListening waits out the startup window of a start that Launch made
+// waitListening waits out the startup window of a start that spawn made
 // and l follows, counted from the spawn, and ends it early, with the ports,
 // once the new tree listens on a TCP port: a server is up when it listens,
 // and most of what users start is servers. A leader that ends in the window
@@ -144,7 +144,7 @@ const listenCheck = 20 * time.Millisecond
 // is what runs. A failed start sets rec's exit, ends what is left of its
 // tree, and returns a *StartupError with this attempt's stderr (written
 // after rec.StderrOffset). It is the one startup rule of every start.
-func WaitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
+func waitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
 	if window <= 0 {
 		return nil, nil
 	}
@@ -216,7 +216,7 @@ func hasNew(inodes, known map[uint64]bool) bool {
 }
 
 // endedInWindow judges a leader that ended in its startup window (see
-// WaitListening).
+// waitListening).
 func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 	code, sig, _, at := l.Exit()
 	left := false
@@ -238,5 +238,5 @@ func endedInWindow(l *Leader, rec *store.Record, window time.Duration) error {
 		stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
 	}
 	rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
-	return FailedStart(*rec, window)
+	return failedStart(*rec, window)
 }

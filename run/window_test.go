@@ -29,7 +29,7 @@ func launch(t *testing.T, command string) (*store.Record, *Leader) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop.TreeOf(ps.OwnerOf(*rec), time.Second) })
-	return rec, Follow(cmd, rec)
+	return rec, follow(cmd, rec)
 }
 
 func alive(rec *store.Record) bool {
@@ -115,7 +115,7 @@ func TestAdoptedExitIsUnknown(t *testing.T) {
 	}
 }
 
-// WaitStartup waits out the startup window (the tests' shorthand) of a start that Launch made and l
+// WaitStartup waits out the startup window (the tests' shorthand) of a start that spawn made and l
 // follows, counted from the spawn. A leader that ends in the window is a failed start, unless it
 // exited 0 and left its tree running (a command that daemonizes, or `docker
 // run -d`): then the start is good and its tree is what runs. A failed start
@@ -123,6 +123,6 @@ func TestAdoptedExitIsUnknown(t *testing.T) {
 // *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
 // the one startup rule of the CLI, the dashboard and the supervisor.
 func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
-	_, err := WaitListening(l, rec, window)
+	_, err := waitListening(l, rec, window)
 	return err
 }

@@ -91,7 +91,7 @@ func CmdDelete(ctx context.Context, db *store.DB, w io.Writer, o CmdOptions) err
 // CmdClean is the clean command: remove every stopped process and its logs.
 func CmdClean(ctx context.Context, db *store.DB, w io.Writer, o Options) error {
 	o.Out = w // names the files it keeps
-	n, files, err := Clean(ctx, db, o)
+	n, files, err := clean(ctx, db, o)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ type KillPortOptions struct {
 
 // CmdKillPort is the kill-port command: end whatever listens on a port.
 func CmdKillPort(ctx context.Context, w io.Writer, o KillPortOptions) error {
-	ended, err := KillPort(ctx, o.Port, o.Options)
+	ended, err := killPort(ctx, o.Port, o.Options)
 	for _, h := range ended {
 		fmt.Fprintf(w, "Ended pid %d (%s), which listened on port %d.\n", h.PID, h.Command, o.Port)
 	}
@@ -163,7 +163,7 @@ func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb strin
 	}
 	mu := new(sync.Mutex) // one lock: stdout and stderr lines stay in order
 	lw, lerrw := &lockedWriter{mu, w}, &lockedWriter{mu, errw}
-	errs := Concurrently(ctx, recs, func(r store.Record) error {
+	errs := concurrently(ctx, recs, func(r store.Record) error {
 		err := fn(r, lw)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			if ctx.Err() == nil { // once interrupted, one line says so for all
@@ -186,9 +186,9 @@ func EachRecord(ctx context.Context, db *store.DB, w, errw io.Writer, verb strin
 // nuke) changes at once.
 const Workers = 32
 
-// Concurrently calls fn for each record, Workers at a time, until ctx ends,
+// concurrently calls fn for each record, Workers at a time, until ctx ends,
 // and returns the errors it gave.
-func Concurrently(ctx context.Context, recs []store.Record, fn func(store.Record) error) []error {
+func concurrently(ctx context.Context, recs []store.Record, fn func(store.Record) error) []error {
 	var (
 		mu   sync.Mutex
 		errs []error

@@ -172,11 +172,11 @@ func HoldersOf(ctx context.Context, port int) (busy bool, holders []PortHolder, 
 	return ports.Busy(ls, port), holders, nil
 }
 
-// KillPort ends whatever listens on port (`bgrun --kill-port`): SIGTERM, then
+// killPort ends whatever listens on port (`bgrun --kill-port`): SIGTERM, then
 // SIGKILL after the timeout, and waits for the port to be free. Only the
 // listeners are signalled, never clients connected to the port; pid 1 and
 // bgrun itself are refused. It returns the pids it ended.
-func KillPort(ctx context.Context, port int, opt Options) ([]PortHolder, error) {
+func killPort(ctx context.Context, port int, opt Options) ([]PortHolder, error) {
 	if port <= 0 || port > 65535 {
 		return nil, fmt.Errorf("port %d is not a TCP port number (1-65535)", port)
 	}

@@ -19,7 +19,7 @@ import (
 type Options struct {
 	// Timeout is SIGTERM to SIGKILL, given for this stop; when zero, the
 	// record's own (its start's --timeout or stop_timeout), else Default,
-	// else DefaultTimeout.
+	// else defaultTimeout.
 	Timeout time.Duration
 	Default time.Duration
 	Out     io.Writer // progress lines; nil for none
@@ -38,7 +38,7 @@ func (o Options) For(r store.Record) Options {
 	case o.Default > 0:
 		o.Timeout = o.Default
 	default:
-		o.Timeout = DefaultTimeout
+		o.Timeout = defaultTimeout
 	}
 	return o
 }
@@ -54,7 +54,7 @@ func (o Options) timeout() time.Duration {
 	case o.Default > 0:
 		return o.Default
 	}
-	return DefaultTimeout
+	return defaultTimeout
 }
 
 func (o Options) say(format string, a ...any) {
@@ -93,7 +93,7 @@ func stopRecord(ctx context.Context, db *store.DB, name string, opt Options, see
 	seen[name] = true
 	// Marked stopped first: no supervisor restarts a stopped record, and a
 	// start going on of it ends (its next transition finds it stopped).
-	r, err := db.Stop(name)
+	r, err := db.Stop(name, func(r store.Record) time.Duration { return opt.For(r).Timeout })
 	if err != nil {
 		return res, err
 	}
@@ -248,13 +248,13 @@ func removeOwned(path string, owned bool) (removed bool, why string) {
 	return true, ""
 }
 
-// Clean removes every record that does not run, with the log files bgrun created
+// clean removes every record that does not run, with the log files bgrun created
 // for it (opt.Out hears of the files it keeps). It
 // never removes a record that is starting, running, or waiting for its
 // supervisor to restart it, nor one whose lock someone holds (a start, stop
 // or restart is changing it): those are left for a later clean. It returns
 // how many records and files it removed.
-func Clean(ctx context.Context, db *store.DB, opt Options) (records, files int, err error) {
+func clean(ctx context.Context, db *store.DB, opt Options) (records, files int, err error) {
 	recs, err := db.List()
 	if err != nil {
 		return 0, 0, err
@@ -319,7 +319,7 @@ func Nuke(ctx context.Context, db *store.DB, opt Options) (removed, wasRunning i
 	if opt.Out != nil {
 		opt.Out = &lockedWriter{new(sync.Mutex), opt.Out} // the deletes say what they keep at once
 	}
-	errs := Concurrently(ctx, recs, func(r store.Record) error {
+	errs := concurrently(ctx, recs, func(r store.Record) error {
 		res, err := Delete(ctx, db, r.Name, opt)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // a parent's stop already took it

@@ -109,11 +109,11 @@ func TestKillPortRefusesItself(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	_, err = KillPort(t.Context(), port, Options{Timeout: time.Second})
+	_, err = killPort(t.Context(), port, Options{Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "bgrun itself") {
 		t.Fatalf("KillPort of our own port: %v", err)
 	}
-	if _, err := KillPort(t.Context(), 0, Options{}); err == nil {
+	if _, err := killPort(t.Context(), 0, Options{}); err == nil {
 		t.Fatal("port 0 accepted")
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"bgrun/ps"
 )
 
-// DefaultTimeout is how long a tree gets to end after SIGTERM before SIGKILL.
-const DefaultTimeout = 5 * time.Second
+// defaultTimeout is how long a tree gets to end after SIGTERM before SIGKILL.
+const defaultTimeout = 5 * time.Second
 
 // pollEvery is how often a stop looks whether a process has ended where it
 // cannot wait for the exit itself.
@@ -26,11 +26,11 @@ const pollEvery = 20 * time.Millisecond
 const memberScan = 100 * time.Millisecond
 
 // TimeoutFromEnv returns BGR_STOP_TIMEOUT (a Go duration like "10s", or
-// milliseconds), else DefaultTimeout.
+// milliseconds), else defaultTimeout.
 func TimeoutFromEnv() (time.Duration, error) {
 	v := os.Getenv("BGR_STOP_TIMEOUT")
 	if v == "" {
-		return DefaultTimeout, nil
+		return defaultTimeout, nil
 	}
 	if ms, err := strconv.Atoi(v); err == nil && ms >= 0 {
 		return time.Duration(ms) * time.Millisecond, nil

@@ -81,6 +81,7 @@ var columns = []column{
 	{"ever_ran", always, func(r *Record) any { return &r.EverRan }},
 	{"fail_reason", always, func(r *Record) any { return &r.FailReason }},
 	{"stop_timeout_ms", always, func(r *Record) any { return millis{&r.StopTimeout} }},
+	{"kill_by", always, func(r *Record) any { return stamp{&r.KillBy} }},
 	{"created_at", onInsert, func(r *Record) any { return stamp{&r.CreatedAt} }},
 	{"updated_at", always, func(r *Record) any { return stamp{&r.UpdatedAt} }},
 }

@@ -188,9 +188,9 @@ func (c Cond) Holds(r Record) bool {
 	return false
 }
 
-// NewMarker returns a fresh marker for a start of the record with id:
+// newMarker returns a fresh marker for a start of the record with id:
 // "<id>.<12 hex digits>", unique across restarts and reboots.
-func NewMarker(id int64) string {
+func newMarker(id int64) string {
 	var b [6]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%d.%s", id, hex.EncodeToString(b[:]))
@@ -254,7 +254,7 @@ func (db *DB) Begin(rec *Record, c Cond) error {
 				return err
 			}
 		}
-		rec.Instance = NewMarker(rec.ID)
+		rec.Instance = newMarker(rec.ID)
 		return upsert(tx.Stmt(w.ups), rec)
 	})
 	if err != nil && !errors.Is(err, ErrChanged) && !errors.Is(err, ErrNotFound) {
@@ -388,12 +388,16 @@ type Ident struct {
 
 // Stop marks the record named name stopped on purpose, whatever it was
 // doing, and no longer wanted: no supervisor restarts it, and a start going
-// on is ended (its next transition finds ErrChanged). It returns the record
-// as it was, whose processes the caller then ends; StopDone records how.
-func (db *DB) Stop(name string) (before Record, err error) {
+// on is ended (its next transition finds ErrChanged). timeout gives the
+// stop's wait after SIGTERM for the record: what still runs of it then gets
+// SIGKILL (KillBy), by the caller, or should it die before, by the
+// supervisor. It returns the record as it was, whose processes the caller
+// then ends; StopDone records how.
+func (db *DB) Stop(name string, timeout func(Record) time.Duration) (before Record, err error) {
 	_, err = db.change(name, Cond{}, func(r *Record) []Event {
 		before = *r
 		r.Status, r.Backoff, r.Wanted, r.FailReason = StatusStopped, 0, false, ""
+		r.KillBy = db.now().Add(timeout(*r))
 		return nil
 	})
 	return before, err

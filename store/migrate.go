@@ -25,13 +25,15 @@ var migrations = []func(tx *sql.Tx, dir string) error{
 
 // migrateLifecycle (version 7) adds what the one lifecycle keeps: the
 // guard's crash count, whether a record ever ran, why its last start
-// failed, its stop timeout, and the epochs of stacks (see StackEpoch). A
+// failed, its stop timeout and its last stop's deadline, and the epochs of
+// stacks (see StackEpoch). A
 // record that ran before keeps counting as one that ran.
 func migrateLifecycle(tx *sql.Tx, _ string) error {
 	_, err := tx.Exec(`ALTER TABLE process ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE process ADD COLUMN ever_ran INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE process ADD COLUMN fail_reason TEXT NOT NULL DEFAULT '';
 	ALTER TABLE process ADD COLUMN stop_timeout_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE process ADD COLUMN kill_by TEXT NOT NULL DEFAULT '';
 	UPDATE process SET ever_ran = (started_at != '' AND status != 'failed');
 	CREATE TABLE stack (path TEXT PRIMARY KEY, epoch INTEGER NOT NULL DEFAULT 0);`)
 	return err

@@ -100,8 +100,10 @@ type Record struct {
 	// refused"), "" when it did not.
 	FailReason string
 	// StopTimeout is how long a stop of it waits after SIGTERM, as its last
-	// start was given; 0 for the default.
+	// start was given; 0 for the default. KillBy is when its last stop
+	// gives what still runs SIGKILL.
 	StopTimeout time.Duration
+	KillBy      time.Time
 	// Wanted says the user wants it running: set by every start or restart,
 	// cleared only by a deliberate stop. A crash, a reboot or a killed
 	// process leave it as it is, so `bgrun resurrect` knows what to start.

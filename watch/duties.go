@@ -13,53 +13,53 @@ import (
 
 // Intervals of the supervisor's duties that are not set per record.
 const (
-	// RotateEvery is how often the logs of a record are checked against
+	// rotateEvery is how often the logs of a record are checked against
 	// their cap; with the default 10 MB cap, a process must write over
 	// 2 MB/s to pass it by much between two checks.
-	RotateEvery = 5 * time.Second
-	// MemoryEvery is how often the RSS of a record's tree is compared with
+	rotateEvery = 5 * time.Second
+	// memoryEvery is how often the RSS of a record's tree is compared with
 	// its --max-memory.
-	MemoryEvery = 5 * time.Second
+	memoryEvery = 5 * time.Second
 )
 
-// HealthFailures is how many health checks in a row must fail before the
-// supervisor restarts a guarded process; MemoryChecks how many memory checks
+// healthFailures is how many health checks in a row must fail before the
+// supervisor restarts a guarded process; memoryChecks how many memory checks
 // in a row must find its tree over its limit.
 const (
-	HealthFailures = 3
-	MemoryChecks   = 2
+	healthFailures = 3
+	memoryChecks   = 2
 )
 
-// Action is what Duties.Check asks the supervisor to do with a record.
-type Action int
+// action is what dutyChecks.Check asks the supervisor to do with a record.
+type action int
 
-// The actions of Duties.Check.
+// The actions of dutyChecks.Check.
 const (
-	ActionNone Action = iota
-	// ActionRestartUnhealthy: a guarded process failed its health check
-	// HealthFailures times in a row.
-	ActionRestartUnhealthy
-	// ActionRestartMemory: the tree's RSS stayed above --max-memory for
-	// MemoryChecks checks.
-	ActionRestartMemory
+	actionNone action = iota
+	// actionRestartUnhealthy: a guarded process failed its health check
+	// healthFailures times in a row.
+	actionRestartUnhealthy
+	// actionRestartMemory: the tree's RSS stayed above --max-memory for
+	// memoryChecks checks.
+	actionRestartMemory
 )
 
 // Event returns the history event that records the action: "unhealthy" or
-// "max_memory"; "" for ActionNone.
-func (a Action) Event() store.EventKind {
+// "max_memory"; "" for actionNone.
+func (a action) Event() store.EventKind {
 	switch a {
-	case ActionRestartUnhealthy:
+	case actionRestartUnhealthy:
 		return store.EventUnhealthy
-	case ActionRestartMemory:
+	case actionRestartMemory:
 		return store.EventMaxMemory
 	}
 	return ""
 }
 
-// Duties decides the supervisor's periodic duties for the records of a
-// store: log rotation (every RotateEvery, for every record), health checks
+// dutyChecks decides the supervisor's periodic duties for the records of a
+// store: log rotation (every rotateEvery, for every record), health checks
 // (every --health-interval, for a guarded record with --ready) and the
-// memory limit (every MemoryEvery, for a record with --max-memory). The
+// memory limit (every memoryEvery, for a record with --max-memory). The
 // supervisor's loop calls Check (or CheckAll) for each record it looks at,
 // as often as it likes: a duty runs only when it is due. Check never waits
 // for a probe: a due probe runs in the background and its result counts at
@@ -68,7 +68,7 @@ func (a Action) Event() store.EventKind {
 // Counters are kept per record and start over when the record's process
 // changes (a restart, by anyone), so a new process is never restarted for
 // the failures of the old one. The zero value is ready to use.
-type Duties struct {
+type dutyChecks struct {
 	// Probe runs one health check; run.Probe when nil.
 	Probe func(ctx context.Context, spec, dir string, env []string) error
 	// Rotate rotates a record's logs; run.RotateLogs when nil.
@@ -85,7 +85,7 @@ type Duties struct {
 	probes sync.WaitGroup
 }
 
-// dutyState is what Duties remembers of one record between checks.
+// dutyState is what dutyChecks remembers of one record between checks.
 type dutyState struct {
 	// pid and ticks name the process the counters are about.
 	pid   int
@@ -108,41 +108,41 @@ type dutyState struct {
 // own; CheckAll shares one among many records. ctx bounds the health checks
 // it starts in the background: give the supervisor's own context, not one
 // that ends when Check returns.
-func (d *Duties) Check(ctx context.Context, rec store.Record, now time.Time) (Action, string) {
+func (d *dutyChecks) Check(ctx context.Context, rec store.Record, now time.Time) (action, string) {
 	t, err := ps.Snapshot()
 	if err != nil {
 		d.logf("process snapshot: %v", err)
-		return ActionNone, ""
+		return actionNone, ""
 	}
 	return d.check(ctx, rec, now, t)
 }
 
-// Decision is the answer of CheckAll for one record.
-type Decision struct {
+// decision is the answer of CheckAll for one record.
+type decision struct {
 	Name   string
-	Action Action
+	Action action
 	Reason string
 }
 
 // CheckAll is Check for every record in recs with one process snapshot,
 // returning only the records whose process must be restarted.
-func (d *Duties) CheckAll(ctx context.Context, recs []store.Record, now time.Time) []Decision {
+func (d *dutyChecks) CheckAll(ctx context.Context, recs []store.Record, now time.Time) []decision {
 	t, err := ps.Snapshot()
 	if err != nil {
 		d.logf("process snapshot: %v", err)
 		return nil
 	}
-	var out []Decision
+	var out []decision
 	for _, r := range recs {
-		if a, why := d.check(ctx, r, now, t); a != ActionNone {
-			out = append(out, Decision{Name: r.Name, Action: a, Reason: why})
+		if a, why := d.check(ctx, r, now, t); a != actionNone {
+			out = append(out, decision{Name: r.Name, Action: a, Reason: why})
 		}
 	}
 	return out
 }
 
-// Forget drops what Duties remembers of the record named name (deleted).
-func (d *Duties) Forget(name string) {
+// Forget drops what dutyChecks remembers of the record named name (deleted).
+func (d *dutyChecks) Forget(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.state, name)
@@ -150,12 +150,12 @@ func (d *Duties) Forget(name string) {
 
 // Wait waits for the health checks running in the background (tests, and a
 // supervisor that exits).
-func (d *Duties) Wait() { d.probes.Wait() }
+func (d *dutyChecks) Wait() { d.probes.Wait() }
 
-func (d *Duties) check(ctx context.Context, rec store.Record, now time.Time, t ps.Table) (Action, string) {
+func (d *dutyChecks) check(ctx context.Context, rec store.Record, now time.Time, t ps.Table) (action, string) {
 	d.mu.Lock()
 	st := d.stateOf(rec.Name)
-	rotateDue := now.Sub(st.lastRotate) >= RotateEvery
+	rotateDue := now.Sub(st.lastRotate) >= rotateEvery
 	if rotateDue {
 		st.lastRotate = now
 	}
@@ -177,13 +177,13 @@ func (d *Duties) check(ctx context.Context, rec store.Record, now time.Time, t p
 	// else (stopped, crashed, starting, waiting for the guard) starts over.
 	if len(pids) == 0 || rec.Status != store.StatusRunning {
 		st.reset(0, 0, now, rec)
-		return ActionNone, ""
+		return actionNone, ""
 	}
 	if st.pid != rec.PID || st.ticks != rec.StartTicks {
 		st.reset(rec.PID, rec.StartTicks, now, rec)
 	}
 
-	if rec.MaxMemory > 0 && now.Sub(st.lastMemory) >= MemoryEvery {
+	if rec.MaxMemory > 0 && now.Sub(st.lastMemory) >= memoryEvery {
 		st.lastMemory = now
 		rss := t.RSS(pids)
 		if rss > rec.MaxMemory {
@@ -191,15 +191,15 @@ func (d *Duties) check(ctx context.Context, rec store.Record, now time.Time, t p
 		} else {
 			st.memoryOver = 0
 		}
-		if st.memoryOver >= MemoryChecks {
+		if st.memoryOver >= memoryChecks {
 			st.memoryOver = 0
-			return ActionRestartMemory, fmt.Sprintf("memory %s above --max-memory %s for %d checks in a row",
-				run.FormatSize(rss), run.FormatSize(rec.MaxMemory), MemoryChecks)
+			return actionRestartMemory, fmt.Sprintf("memory %s above --max-memory %s for %d checks in a row",
+				run.FormatSize(rss), run.FormatSize(rec.MaxMemory), memoryChecks)
 		}
 	}
 
 	if !rec.Guard || rec.Ready == "" {
-		return ActionNone, ""
+		return actionNone, ""
 	}
 	for _, err := range st.results {
 		if err == nil {
@@ -210,10 +210,10 @@ func (d *Duties) check(ctx context.Context, rec store.Record, now time.Time, t p
 		st.lastFailure = err
 	}
 	st.results = st.results[:0]
-	if st.healthFails >= HealthFailures {
+	if st.healthFails >= healthFailures {
 		why := fmt.Sprintf("health check %s failed %d times in a row: %v", rec.Ready, st.healthFails, st.lastFailure)
 		st.healthFails, st.lastFailure = 0, nil
-		return ActionRestartUnhealthy, why
+		return actionRestartUnhealthy, why
 	}
 	if !st.probing && !now.Before(st.nextHealth) {
 		st.probing = true
@@ -221,12 +221,12 @@ func (d *Duties) check(ctx context.Context, rec store.Record, now time.Time, t p
 		d.probes.Add(1)
 		go d.probe(ctx, rec, st)
 	}
-	return ActionNone, ""
+	return actionNone, ""
 }
 
 // probe runs one health check of rec and leaves its result in st, unless
 // st has moved on to another process meanwhile.
-func (d *Duties) probe(ctx context.Context, rec store.Record, st *dutyState) {
+func (d *dutyChecks) probe(ctx context.Context, rec store.Record, st *dutyState) {
 	defer d.probes.Done()
 	probe := d.Probe
 	if probe == nil {
@@ -249,7 +249,7 @@ func (d *Duties) probe(ctx context.Context, rec store.Record, st *dutyState) {
 
 // stateOf returns the state of the record named name, made on first use.
 // The caller holds d.mu.
-func (d *Duties) stateOf(name string) *dutyState {
+func (d *dutyChecks) stateOf(name string) *dutyState {
 	if d.state == nil {
 		d.state = map[string]*dutyState{}
 	}
@@ -274,7 +274,7 @@ func (st *dutyState) reset(pid int, ticks uint64, now time.Time, rec store.Recor
 	st.nextHealth = now.Add(rec.HealthEvery())
 }
 
-func (d *Duties) logf(format string, args ...any) {
+func (d *dutyChecks) logf(format string, args ...any) {
 	if d.Logf != nil {
 		d.Logf(format, args...)
 	}

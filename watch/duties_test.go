@@ -92,11 +92,11 @@ func (s *server) spec() string { return "tcp:" + strconv.Itoa(s.port) }
 // checks Check starts so that the next call counts them.
 type stepper struct {
 	t   *testing.T
-	d   *Duties
+	d   *dutyChecks
 	now time.Time
 }
 
-func (s *stepper) check(rec store.Record, after time.Duration) (Action, string) {
+func (s *stepper) check(rec store.Record, after time.Duration) (action, string) {
 	s.t.Helper()
 	s.now = s.now.Add(after)
 	a, why := s.d.Check(context.Background(), rec, s.now)
@@ -105,7 +105,7 @@ func (s *stepper) check(rec store.Record, after time.Duration) (Action, string) 
 }
 
 // expect fails unless the next check gives want.
-func (s *stepper) expect(rec store.Record, after time.Duration, want Action) string {
+func (s *stepper) expect(rec store.Record, after time.Duration, want action) string {
 	s.t.Helper()
 	a, why := s.check(rec, after)
 	if a != want {
@@ -128,27 +128,27 @@ func TestDutiesHealthFailsThreeTimes(t *testing.T) {
 	rec := sleeper(t, "api")
 	rec.Ready = srv.spec()
 	var probes atomic.Int32
-	s := &stepper{t: t, d: &Duties{Probe: countingProbe(&probes)}, now: time.Unix(1e9, 0)}
+	s := &stepper{t: t, d: &dutyChecks{Probe: countingProbe(&probes)}, now: time.Unix(1e9, 0)}
 
-	s.expect(rec, 0, ActionNone) // the start checked readiness: first probe one interval later
+	s.expect(rec, 0, actionNone) // the start checked readiness: first probe one interval later
 	if probes.Load() != 0 {
 		t.Fatal("probed at once after a start")
 	}
-	s.expect(rec, time.Second, ActionNone) // passes
-	s.expect(rec, 500*time.Millisecond, ActionNone)
+	s.expect(rec, time.Second, actionNone) // passes
+	s.expect(rec, 500*time.Millisecond, actionNone)
 	if probes.Load() != 1 {
 		t.Fatalf("%d probes within one interval, want 1", probes.Load())
 	}
 	srv.close()
-	s.expect(rec, 500*time.Millisecond, ActionNone) // fails: 1
-	s.expect(rec, time.Second, ActionNone)          // fails: 2
-	s.expect(rec, time.Second, ActionNone)          // fails: 3, counted at the next check
-	why := s.expect(rec, time.Second, ActionRestartUnhealthy)
+	s.expect(rec, 500*time.Millisecond, actionNone) // fails: 1
+	s.expect(rec, time.Second, actionNone)          // fails: 2
+	s.expect(rec, time.Second, actionNone)          // fails: 3, counted at the next check
+	why := s.expect(rec, time.Second, actionRestartUnhealthy)
 	if !strings.Contains(why, rec.Ready) || !strings.Contains(why, "3 times") {
 		t.Errorf("reason %q names neither the check nor the count", why)
 	}
-	if ActionRestartUnhealthy.Event() != "unhealthy" {
-		t.Errorf("event %q", ActionRestartUnhealthy.Event())
+	if actionRestartUnhealthy.Event() != "unhealthy" {
+		t.Errorf("event %q", actionRestartUnhealthy.Event())
 	}
 }
 
@@ -158,17 +158,17 @@ func TestDutiesHealthPassResets(t *testing.T) {
 	srv := newServer(t)
 	rec := sleeper(t, "api")
 	rec.Ready = srv.spec()
-	s := &stepper{t: t, d: &Duties{}, now: time.Unix(1e9, 0)}
-	s.expect(rec, 0, ActionNone)
+	s := &stepper{t: t, d: &dutyChecks{}, now: time.Unix(1e9, 0)}
+	s.expect(rec, 0, actionNone)
 	srv.close()
-	s.expect(rec, time.Second, ActionNone) // fail 1
-	s.expect(rec, time.Second, ActionNone) // fail 2
+	s.expect(rec, time.Second, actionNone) // fail 1
+	s.expect(rec, time.Second, actionNone) // fail 2
 	srv.open()
-	s.expect(rec, time.Second, ActionNone) // pass
+	s.expect(rec, time.Second, actionNone) // pass
 	srv.close()
-	s.expect(rec, time.Second, ActionNone) // fail 1
-	s.expect(rec, time.Second, ActionNone) // fail 2
-	s.expect(rec, time.Second, ActionNone) // counted: still 2
+	s.expect(rec, time.Second, actionNone) // fail 1
+	s.expect(rec, time.Second, actionNone) // fail 2
+	s.expect(rec, time.Second, actionNone) // counted: still 2
 }
 
 // TestDutiesHealthNewProcess starts the count over when the record's
@@ -178,17 +178,17 @@ func TestDutiesHealthNewProcess(t *testing.T) {
 	old := sleeper(t, "api")
 	old.Ready = srv.spec()
 	srv.close()
-	s := &stepper{t: t, d: &Duties{}, now: time.Unix(1e9, 0)}
-	s.expect(old, 0, ActionNone)
-	s.expect(old, time.Second, ActionNone) // fail 1
-	s.expect(old, time.Second, ActionNone) // fail 2
+	s := &stepper{t: t, d: &dutyChecks{}, now: time.Unix(1e9, 0)}
+	s.expect(old, 0, actionNone)
+	s.expect(old, time.Second, actionNone) // fail 1
+	s.expect(old, time.Second, actionNone) // fail 2
 	rec := sleeper(t, "api")               // restarted by someone
 	rec.Ready = old.Ready
-	s.expect(rec, time.Second, ActionNone) // its first check is not due yet
-	s.expect(rec, time.Second, ActionNone) // fail 1
-	s.expect(rec, time.Second, ActionNone) // fail 2
-	s.expect(rec, time.Second, ActionNone) // fail 3, counted next
-	s.expect(rec, time.Second, ActionRestartUnhealthy)
+	s.expect(rec, time.Second, actionNone) // its first check is not due yet
+	s.expect(rec, time.Second, actionNone) // fail 1
+	s.expect(rec, time.Second, actionNone) // fail 2
+	s.expect(rec, time.Second, actionNone) // fail 3, counted next
+	s.expect(rec, time.Second, actionRestartUnhealthy)
 }
 
 // TestDutiesHealthOnlyGuardedRunning probes only a guarded record with a
@@ -196,7 +196,7 @@ func TestDutiesHealthNewProcess(t *testing.T) {
 func TestDutiesHealthOnlyGuardedRunning(t *testing.T) {
 	srv := newServer(t)
 	var probes atomic.Int32
-	s := &stepper{t: t, d: &Duties{Probe: countingProbe(&probes)}, now: time.Unix(1e9, 0)}
+	s := &stepper{t: t, d: &dutyChecks{Probe: countingProbe(&probes)}, now: time.Unix(1e9, 0)}
 	unguarded := sleeper(t, "a")
 	unguarded.Guard, unguarded.Ready = false, srv.spec()
 	unchecked := sleeper(t, "b")
@@ -206,7 +206,7 @@ func TestDutiesHealthOnlyGuardedRunning(t *testing.T) {
 	gone.Ready, gone.StartTicks = srv.spec(), gone.StartTicks+1 // its pid now names another process
 	for range 5 {
 		for _, r := range []store.Record{unguarded, unchecked, starting, gone} {
-			s.expect(r, time.Second, ActionNone)
+			s.expect(r, time.Second, actionNone)
 		}
 	}
 	if n := probes.Load(); n != 0 {
@@ -220,43 +220,43 @@ func TestDutiesMemoryOverTwice(t *testing.T) {
 	rec := sleeper(t, "api")
 	rec.Guard = false // the memory limit holds without the guard too
 	rec.MaxMemory = 1 // any process is over one byte
-	s := &stepper{t: t, d: &Duties{}, now: time.Unix(1e9, 0)}
-	s.expect(rec, 0, ActionNone)                             // over: 1
-	s.expect(rec, MemoryEvery/2, ActionNone)                 // not due
-	why := s.expect(rec, MemoryEvery/2, ActionRestartMemory) // over: 2
+	s := &stepper{t: t, d: &dutyChecks{}, now: time.Unix(1e9, 0)}
+	s.expect(rec, 0, actionNone)                             // over: 1
+	s.expect(rec, memoryEvery/2, actionNone)                 // not due
+	why := s.expect(rec, memoryEvery/2, actionRestartMemory) // over: 2
 	if !strings.Contains(why, "max-memory 1") {
 		t.Errorf("reason %q does not name the limit", why)
 	}
-	if ActionRestartMemory.Event() != "max_memory" {
-		t.Errorf("event %q", ActionRestartMemory.Event())
+	if actionRestartMemory.Event() != "max_memory" {
+		t.Errorf("event %q", actionRestartMemory.Event())
 	}
 
-	s.expect(rec, MemoryEvery, ActionNone) // over: 1 again
+	s.expect(rec, memoryEvery, actionNone) // over: 1 again
 	roomy := rec
 	roomy.MaxMemory = 1 << 40
-	s.expect(roomy, MemoryEvery, ActionNone) // under: back to 0
-	s.expect(rec, MemoryEvery, ActionNone)   // over: 1
-	s.expect(rec, MemoryEvery, ActionRestartMemory)
-	s.expect(roomy, MemoryEvery, ActionNone)
+	s.expect(roomy, memoryEvery, actionNone) // under: back to 0
+	s.expect(rec, memoryEvery, actionNone)   // over: 1
+	s.expect(rec, memoryEvery, actionRestartMemory)
+	s.expect(roomy, memoryEvery, actionNone)
 }
 
 // TestDutiesCheckAll decides for many records with one snapshot.
 func TestDutiesCheckAll(t *testing.T) {
 	a, b := sleeper(t, "a"), sleeper(t, "b")
 	b.MaxMemory = 1
-	d := &Duties{}
+	d := &dutyChecks{}
 	now := time.Unix(1e9, 0)
 	if got := d.CheckAll(context.Background(), []store.Record{a, b}, now); len(got) != 0 {
 		t.Fatalf("first check: %+v", got)
 	}
-	got := d.CheckAll(context.Background(), []store.Record{a, b}, now.Add(MemoryEvery))
-	if len(got) != 1 || got[0].Name != "b" || got[0].Action != ActionRestartMemory {
+	got := d.CheckAll(context.Background(), []store.Record{a, b}, now.Add(memoryEvery))
+	if len(got) != 1 || got[0].Name != "b" || got[0].Action != actionRestartMemory {
 		t.Fatalf("second check: %+v", got)
 	}
 	d.Wait()
 }
 
-// TestDutiesRotate rotates a record's logs at most every RotateEvery, for
+// TestDutiesRotate rotates a record's logs at most every rotateEvery, for
 // any record, running or not.
 func TestDutiesRotate(t *testing.T) {
 	rec := sleeper(t, "api")
@@ -266,9 +266,9 @@ func TestDutiesRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rotations atomic.Int32
-	d := &Duties{Rotate: func(r store.Record) error { rotations.Add(1); return run.RotateLogs(r) }}
+	d := &dutyChecks{Rotate: func(r store.Record) error { rotations.Add(1); return run.RotateLogs(r) }}
 	s := &stepper{t: t, d: d, now: time.Unix(1e9, 0)}
-	s.expect(rec, 0, ActionNone)
+	s.expect(rec, 0, actionNone)
 	if fi, err := os.Stat(logs.RotatedPath(rec.StdoutPath, 1)); err != nil || fi.Size() > 1<<20 {
 		t.Fatalf("rotated copy: %v, %v", fi, err)
 	}
@@ -276,9 +276,9 @@ func TestDutiesRotate(t *testing.T) {
 	if fi, _ := os.Stat(rec.StdoutPath); fi.Size() > 1<<20+4096 {
 		t.Fatalf("the log still holds %d bytes", fi.Size())
 	}
-	s.expect(rec, RotateEvery/2, ActionNone)
-	s.expect(rec, RotateEvery/2, ActionNone)
+	s.expect(rec, rotateEvery/2, actionNone)
+	s.expect(rec, rotateEvery/2, actionNone)
 	if n := rotations.Load(); n != 2 {
-		t.Fatalf("%d rotation checks in %v, want 2", n, RotateEvery)
+		t.Fatalf("%d rotation checks in %v, want 2", n, rotateEvery)
 	}
 }

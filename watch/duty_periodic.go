@@ -7,18 +7,18 @@ import (
 	"bgrun/store"
 )
 
-// The supervisor's periodic duties (see Duties): log rotation of every
+// The supervisor's periodic duties (see dutyChecks): log rotation of every
 // running record of the store, health checks of guarded records with a
 // readiness check, and memory limits.
 
 // checkEvery is the longest time between two rounds of checks (shorter
-// for a --health-interval below it). Duties runs each check only when it is
+// for a --health-interval below it). dutyChecks runs each check only when it is
 // due; a round costs one process snapshot and a stat of each log, so rounds
 // are not made more often than some check can be due.
-const checkEvery = RotateEvery
+const checkEvery = rotateEvery
 
 // noteDuties takes the records of a scan: the running ones are checked
-// from now on, and what Duties remembers of a record that is gone is
+// from now on, and what dutyChecks remembers of a record that is gone is
 // forgotten.
 func (s *supervisor) noteDuties(recs []store.Record) {
 	names := map[string]bool{}
@@ -70,7 +70,7 @@ func (s *supervisor) checkDuties() {
 
 // restartFor restarts t for decision d (unhealthy, max_memory): the history
 // says why, and the start ends the old tree first.
-func (s *supervisor) restartFor(t *tracked, d Decision) {
+func (s *supervisor) restartFor(t *tracked, d decision) {
 	r, err := s.db.Get(t.name)
 	if err != nil || r.Status != store.StatusRunning || r.Instance != t.marker {
 		return // the next scan sees what changed

@@ -9,13 +9,13 @@ import (
 )
 
 // watchDuty restarts a watched record when a file of its directory changes:
-// a Poller per record, whose changes come back to the loop as events.
+// a poller per record, whose changes come back to the loop as events.
 type watchDuty struct{}
 
 func (watchDuty) wants(r store.Record) bool { return r.Watch }
 
 func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
-	ig, err := NewIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, store.SupervisorLogPath(s.db.Path()),
+	ig, err := newIgnore(r.Dir, r.WatchIgnore, []string{r.StdoutPath, r.StderrPath, store.SupervisorLogPath(s.db.Path()),
 		s.db.Path(), s.db.Path() + "-wal", s.db.Path() + "-shm", s.db.Path() + "-journal"})
 	if err != nil {
 		s.log.Printf("%s: cannot watch: %v", r.Name, err)
@@ -23,7 +23,7 @@ func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.watched = cancel
-	p := &Poller{Root: r.Dir, Ignore: ig}
+	p := &poller{Root: r.Dir, Ignore: ig}
 	name := r.Name
 	go func() {
 		err := p.Run(ctx, func(changed []string) {

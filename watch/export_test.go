@@ -5,15 +5,15 @@ import "fmt"
 // What only the tests use of the poller.
 
 // String returns the lower-case name of the operation, for logs.
-func (o Op) String() string {
+func (o op) String() string {
 	switch o {
-	case Created:
+	case created:
 		return "created"
-	case Modified:
+	case modified:
 		return "modified"
-	case Deleted:
+	case deleted:
 		return "deleted"
-	case Renamed:
+	case renamed:
 		return "renamed"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
@@ -24,8 +24,8 @@ func (o Op) String() string {
 // changed and lstats each file once, comparing with the entry already in s, so an
 // unchanged tree costs one lstat per path and almost no allocation. If the root has
 // gone, every path in it is reported deleted, and a root that comes back is picked up by
-// a later Rescan. Use the Poller that took s: s caches its ignore decisions.
-func (p *Poller) Rescan(s *Snapshot) []Change {
+// a later Rescan. Use the poller that took s: s caches its ignore decisions.
+func (p *poller) Rescan(s *snapshot) []Change {
 	sc := p.newScanner(s)
 	sc.report, sc.full = true, true
 	return finish(sc.pass())
@@ -33,8 +33,8 @@ func (p *Poller) Rescan(s *Snapshot) []Change {
 
 // Files returns every path in the snapshot with its entry, keyed by the slash-separated
 // path relative to the root. Ignored paths are not in a snapshot.
-func (s *Snapshot) Files() map[string]Entry {
-	m := make(map[string]Entry)
+func (s *snapshot) Files() map[string]entry {
+	m := make(map[string]entry)
 	var add func(ds *dirState)
 	add = func(ds *dirState) {
 		for _, k := range ds.kids {
@@ -53,23 +53,23 @@ func (s *Snapshot) Files() map[string]Entry {
 
 // Diff reports the changes that turn before into after, sorted by path: the same
 // comparison Rescan makes in place, for two snapshots kept apart.
-func Diff(before, after *Snapshot) []Change {
+func Diff(before, after *snapshot) []Change {
 	om, nm := before.Files(), after.Files()
 	var out []change
 	for p, oe := range om {
 		ne, ok := nm[p]
 		switch {
 		case !ok:
-			out = append(out, newChange(Deleted, p, oe))
+			out = append(out, newChange(deleted, p, oe))
 		case oe.IsDir() != ne.IsDir():
-			out = append(out, newChange(Deleted, p, oe), newChange(Created, p, ne))
+			out = append(out, newChange(deleted, p, oe), newChange(created, p, ne))
 		case !ne.IsDir() && oe != ne:
-			out = append(out, newChange(Modified, p, ne))
+			out = append(out, newChange(modified, p, ne))
 		}
 	}
 	for p, ne := range nm {
 		if _, ok := om[p]; !ok {
-			out = append(out, newChange(Created, p, ne))
+			out = append(out, newChange(created, p, ne))
 		}
 	}
 	return finish(out)

@@ -12,17 +12,17 @@ import (
 	"bgrun/store"
 )
 
-// IgnoreFile is the name of the optional pattern file in the watched root. It holds one
+// ignoreFile is the name of the optional pattern file in the watched root. It holds one
 // pattern a line in .gitignore syntax, with blank lines and lines starting with # skipped,
 // so that a project can keep its watch exclusions beside its code instead of in a flag.
-const IgnoreFile = ".bgrunignore"
+const ignoreFile = ".bgrunignore"
 
 // alwaysIgnored holds the path segments the watcher never looks inside, whatever the
 // patterns say: version control and installed dependencies change in bulk and are never
 // a reason to restart, and node_modules alone can hold more files than the project.
 var alwaysIgnored = [...]string{".git", "node_modules"}
 
-// Ignore decides which paths the watcher skips. It always skips any path with a segment
+// ignore decides which paths the watcher skips. It always skips any path with a segment
 // named .git or node_modules (compared segment by segment, never as a substring of the
 // whole path, so a root under /home/x/.gitstuff still works), the exact files it was given
 // (the record's own log files, which would otherwise restart the child on every line it
@@ -37,11 +37,11 @@ var alwaysIgnored = [...]string{".git", "node_modules"}
 //
 // As in git, the last matching pattern wins, and a path inside an excluded directory
 // cannot be re-included, because the watcher never lists an excluded directory.
-// A nil *Ignore applies only the built-in rules. An Ignore is safe for concurrent use.
-type Ignore struct {
+// A nil *ignore applies only the built-in rules. An ignore is safe for concurrent use.
+type ignore struct {
 	exact map[string]struct{}
 	rules []ignoreRule
-	// root is the directory whose IgnoreFile was read, and fileRules how many of rules
+	// root is the directory whose ignoreFile was read, and fileRules how many of rules
 	// came from it, so that the watcher can read the file again when it changes.
 	root      string
 	fileRules int
@@ -56,16 +56,16 @@ type ignoreRule struct {
 	anchored bool
 }
 
-// NewIgnore builds the rules for the tree at root. Patterns come first from root's
-// IgnoreFile, if there is one, then from patterns, so a pattern given on the command line
+// newIgnore builds the rules for the tree at root. Patterns come first from root's
+// ignoreFile, if there is one, then from patterns, so a pattern given on the command line
 // overrides the file (the last match wins); each element of patterns may hold several
 // patterns separated by commas, as a repeatable, comma-separated flag delivers them.
 // exactFiles are absolute paths, or paths relative to root, of files to skip exactly;
 // those outside root are dropped, since the watcher never sees them.
-func NewIgnore(root string, patterns []string, exactFiles []string) (*Ignore, error) {
-	ig := &Ignore{exact: make(map[string]struct{}), root: root}
+func newIgnore(root string, patterns []string, exactFiles []string) (*ignore, error) {
+	ig := &ignore{exact: make(map[string]struct{}), root: root}
 	if root != "" {
-		name := filepath.Join(root, IgnoreFile)
+		name := filepath.Join(root, ignoreFile)
 		data, err := store.ReadSmall(name, run.MaxFileSize)
 		switch {
 		case err == nil:
@@ -104,7 +104,7 @@ func NewIgnore(root string, patterns []string, exactFiles []string) (*Ignore, er
 }
 
 // add parses one pattern and appends it to the rules.
-func (ig *Ignore) add(pattern string) error {
+func (ig *ignore) add(pattern string) error {
 	r := ignoreRule{}
 	p := pattern
 	switch {
@@ -178,7 +178,7 @@ func relativeTo(root, file string) (string, bool) {
 // OS-separated), which names a directory if isDir. The root itself is never skipped.
 // A path is skipped when it or any directory above it is skipped, which is what git does
 // and what the watcher does by never listing a skipped directory.
-func (ig *Ignore) Match(rel string, isDir bool) bool {
+func (ig *ignore) Match(rel string, isDir bool) bool {
 	rel = path.Clean(filepath.ToSlash(rel))
 	rel = strings.TrimPrefix(rel, "/")
 	if rel == "." || rel == "" {
@@ -212,7 +212,7 @@ func (ig *Ignore) Match(rel string, isDir bool) bool {
 // matchRules applies the patterns in order to one path and returns the verdict of the
 // last one that matched. A rule that could not change the current verdict is skipped
 // without matching, which keeps long pattern lists cheap.
-func (ig *Ignore) matchRules(segs []string, isDir bool) bool {
+func (ig *ignore) matchRules(segs []string, isDir bool) bool {
 	ignored := false
 	for i := range ig.rules {
 		r := &ig.rules[i]

@@ -87,7 +87,7 @@ func TestIgnoreMatch(t *testing.T) {
 		{[]string{"*.a,,*.b"}, "x.a", false, true},
 	}
 	for _, tt := range tests {
-		ig, err := NewIgnore(t.TempDir(), tt.patterns, nil)
+		ig, err := newIgnore(t.TempDir(), tt.patterns, nil)
 		if err != nil {
 			t.Fatalf("NewIgnore(%q): %v", tt.patterns, err)
 		}
@@ -98,7 +98,7 @@ func TestIgnoreMatch(t *testing.T) {
 }
 
 func TestIgnoreNilAppliesBuiltins(t *testing.T) {
-	var ig *Ignore
+	var ig *ignore
 	if !ig.Match("a/node_modules/b", false) {
 		t.Error("nil Ignore does not skip node_modules")
 	}
@@ -108,7 +108,7 @@ func TestIgnoreNilAppliesBuiltins(t *testing.T) {
 }
 
 func TestIgnoreOSSeparators(t *testing.T) {
-	ig, err := NewIgnore(t.TempDir(), []string{"docs/*.md"}, nil)
+	ig, err := newIgnore(t.TempDir(), []string{"docs/*.md"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestIgnoreOSSeparators(t *testing.T) {
 func TestIgnoreExactFiles(t *testing.T) {
 	root := t.TempDir()
 	other := t.TempDir()
-	ig, err := NewIgnore(root, nil, []string{
+	ig, err := newIgnore(root, nil, []string{
 		filepath.Join(root, "logs", "api-out.txt"),
 		"api-err.txt",
 		filepath.Join(other, "outside.txt"),
@@ -153,7 +153,7 @@ func TestIgnoreExactFileThroughSymlinkedRoot(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skipf("symlinks unavailable: %v", err)
 	}
-	ig, err := NewIgnore(link, nil, []string{filepath.Join(real, "out.txt")})
+	ig, err := newIgnore(link, nil, []string{filepath.Join(real, "out.txt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +165,10 @@ func TestIgnoreExactFileThroughSymlinkedRoot(t *testing.T) {
 func TestIgnoreFile(t *testing.T) {
 	root := t.TempDir()
 	content := "# generated files\n\n*.gen.go\r\n  \nbuild/   \n!keep.gen.go\n"
-	if err := os.WriteFile(filepath.Join(root, IgnoreFile), []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, ignoreFile), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ig, err := NewIgnore(root, []string{"*.tmp"}, nil)
+	ig, err := newIgnore(root, []string{"*.tmp"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +188,10 @@ func TestIgnoreFile(t *testing.T) {
 
 func TestIgnoreFlagOverridesFile(t *testing.T) {
 	root := t.TempDir()
-	if err := os.WriteFile(filepath.Join(root, IgnoreFile), []byte("*.txt\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, ignoreFile), []byte("*.txt\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ig, err := NewIgnore(root, []string{"!notes.txt"}, nil)
+	ig, err := newIgnore(root, []string{"!notes.txt"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestIgnoreFlagOverridesFile(t *testing.T) {
 
 func TestIgnoreBadPatterns(t *testing.T) {
 	for _, p := range []string{"[", "a/[b", "!", "/", "!/"} {
-		_, err := NewIgnore(t.TempDir(), []string{p}, nil)
+		_, err := newIgnore(t.TempDir(), []string{p}, nil)
 		if err == nil {
 			t.Errorf("NewIgnore(%q) accepted a bad pattern", p)
 			continue
@@ -215,23 +215,23 @@ func TestIgnoreBadPatterns(t *testing.T) {
 		}
 	}
 	root := t.TempDir()
-	if err := os.WriteFile(filepath.Join(root, IgnoreFile), []byte("ok\n[bad\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, ignoreFile), []byte("ok\n[bad\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := NewIgnore(root, nil, nil)
-	if err == nil || !strings.Contains(err.Error(), IgnoreFile+":2") {
-		t.Errorf("bad line in %s: err = %v, want its name and line number", IgnoreFile, err)
+	_, err := newIgnore(root, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), ignoreFile+":2") {
+		t.Errorf("bad line in %s: err = %v, want its name and line number", ignoreFile, err)
 	}
 }
 
 func TestIgnoreUnreadableFile(t *testing.T) {
 	root := t.TempDir()
 	// A directory in place of the file cannot be read as one.
-	if err := os.Mkdir(filepath.Join(root, IgnoreFile), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(root, ignoreFile), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewIgnore(root, nil, nil); err == nil {
-		t.Errorf("NewIgnore with an unreadable %s: no error", IgnoreFile)
+	if _, err := newIgnore(root, nil, nil); err == nil {
+		t.Errorf("NewIgnore with an unreadable %s: no error", ignoreFile)
 	}
 }
 
@@ -240,7 +240,7 @@ func FuzzIgnoreMatch(f *testing.F) {
 	f.Add("!*.go", "x/y.go", false)
 	f.Add("[", "x", false)
 	f.Fuzz(func(t *testing.T, pattern, rel string, isDir bool) {
-		ig, err := NewIgnore("", []string{pattern}, nil)
+		ig, err := newIgnore("", []string{pattern}, nil)
 		if err != nil {
 			return
 		}

@@ -18,19 +18,19 @@ import (
 	"time"
 )
 
-// Defaults for the zero fields of a Poller. A file edited in the last minutes is checked
-// every DefaultInterval, and a burst is reported once DefaultDebounce has passed since
+// Defaults for the zero fields of a poller. A file edited in the last minutes is checked
+// every defaultInterval, and a burst is reported once defaultDebounce has passed since
 // its last change (dated by the kernel's change time where there is one, not by when the
 // scan saw it), so an edit of such a file reaches the callback within about
-// DefaultInterval; see Poller for the rest of the tree.
+// defaultInterval; see poller for the rest of the tree.
 const (
-	DefaultInterval = 200 * time.Millisecond
-	DefaultDebounce = 100 * time.Millisecond
+	defaultInterval = 200 * time.Millisecond
+	defaultDebounce = 100 * time.Millisecond
 )
 
-// MaxReported caps the paths Run passes to onChange. A checkout of thousands of files is
+// maxReported caps the paths Run passes to onChange. A checkout of thousands of files is
 // one restart whose log line needs a few names, not all of them.
-const MaxReported = 100
+const maxReported = 100
 
 // budgetParts sets the share of one core that Run's passes may spend on average, one
 // part in budgetParts: about 1.4%. The rest of the 2% the watcher may take goes to the
@@ -65,7 +65,7 @@ const maxBurstFactor = 20
 // was; listing again until the stamp is older than any tick closes that gap.
 const racyWindow = 2 * time.Second
 
-// Poller watches a directory tree by polling it, which works the same on every platform
+// poller watches a directory tree by polling it, which works the same on every platform
 // and file system (network mounts, containers, WSL) and needs no inotify watch limit.
 //
 // Noticing an edit in place takes an lstat of the file, and on a slow machine an lstat
@@ -83,21 +83,21 @@ const racyWindow = 2 * time.Second
 // every directory is listed, and its entries lstatted, on every pass.
 //
 // Symlinks are recorded but never followed, so a link to a large or cyclic tree costs
-// one lstat. The IgnoreFile of the Ignore's root is read again when it changes: paths it
+// one lstat. The ignoreFile of the Ignore's root is read again when it changes: paths it
 // newly excludes are forgotten and paths it no longer excludes are taken in, neither
 // reported as changes (the file itself is, unless it is ignored); a version that cannot
 // be read or parsed leaves the rules as they were. The fields must not change while Run
 // or Rescan is in progress.
-type Poller struct {
+type poller struct {
 	// Root is the directory watched. A symlink here is resolved once, at the first scan.
 	Root string
-	// Ignore selects the paths skipped; nil skips only .git and node_modules.
-	Ignore *Ignore
+	// ignore selects the paths skipped; nil skips only .git and node_modules.
+	Ignore *ignore
 	// Interval is the pause between passes, which the CPU budget can stretch; zero or
-	// less means DefaultInterval.
+	// less means defaultInterval.
 	Interval time.Duration
 	// Debounce is how long the tree must stay quiet after a change before Run reports
-	// the burst; zero or less means DefaultDebounce.
+	// the burst; zero or less means defaultDebounce.
 	Debounce time.Duration
 
 	// now, readDir and afterScan are seams for tests: the clock that dates directory
@@ -108,35 +108,35 @@ type Poller struct {
 	now       func() time.Time
 	readDir   func(name string) ([]fs.DirEntry, error)
 	afterScan func(n int)
-	afterPass func(s *Snapshot, cost, pause time.Duration)
+	afterPass func(s *snapshot, cost, pause time.Duration)
 }
 
-// Op is the kind of a Change.
-type Op uint8
+// op is the kind of a Change.
+type op uint8
 
-// The kinds of change Diff and Rescan report. Modified applies to files only: a
+// The kinds of change Diff and Rescan report. modified applies to files only: a
 // directory's own stamp changes whenever its entries do, and those are reported instead.
 const (
-	Created Op = iota + 1
-	Modified
-	Deleted
-	Renamed
+	created op = iota + 1
+	modified
+	deleted
+	renamed
 )
 
 // Change is one difference between two states of the tree.
 type Change struct {
-	Op Op
-	// Path is relative to the root and slash-separated; for Renamed it is the new path.
+	Op op
+	// Path is relative to the root and slash-separated; for renamed it is the new path.
 	Path string
-	// From is the old path of a Renamed change, and empty otherwise.
+	// From is the old path of a renamed change, and empty otherwise.
 	From string
 	// IsDir reports that the path is a directory.
 	IsDir bool
 }
 
-// Entry is what a snapshot records of one path: enough to tell that a file changed
+// entry is what a snapshot records of one path: enough to tell that a file changed
 // without reading it.
-type Entry struct {
+type entry struct {
 	Size int64
 	// ModTime is the modification time in nanoseconds since the Unix epoch, kept as an
 	// integer so that a snapshot of many files holds no pointers for the GC to trace.
@@ -154,22 +154,22 @@ type Entry struct {
 }
 
 // IsDir reports whether the entry is a directory.
-func (e Entry) IsDir() bool { return e.Mode.IsDir() }
+func (e entry) IsDir() bool { return e.Mode.IsDir() }
 
-// Snapshot is the state of a tree at one scan. It is a tree of directories, each with
+// snapshot is the state of a tree at one scan. It is a tree of directories, each with
 // its entries sorted by name, so that Rescan can walk and update it in place without a
-// lookup or an allocation per unchanged file. A Snapshot is not safe for concurrent use.
-type Snapshot struct {
+// lookup or an allocation per unchanged file. A snapshot is not safe for concurrent use.
+type snapshot struct {
 	root   string // absolute, symlinks resolved
 	prefix string // root with a trailing separator, the prefix of every path below it
 	top    dirState
 
 	// ig is the ignore rules in force, which start as the Poller's and are replaced when
-	// igFile, their IgnoreFile, changes; igStamp is its entry when last read (igSeen
+	// igFile, their ignoreFile, changes; igStamp is its entry when last read (igSeen
 	// false if it was missing).
-	ig      *Ignore
+	ig      *ignore
 	igFile  string
-	igStamp Entry
+	igStamp entry
 	igSeen  bool
 
 	hot   []hotFile // the files every pass checks, at most maxHot
@@ -191,7 +191,7 @@ type hotFile struct {
 // dirState is one directory of a snapshot.
 type dirState struct {
 	prefix  string // the directory's absolute path with a trailing separator
-	stamp   Entry  // the directory's own entry when it was last listed
+	stamp   entry  // the directory's own entry when it was last listed
 	trusted bool   // the stamp may stand for the listing: not racy, listed without error
 	reindex bool   // subs is out of date
 	swept   uint32 // the round in which every entry here was last lstatted
@@ -212,18 +212,18 @@ type kid struct {
 	present   bool // entry holds a successful lstat of this path
 	hot       bool // in the snapshot's hot list, which checks it instead of the sweep
 	dead      bool // no longer in its directory's listing
-	entry     Entry
+	entry     entry
 	sub       *dirState // for a directory
 }
 
 // Scan takes a fresh snapshot of the tree. The root must exist, be a directory (or a
 // symlink to one) and be readable; unreadable directories below it are skipped.
-func (p *Poller) Scan() (*Snapshot, error) {
+func (p *poller) Scan() (*snapshot, error) {
 	root, err := resolveRoot(p.Root)
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{root: root, prefix: root, ig: p.Ignore, igFile: p.Ignore.file()}
+	s := &snapshot{root: root, prefix: root, ig: p.Ignore, igFile: p.Ignore.file()}
 	if !strings.HasSuffix(root, string(filepath.Separator)) {
 		s.prefix += string(filepath.Separator)
 	}
@@ -231,7 +231,7 @@ func (p *Poller) Scan() (*Snapshot, error) {
 	sc := p.newScanner(s)
 	sc.full, sc.seed = true, true
 	sc.checkIgnoreFile()
-	var e Entry
+	var e entry
 	if err := sc.lstat(root, &e); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", p.Root, err)
 	}
@@ -271,7 +271,7 @@ func resolveRoot(root string) (string, error) {
 // while fewer than sweep lstats have been made (at least one directory). It returns the
 // changes and the time of the latest, in nanoseconds since the epoch, as the kernel
 // dated it (math.MaxInt64 when some change has no date, such as a file found gone).
-func (p *Poller) step(s *Snapshot, sweep int) ([]Change, int64) {
+func (p *poller) step(s *snapshot, sweep int) ([]Change, int64) {
 	sc := p.newScanner(s)
 	sc.report, sc.sweep = true, max(sweep, 1)
 	out := sc.pass()
@@ -295,7 +295,7 @@ type fileID struct {
 }
 
 // newChange records op on rel, whose entry (the old one for a deletion) is e.
-func newChange(op Op, rel string, e Entry) change {
+func newChange(op op, rel string, e entry) change {
 	return change{
 		Change: Change{Op: op, Path: rel, IsDir: e.IsDir()},
 		id:     fileID{dev: e.dev, ino: e.Ino, size: e.Size, mtime: e.ModTime, dir: e.IsDir()},
@@ -308,22 +308,22 @@ func finish(cs []change) []Change {
 	if len(cs) == 0 {
 		return nil
 	}
-	deleted := make(map[fileID]int)
+	gone := make(map[fileID]int)
 	for i, c := range cs {
-		if c.Op == Deleted && c.id.ino != 0 {
-			deleted[c.id] = i
+		if c.Op == deleted && c.id.ino != 0 {
+			gone[c.id] = i
 		}
 	}
-	if len(deleted) > 0 {
+	if len(gone) > 0 {
 		for i := range cs {
 			c := &cs[i]
-			if c.Op != Created || c.id.ino == 0 {
+			if c.Op != created || c.id.ino == 0 {
 				continue
 			}
-			if j, ok := deleted[c.id]; ok {
-				c.Op, c.From = Renamed, cs[j].Path
+			if j, ok := gone[c.id]; ok {
+				c.Op, c.From = renamed, cs[j].Path
 				cs[j].Op = 0
-				delete(deleted, c.id)
+				delete(gone, c.id)
 			}
 		}
 	}
@@ -341,8 +341,8 @@ func finish(cs []change) []Change {
 
 // opRank orders changes of one path: a deletion comes first, so that a file replaced by
 // a directory of the same name reads "deleted x", then "created x/".
-func opRank(o Op) int {
-	if o == Deleted {
+func opRank(o op) int {
+	if o == deleted {
 		return 0
 	}
 	return int(o)
@@ -350,8 +350,8 @@ func opRank(o Op) int {
 
 // scanner holds the state of one pass over a snapshot.
 type scanner struct {
-	s       *Snapshot
-	ig      *Ignore
+	s       *snapshot
+	ig      *ignore
 	now     int64 // nanoseconds since the epoch, for the racy-stamp test and the hot list
 	readDir func(string) ([]fs.DirEntry, error)
 	report  bool // collect changes; off for the first snapshot, where all would be "created"
@@ -371,7 +371,7 @@ type scanner struct {
 
 // newScanner prepares a pass over s with p's settings, reading the clock once so that
 // every directory of the pass is judged racy against the same instant.
-func (p *Poller) newScanner(s *Snapshot) *scanner {
+func (p *poller) newScanner(s *snapshot) *scanner {
 	sc := &scanner{s: s, ig: s.ig, readDir: p.readDir}
 	if sc.readDir == nil {
 		sc.readDir = os.ReadDir
@@ -389,7 +389,7 @@ func (p *Poller) newScanner(s *Snapshot) *scanner {
 func (sc *scanner) pass() []change {
 	s := sc.s
 	sc.checkIgnoreFile()
-	var e Entry
+	var e entry
 	if err := sc.lstat(s.root, &e); err != nil || !e.IsDir() {
 		sc.clear(&s.top)
 		s.top = dirState{prefix: s.prefix}
@@ -413,7 +413,7 @@ func (sc *scanner) end() {
 }
 
 // lstat is the package's lstat, counted.
-func (sc *scanner) lstat(path string, e *Entry) error {
+func (sc *scanner) lstat(path string, e *entry) error {
 	sc.stats++
 	return lstat(path, e)
 }
@@ -423,7 +423,7 @@ func (sc *scanner) lstat(path string, e *Entry) error {
 const minOpenDir = 4
 
 // lstatKid lstats k, by name in its directory if walk has that open.
-func (sc *scanner) lstatKid(k *kid, e *Entry) error {
+func (sc *scanner) lstatKid(k *kid, e *entry) error {
 	if sc.fdDir != nil && sc.fdDir == k.dir {
 		sc.stats++
 		return lstatAt(sc.fd, k.name, e)
@@ -435,7 +435,7 @@ func (sc *scanner) lstatKid(k *kid, e *Entry) error {
 // unless its stamp can be trusted, and then lstats every entry if it was listed, the
 // pass is full or the sweep reaches it, or else only its subdirectories. It returns the
 // listing error of ds itself, which only Scan uses, for the root.
-func (sc *scanner) walk(ds *dirState, e Entry) error {
+func (sc *scanner) walk(ds *dirState, e entry) error {
 	var err error
 	all := sc.full
 	if !ds.trusted || ds.stamp != e {
@@ -502,7 +502,7 @@ func (ds *dirState) index() {
 // name, so that known entries keep their previous state for comparison. A directory that
 // cannot be read lists as empty: its entries are reported deleted, and it is tried again
 // on every scan.
-func (sc *scanner) relist(ds *dirState, e Entry) error {
+func (sc *scanner) relist(ds *dirState, e entry) error {
 	sc.lists++
 	des, err := sc.readDir(ds.prefix)
 	ds.stamp = e
@@ -560,7 +560,7 @@ func (sc *scanner) visit(ds *dirState, k *kid) {
 		}
 		return
 	}
-	var e Entry
+	var e entry
 	if err := sc.lstatKid(k, &e); err != nil {
 		// The entry vanished after the listing, or cannot be read: report it gone now
 		// and list the directory again next time to learn which.
@@ -576,7 +576,7 @@ func (sc *scanner) visit(ds *dirState, k *kid) {
 	switch {
 	case !k.present:
 		k.present, k.entry = true, e
-		sc.add(Created, k.rel, e)
+		sc.add(created, k.rel, e)
 		if e.IsDir() {
 			k.sub = &dirState{prefix: k.abs + string(filepath.Separator)}
 			ds.reindex = true
@@ -591,7 +591,7 @@ func (sc *scanner) visit(ds *dirState, k *kid) {
 		_ = sc.walk(k.sub, e)
 	case e != k.entry:
 		k.entry = e
-		sc.add(Modified, k.rel, e)
+		sc.add(modified, k.rel, e)
 		sc.promote(k, sc.now)
 	}
 }
@@ -670,7 +670,7 @@ func (sc *scanner) gone(k *kid) {
 		sc.clear(k.sub)
 		k.dir.reindex = true
 	}
-	sc.add(Deleted, k.rel, k.entry)
+	sc.add(deleted, k.rel, k.entry)
 	k.present, k.sub = false, nil
 }
 
@@ -684,13 +684,13 @@ func (sc *scanner) clear(ds *dirState) {
 // add records a change, unless this pass takes a first snapshot, and dates it: by the
 // change time of the new entry, or of the directory whose listing lost the entry, or
 // else not at all.
-func (sc *scanner) add(op Op, rel string, e Entry) {
+func (sc *scanner) add(op op, rel string, e entry) {
 	if !sc.report {
 		return
 	}
 	sc.out = append(sc.out, newChange(op, rel, e))
 	at := e.ctime
-	if op == Deleted {
+	if op == deleted {
 		at = sc.dropped
 	}
 	if at == 0 {
@@ -706,7 +706,7 @@ func (sc *scanner) checkIgnoreFile() {
 	if s.igFile == "" {
 		return
 	}
-	var e Entry
+	var e entry
 	seen := sc.lstat(s.igFile, &e) == nil
 	if seen == s.igSeen && (!seen || e == s.igStamp) {
 		return
@@ -754,7 +754,7 @@ func (sc *scanner) reignore(ds *dirState) {
 // Run polls the tree until ctx is done and calls onChange once per burst of changes:
 // changes are collected until Debounce passes with no further change, so a checkout of
 // 500 files is one call. onChange gets the changed paths (both names of a rename),
-// relative, slash-separated and sorted, at most MaxReported of them. A burst that never
+// relative, slash-separated and sorted, at most maxReported of them. A burst that never
 // goes quiet is reported after 20 Debounce periods anyway, so a file that changes all the
 // time cannot hide the others.
 //
@@ -763,11 +763,11 @@ func (sc *scanner) reignore(ds *dirState) {
 // if Root is missing, not a directory or unreadable, and nil when ctx is done; later
 // failures (the root removed, a directory unreadable) are reported as changes, not
 // errors, so a supervisor outlives a branch switch that briefly removes its tree.
-func (p *Poller) Run(ctx context.Context, onChange func(changed []string)) error {
+func (p *poller) Run(ctx context.Context, onChange func(changed []string)) error {
 	if onChange == nil {
 		return errors.New("watch: Run needs an onChange callback")
 	}
-	var s *Snapshot
+	var s *snapshot
 	var err error
 	cost := measure(func() { s, err = p.Scan() })
 	if err != nil {
@@ -775,10 +775,10 @@ func (p *Poller) Run(ctx context.Context, onChange func(changed []string)) error
 	}
 	interval, debounce := p.Interval, p.Debounce
 	if interval <= 0 {
-		interval = DefaultInterval
+		interval = defaultInterval
 	}
 	if debounce <= 0 {
-		debounce = DefaultDebounce
+		debounce = defaultDebounce
 	}
 	pc := pacer{last: time.Now()}
 	pc.spent(cost, s.stats+s.lists)
@@ -910,15 +910,15 @@ func (pc *pacer) delay(interval time.Duration) time.Duration {
 	return max(interval, -pc.credit*budgetParts)
 }
 
-// reported returns the first MaxReported pending paths in order.
+// reported returns the first maxReported pending paths in order.
 func reported(pending map[string]struct{}) []string {
 	paths := make([]string, 0, len(pending))
 	for p := range pending {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
-	if len(paths) > MaxReported {
-		paths = paths[:MaxReported:MaxReported]
+	if len(paths) > maxReported {
+		paths = paths[:maxReported:maxReported]
 	}
 	return paths
 }

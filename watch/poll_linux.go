@@ -17,7 +17,7 @@ const stampsTrusted = true
 // lstat fills e from the metadata of path, without following a final symlink. It calls
 // syscall.Lstat rather than os.Lstat because os.Lstat allocates a FileInfo per call, and
 // a scan makes one call per file, several times a second.
-func lstat(path string, e *Entry) error {
+func lstat(path string, e *entry) error {
 	var st syscall.Stat_t
 	for {
 		err := syscall.Lstat(path, &st)
@@ -51,7 +51,7 @@ func closeDir(fd int) { syscall.Close(fd) }
 
 // lstatAt is lstat of name in the directory open as dir. The kernel then resolves one
 // name instead of a whole path, which saves about a fifth of the cost of an lstat.
-func lstatAt(dir int, name string, e *Entry) error {
+func lstatAt(dir int, name string, e *entry) error {
 	p, err := syscall.BytePtrFromString(name)
 	if err != nil {
 		return &fs.PathError{Op: "lstat", Path: name, Err: err}
@@ -74,8 +74,8 @@ func lstatAt(dir int, name string, e *Entry) error {
 const atSymlinkNofollow = 0x100
 
 // fromStat fills e from st.
-func fromStat(st *syscall.Stat_t, e *Entry) {
-	*e = Entry{
+func fromStat(st *syscall.Stat_t, e *entry) {
+	*e = entry{
 		Size:    st.Size,
 		ModTime: st.Mtim.Nano(),
 		Mode:    fileMode(st.Mode),

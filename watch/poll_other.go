@@ -14,12 +14,12 @@ const stampsTrusted = false
 
 // lstat fills e from the metadata of path, without following a final symlink. It leaves
 // Ino at 0, so a rename shows as a deletion and a creation on these platforms.
-func lstat(path string, e *Entry) error {
+func lstat(path string, e *entry) error {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return err
 	}
-	*e = Entry{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Mode: fi.Mode()}
+	*e = entry{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Mode: fi.Mode()}
 	return nil
 }
 
@@ -30,7 +30,7 @@ func openDir(string) (int, bool) { return -1, false }
 func closeDir(int) {}
 
 // lstatAt is never called here, since openDir opens nothing.
-func lstatAt(int, string, *Entry) error { panic("watch: lstatAt without openDir") }
+func lstatAt(int, string, *entry) error { panic("watch: lstatAt without openDir") }
 
 // threadCPU reports that the thread's CPU time is not read here, so Run paces its passes
 // by their wall time, which overstates their cost on a loaded machine.

@@ -51,7 +51,7 @@ func format(cs []Change) []string {
 	out := make([]string, 0, len(cs))
 	for _, c := range cs {
 		s := c.Op.String() + " " + c.Path
-		if c.Op == Renamed {
+		if c.Op == renamed {
 			s = "renamed " + c.From + " -> " + c.Path
 		}
 		if c.IsDir {
@@ -172,7 +172,7 @@ func TestScanDiffAndRescan(t *testing.T) {
 			write(t, root, "b.txt", "b")
 			write(t, root, "sub/c.go", "c")
 			write(t, root, "sub/d/e.go", "e")
-			p := &Poller{Root: root}
+			p := &poller{Root: root}
 			forDiff, err := p.Scan()
 			if err != nil {
 				t.Fatal(err)
@@ -204,7 +204,7 @@ func TestScanDiffAndRescan(t *testing.T) {
 }
 
 // mapsEqual reports whether two snapshots' files are the same, entry for entry.
-func mapsEqual(a, b map[string]Entry) bool {
+func mapsEqual(a, b map[string]entry) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -220,7 +220,7 @@ func TestRenamedDirectory(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "old/a.go", "a")
 	write(t, root, "old/b/c.go", "c")
-	p := &Poller{Root: root}
+	p := &poller{Root: root}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestScanSnapshot(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "link")); err != nil {
 		t.Skipf("symlinks unavailable: %v", err)
 	}
-	s, err := (&Poller{Root: root}).Scan()
+	s, err := (&poller{Root: root}).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestRescanListsOnlyChangedDirectories(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root, 5, 3)
 	// The clock runs an hour ahead, so the fresh directories count as settled.
-	p := &Poller{Root: root, now: func() time.Time { return time.Now().Add(time.Hour) }}
+	p := &poller{Root: root, now: func() time.Time { return time.Now().Add(time.Hour) }}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestRescanListsOnlyChangedDirectories(t *testing.T) {
 func TestRescanRelistsRacyDirectories(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root, 3, 2)
-	p := &Poller{Root: root}
+	p := &poller{Root: root}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestScanSkipsUnreadableDirectories(t *testing.T) {
 	sep := string(filepath.Separator)
 	var locked atomic.Bool
 	locked.Store(true)
-	p := &Poller{Root: root, readDir: func(name string) ([]fs.DirEntry, error) {
+	p := &poller{Root: root, readDir: func(name string) ([]fs.DirEntry, error) {
 		if locked.Load() && strings.HasSuffix(name, sep+"locked"+sep) {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 		}
@@ -369,7 +369,7 @@ func TestScanSkipsUnreadableDirectoriesForReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(locked, 0o755) })
-	s, err := (&Poller{Root: root}).Scan()
+	s, err := (&poller{Root: root}).Scan()
 	if err != nil {
 		t.Fatalf("Scan with a chmod 000 subdirectory: %v", err)
 	}
@@ -383,19 +383,19 @@ func TestScanRootErrors(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	write(t, dir, "file", "x")
 	for _, root := range []string{"", filepath.Join(dir, "missing"), file} {
-		if _, err := (&Poller{Root: root}).Scan(); err == nil {
+		if _, err := (&poller{Root: root}).Scan(); err == nil {
 			t.Errorf("Scan(%q): no error", root)
 		}
-		err := (&Poller{Root: root}).Run(context.Background(), func([]string) {})
+		err := (&poller{Root: root}).Run(context.Background(), func([]string) {})
 		if err == nil {
 			t.Errorf("Run(%q): no error", root)
 		}
 	}
-	p := &Poller{Root: dir, readDir: func(string) ([]fs.DirEntry, error) { return nil, fs.ErrPermission }}
+	p := &poller{Root: dir, readDir: func(string) ([]fs.DirEntry, error) { return nil, fs.ErrPermission }}
 	if _, err := p.Scan(); err == nil {
 		t.Error("Scan of an unreadable root: no error")
 	}
-	if err := (&Poller{Root: dir}).Run(context.Background(), nil); err == nil {
+	if err := (&poller{Root: dir}).Run(context.Background(), nil); err == nil {
 		t.Error("Run with a nil callback: no error")
 	}
 }
@@ -407,7 +407,7 @@ func TestScanSymlinkedRoot(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skipf("symlinks unavailable: %v", err)
 	}
-	p := &Poller{Root: link}
+	p := &poller{Root: link}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +421,7 @@ func TestScanSymlinkedRoot(t *testing.T) {
 func TestRescanRootRemovedAndBack(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "proj")
 	write(t, root, "a/b.go", "b")
-	p := &Poller{Root: root}
+	p := &poller{Root: root}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestRescanRootRemovedAndBack(t *testing.T) {
 	}
 }
 
-// watcher runs a Poller in the background and records what it reports.
+// watcher runs a poller in the background and records what it reports.
 type watcher struct {
 	scans   atomic.Int64
 	calls   chan []string
@@ -450,7 +450,7 @@ type watcher struct {
 
 // startWatcher starts p.Run and returns once the first snapshot is taken, so that a
 // change the test makes afterwards is a change to the watcher.
-func startWatcher(t testing.TB, p *Poller) *watcher {
+func startWatcher(t testing.TB, p *poller) *watcher {
 	t.Helper()
 	w := &watcher{calls: make(chan []string, 100), done: make(chan error, 1)}
 	ready := make(chan struct{})
@@ -519,7 +519,7 @@ func (w *watcher) waitScans(t testing.TB, n int64) {
 func TestRunReportsAnEdit(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "main.go", "package main\n")
-	w := startWatcher(t, &Poller{Root: root})
+	w := startWatcher(t, &poller{Root: root})
 	write(t, root, "main.go", "package main // edited\n")
 	// How soon is a benchmark's business (BenchmarkRunNotice, BenchmarkWatch10k); the
 	// deadline only keeps a broken watcher from hanging the test.
@@ -532,7 +532,7 @@ func TestRunBurstIsOneCallback(t *testing.T) {
 	root := t.TempDir()
 	// A long Debounce, so that a loaded machine pausing the writer between batches
 	// does not split the burst: a change is dated by the kernel, not by when it is seen.
-	p := &Poller{Root: root, Interval: 20 * time.Millisecond, Debounce: 4 * time.Second}
+	p := &poller{Root: root, Interval: 20 * time.Millisecond, Debounce: 4 * time.Second}
 	w := startWatcher(t, p)
 	// 500 files in ten batches, each written after the watcher has scanned again, so
 	// the burst spans many scans, as a checkout does.
@@ -544,8 +544,8 @@ func TestRunBurstIsOneCallback(t *testing.T) {
 	}
 	got := w.next(t, 30*time.Second)
 	reported := time.Now()
-	if len(got) != MaxReported || !slices.IsSorted(got) || got[0] != "src" {
-		t.Errorf("callback holds %d paths starting %q; want %d sorted, from src", len(got), got[:min(3, len(got))], MaxReported)
+	if len(got) != maxReported || !slices.IsSorted(got) || got[0] != "src" {
+		t.Errorf("callback holds %d paths starting %q; want %d sorted, from src", len(got), got[:min(3, len(got))], maxReported)
 	}
 	// A second callback, if the burst had been split, would come one Debounce after
 	// the last change: watch well past that.
@@ -566,11 +566,11 @@ func TestRunIgnores(t *testing.T) {
 	write(t, root, "server.go", "package main\n")
 	logFile := filepath.Join(root, "logs", "api-out.txt")
 	write(t, root, "logs/api-out.txt", "")
-	ig, err := NewIgnore(root, []string{"*.tmp,!keep.tmp", "cache/"}, []string{logFile})
+	ig, err := newIgnore(root, []string{"*.tmp,!keep.tmp", "cache/"}, []string{logFile})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := startWatcher(t, &Poller{Root: root, Ignore: ig, Interval: 20 * time.Millisecond, Debounce: 100 * time.Millisecond})
+	w := startWatcher(t, &poller{Root: root, Ignore: ig, Interval: 20 * time.Millisecond, Debounce: 100 * time.Millisecond})
 
 	// The child logs every 100 ms into a file inside the tree.
 	var logged atomic.Int64
@@ -619,7 +619,7 @@ func TestRunIgnores(t *testing.T) {
 func TestRunEndlessChangesStillReported(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "busy.txt", "0")
-	p := &Poller{Root: root, Interval: 10 * time.Millisecond, Debounce: 50 * time.Millisecond}
+	p := &poller{Root: root, Interval: 10 * time.Millisecond, Debounce: 50 * time.Millisecond}
 	w := startWatcher(t, p)
 	write(t, root, "real.go", "x")
 	for i := 1; w.ncalls.Load() == 0; i++ {
@@ -639,7 +639,7 @@ func TestRunReturnsOnCancel(t *testing.T) {
 	root := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&Poller{Root: root}).Run(ctx, func([]string) {}) }()
+	go func() { done <- (&poller{Root: root}).Run(ctx, func([]string) {}) }()
 	cancel()
 	select {
 	case err := <-done:
@@ -660,7 +660,7 @@ func settledClock() time.Time { return time.Now().Add(racyWindow) }
 func BenchmarkScan10k(b *testing.B) {
 	root := b.TempDir()
 	makeTree(b, root, 200, 50)
-	p := &Poller{Root: root, now: settledClock}
+	p := &poller{Root: root, now: settledClock}
 	s, err := p.Scan()
 	if err != nil {
 		b.Fatal(err)
@@ -680,7 +680,7 @@ func BenchmarkScan10k(b *testing.B) {
 func BenchmarkScan10kRelist(b *testing.B) {
 	root := b.TempDir()
 	makeTree(b, root, 200, 50)
-	p := &Poller{Root: root, now: func() time.Time { return time.Unix(0, 0) }}
+	p := &poller{Root: root, now: func() time.Time { return time.Unix(0, 0) }}
 	s, err := p.Scan()
 	if err != nil {
 		b.Fatal(err)
@@ -698,7 +698,7 @@ func BenchmarkScan10kRelist(b *testing.B) {
 func BenchmarkScan10kFresh(b *testing.B) {
 	root := b.TempDir()
 	makeTree(b, root, 200, 50)
-	p := &Poller{Root: root}
+	p := &poller{Root: root}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Scan(); err != nil {
@@ -716,7 +716,7 @@ func BenchmarkRunNotice(b *testing.B) {
 	calls := make(chan []string, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p := &Poller{Root: root}
+	p := &poller{Root: root}
 	ready := make(chan struct{})
 	p.afterScan = func(n int) {
 		if n == 0 {

@@ -83,9 +83,9 @@ func BenchmarkWatch10k(b *testing.B) {
 		idle = time.Duration(v) * time.Second
 	}
 	for range b.N {
-		p := &Poller{Root: root}
+		p := &poller{Root: root}
 		var sweeps, passes, passCPU atomic.Int64
-		p.afterPass = func(s *Snapshot, cost, pause time.Duration) {
+		p.afterPass = func(s *snapshot, cost, pause time.Duration) {
 			sweeps.Store(int64(s.sweeps))
 			passes.Add(1)
 			passCPU.Add(int64(cost))

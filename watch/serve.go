@@ -125,7 +125,7 @@ func (s *supervisor) start(o run.Options, out io.Writer) (run.Result, error) {
 		watch = watch || r.Watch
 	}
 	if watch && dir != "" {
-		if _, err := NewIgnore(dir, ignore, nil); err != nil {
+		if _, err := newIgnore(dir, ignore, nil); err != nil {
 			return run.Result{}, err
 		}
 	}

@@ -130,7 +130,7 @@ type supervisor struct {
 	stopStarts context.CancelFunc
 	// periodic decides rotation, health checks and memory limits (see
 	// duty_periodic.go).
-	periodic Duties
+	periodic dutyChecks
 	checked  []store.Record // the running records of the last scan
 	checkAt  time.Time
 	// storeFile is the store file as opened; storeAt when it was checked.
@@ -452,31 +452,40 @@ func (s *supervisor) scan() {
 }
 
 // finishStop ends the tree of r, stopped on purpose, that still runs: the
-// command that stopped it was killed before it was done. A stop going on
-// holds the record's lock: it is left to finish.
+// command that stopped it ended first (killed, or Ctrl-C). What still runs
+// at the stop's deadline (r.KillBy) gets SIGKILL, as that command would have
+// done; a stop going on (it holds the record's lock) is left to finish, and
+// a stop that comes meanwhile ends it sooner.
 func (s *supervisor) finishStop(r store.Record) {
 	unlock, ok, err := s.db.TryLock(r.Name)
 	if err != nil || !ok {
 		return // a stop goes on; the next scan looks again
 	}
+	unlock()
 	t := s.recs[r.Name]
 	if t == nil {
 		t = s.track(r)
 	}
 	t.busy = true
-	s.log.Printf("%s: stopped, but its tree runs (its stop was interrupted): stopping it", r.Name)
+	s.log.Printf("%s: stopped, but its tree runs: the command that stopped it ended first; SIGKILL at %s",
+		r.Name, r.KillBy.Local().Format(time.TimeOnly))
+	o := ps.OwnerOf(r)
 	go func() {
-		defer unlock()
-		res, err := stop.TreeOf(ps.OwnerOf(r), s.timeoutOf(r.Name))
+		for time.Now().Before(r.KillBy) {
+			if m, _, err := ps.MembersNow(o, nil, time.Now()); err == nil && len(m) == 0 {
+				break
+			}
+			time.Sleep(min(time.Until(r.KillBy), 200*time.Millisecond))
+		}
+		res, err := stop.TreeOf(o, 0) // what is left is late: SIGKILL
 		if err != nil {
 			s.log.Printf("%s: %v", r.Name, err)
 		}
-		e := store.Exit{Code: -1, Signal: "SIGTERM", Known: true, At: time.Now()}
-		if len(res.Killed) > 0 {
-			e.Signal = "SIGKILL"
+		e := store.Exit{Code: -1, Signal: "SIGKILL", Known: true, At: time.Now()}
+		if len(res.Killed) > 0 { // else it ended in time, or another stop ended it
+			s.db.StopDone(r.Name, r.Instance, &e, store.Detail{Killed: len(res.Killed),
+				Reason: "the command that stopped it ended first"})
 		}
-		s.db.StopDone(r.Name, r.Instance, &e, store.Detail{Signalled: len(res.Signalled), Killed: len(res.Killed),
-			Reason: "the command that stopped it ended first"})
 		s.events <- event{kind: evEnded, name: r.Name, t: t, exit: e}
 	}()
 }

@@ -23,9 +23,9 @@ func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) 
 func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // coldTree makes dirs directories of files files whose modification times lie a day in
-// the past, as in a checkout nobody has touched, and a Poller over it whose clock runs an
+// the past, as in a checkout nobody has touched, and a poller over it whose clock runs an
 // hour ahead, so that directory stamps are settled and no file starts hot.
-func coldTree(t *testing.T, dirs, files int) (string, *Poller, *fakeClock) {
+func coldTree(t *testing.T, dirs, files int) (string, *poller, *fakeClock) {
 	t.Helper()
 	root := t.TempDir()
 	makeTree(t, root, dirs, files)
@@ -40,7 +40,7 @@ func coldTree(t *testing.T, dirs, files int) (string, *Poller, *fakeClock) {
 		t.Fatal(err)
 	}
 	clock := newFakeClock(time.Now().Add(time.Hour))
-	return root, &Poller{Root: root, now: clock.now}, clock
+	return root, &poller{Root: root, now: clock.now}, clock
 }
 
 // edit rewrites root/rel in place, as most editors and tools do: the directory is
@@ -54,7 +54,7 @@ func edit(t *testing.T, root, rel string, n int) {
 }
 
 // stepChanges runs one of Run's passes with the given sweep allowance.
-func stepChanges(p *Poller, s *Snapshot, sweep int) []string {
+func stepChanges(p *poller, s *snapshot, sweep int) []string {
 	cs, _ := p.step(s, sweep)
 	return format(cs)
 }
@@ -148,7 +148,7 @@ func TestScanSeedsTheNewestFilesHot(t *testing.T) {
 		chtimes(t, root, rel, at)
 	}
 	clock := newFakeClock(now)
-	s, err := (&Poller{Root: root, now: clock.now}).Scan()
+	s, err := (&poller{Root: root, now: clock.now}).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,16 +168,16 @@ func TestScanSeedsTheNewestFilesHot(t *testing.T) {
 
 func TestIgnoreFileIsReadAgainWhenItChanges(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, IgnoreFile, "*.log\n")
+	write(t, root, ignoreFile, "*.log\n")
 	write(t, root, "a.log", "a")
 	write(t, root, "b.go", "b")
 	write(t, root, "c.tmp", "c")
-	ig, err := NewIgnore(root, []string{"*.tmp"}, nil)
+	ig, err := newIgnore(root, []string{"*.tmp"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := newFakeClock(time.Now().Add(time.Hour))
-	p := &Poller{Root: root, Ignore: ig, now: clock.now}
+	p := &poller{Root: root, Ignore: ig, now: clock.now}
 	s, err := p.Scan()
 	if err != nil {
 		t.Fatal(err)
@@ -190,15 +190,15 @@ func TestIgnoreFileIsReadAgainWhenItChanges(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	if got := paths(); !slices.Equal(got, []string{IgnoreFile, "b.go"}) {
+	if got := paths(); !slices.Equal(got, []string{ignoreFile, "b.go"}) {
 		t.Fatalf("watched paths = %q", got)
 	}
 	// The new rules swap what is watched; neither side reads as a change, only the file.
-	write(t, root, IgnoreFile, "b.go\n")
-	if cs := format(p.Rescan(s)); !slices.Equal(cs, []string{"modified " + IgnoreFile}) {
+	write(t, root, ignoreFile, "b.go\n")
+	if cs := format(p.Rescan(s)); !slices.Equal(cs, []string{"modified " + ignoreFile}) {
 		t.Errorf("ignore file rewritten: changes %q, want only the file", cs)
 	}
-	if got := paths(); !slices.Equal(got, []string{IgnoreFile, "a.log"}) {
+	if got := paths(); !slices.Equal(got, []string{ignoreFile, "a.log"}) {
 		t.Errorf("watched paths after the rewrite = %q, want a.log in, b.go out, c.tmp still out (a flag pattern)", got)
 	}
 	write(t, root, "a.log", "a2")
@@ -208,15 +208,15 @@ func TestIgnoreFileIsReadAgainWhenItChanges(t *testing.T) {
 		t.Errorf("after the rewrite: changes %q, want a.log only", cs)
 	}
 	// A version that does not parse leaves the rules as they were.
-	write(t, root, IgnoreFile, "[\n")
+	write(t, root, ignoreFile, "[\n")
 	p.Rescan(s)
-	if got := paths(); !slices.Equal(got, []string{IgnoreFile, "a.log"}) {
+	if got := paths(); !slices.Equal(got, []string{ignoreFile, "a.log"}) {
 		t.Errorf("watched paths after a bad rewrite = %q, want them unchanged", got)
 	}
 	// And the quick passes of Run notice the file too, not only a full Rescan.
-	write(t, root, IgnoreFile, "")
+	write(t, root, ignoreFile, "")
 	stepChanges(p, s, 1)
-	if got := paths(); !slices.Equal(got, []string{IgnoreFile, "a.log", "b.go"}) {
+	if got := paths(); !slices.Equal(got, []string{ignoreFile, "a.log", "b.go"}) {
 		t.Errorf("watched paths after emptying the file = %q", got)
 	}
 }

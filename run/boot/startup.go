@@ -30,7 +30,7 @@ const writtenBy = "Written by `bgrun startup`"
 
 // StartupOptions describe the unit `bgrun startup` prints or installs.
 type StartupOptions struct {
-	// Init is "systemd" or "launchd"; "" picks this machine's (DefaultInit).
+	// Init is "systemd" or "launchd"; "" picks this machine's (defaultInit).
 	Init string
 	// Install writes the unit where the init system reads it and enables it.
 	Install bool
@@ -202,8 +202,8 @@ func sanitizeUnitName(s string) string {
 	}, s)
 }
 
-// StartupUnit returns the unit file for o and where --install puts it.
-func StartupUnit(o StartupOptions) (text, path string, err error) {
+// startupUnit returns the unit file for o and where --install puts it.
+func startupUnit(o StartupOptions) (text, path string, err error) {
 	u, err := newUnit(o)
 	if err != nil {
 		return "", "", err
@@ -234,7 +234,7 @@ func StartupUnit(o StartupOptions) (text, path string, err error) {
 // Install it writes it, enables it and says what it did.
 func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	if o.Init == "" {
-		o.Init = DefaultInit
+		o.Init = defaultInit
 	}
 	if o.Init == "" {
 		return fmt.Errorf("bgrun startup knows %s; this system has neither", strings.Join(InitSystems, " and "))
@@ -242,7 +242,7 @@ func Startup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	if err := o.resolve(); err != nil {
 		return err
 	}
-	text, path, err := StartupUnit(o)
+	text, path, err := startupUnit(o)
 	if err != nil {
 		return err
 	}
@@ -364,12 +364,12 @@ func command(ctx context.Context, w io.Writer, name string, args ...string) erro
 // keep running.
 func Unstartup(ctx context.Context, w io.Writer, o StartupOptions) error {
 	if o.Init == "" {
-		o.Init = DefaultInit
+		o.Init = defaultInit
 	}
 	if err := o.resolve(); err != nil {
 		return err
 	}
-	_, path, err := StartupUnit(o)
+	_, path, err := startupUnit(o)
 	if err != nil {
 		return err
 	}

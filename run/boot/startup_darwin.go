@@ -1,4 +1,4 @@
 package boot
 
-// DefaultInit is the init system `bgrun startup` writes for when none is named.
-const DefaultInit = "launchd"
+// defaultInit is the init system `bgrun startup` writes for when none is named.
+const defaultInit = "launchd"

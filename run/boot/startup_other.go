@@ -2,5 +2,5 @@
 
 package boot
 
-// DefaultInit is the init system `bgrun startup` writes for when none is named.
-const DefaultInit = "systemd"
+// defaultInit is the init system `bgrun startup` writes for when none is named.
+const defaultInit = "systemd"

@@ -26,7 +26,7 @@ func startupOptions(t *testing.T, init string) StartupOptions {
 // TestSystemdUnitVerifies checks the unit with systemd's own checker.
 func TestSystemdUnitVerifies(t *testing.T) {
 	o := startupOptions(t, "systemd")
-	text, path, err := StartupUnit(o)
+	text, path, err := startupUnit(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ type plistItem struct {
 // `plutil -lint` would, and checks its keys.
 func TestLaunchdPlistParses(t *testing.T) {
 	o := startupOptions(t, "launchd")
-	text, path, err := StartupUnit(o)
+	text, path, err := startupUnit(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +132,12 @@ func TestLaunchdPlistParses(t *testing.T) {
 
 func TestStartupRefusesBadInput(t *testing.T) {
 	o := startupOptions(t, "upstart")
-	if _, _, err := StartupUnit(o); err == nil || !strings.Contains(err.Error(), "unknown init system") {
+	if _, _, err := startupUnit(o); err == nil || !strings.Contains(err.Error(), "unknown init system") {
 		t.Errorf("unknown init system: %v", err)
 	}
 	o = startupOptions(t, "systemd")
 	o.DBPath = "relative.sqlite"
-	if _, _, err := StartupUnit(o); err == nil {
+	if _, _, err := startupUnit(o); err == nil {
 		t.Error("a relative store path was accepted")
 	}
 }
@@ -155,7 +155,7 @@ func TestInstallWithoutSystemd(t *testing.T) {
 	if !errors.Is(err, ErrNoInitSystem) || !strings.Contains(err.Error(), "systemd is not running on this machine") {
 		t.Fatalf("Startup --install = %v", err)
 	}
-	_, path, _ := StartupUnit(o)
+	_, path, _ := startupUnit(o)
 	if _, err := os.Stat(path); err == nil {
 		t.Errorf("%s was written", path)
 	}

@@ -1,5 +1,5 @@
 package boot
 
-// DefaultInit is the init system `bgrun startup` writes for when none is
+// defaultInit is the init system `bgrun startup` writes for when none is
 // named: none on Windows.
-const DefaultInit = ""
+const defaultInit = ""

@@ -57,7 +57,7 @@ func Import(ctx context.Context, path string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s defines no processes", path)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Made by `bgrun import %s`; save it beside that file as %s and run `bgrun up`.\n", filepath.Base(path), File)
+	fmt.Fprintf(&b, "# Made by `bgrun import %s`; save it beside that file as %s and run `bgrun up`.\n", filepath.Base(path), file)
 	b.WriteString("# name = \"myapp\"  # the group of every process below; the folder's name when not set\n")
 	for _, p := range procs {
 		b.WriteString("\n[process." + quoteKey(p.name) + "]\n")

@@ -80,7 +80,7 @@ func TestImportErrors(t *testing.T) {
 }
 
 // TestImportOutputParses checks that what import prints is a stack file
-// that Load accepts, quoting and all.
+// that load accepts, quoting and all.
 func TestImportOutputParses(t *testing.T) {
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "Procfile")
@@ -92,7 +92,7 @@ func TestImportOutputParses(t *testing.T) {
 	}
 	p := filepath.Join(dir, "bgrun.toml")
 	os.WriteFile(p, out.Bytes(), 0o600)
-	st, err := Load(p)
+	st, err := load(p)
 	if err != nil {
 		t.Fatalf("%v in\n%s", err, out.String())
 	}

@@ -18,8 +18,8 @@ import (
 	"bgrun/store"
 )
 
-// File is the file `bgrun up` and `bgrun down` read when none is named.
-const File = "bgrun.toml"
+// file is the file `bgrun up` and `bgrun down` read when none is named.
+const file = "bgrun.toml"
 
 // Stack is a parsed bgrun.toml: named processes that start together, each
 // after the processes it depends on.
@@ -96,10 +96,10 @@ var processKeys = []string{"command", "directory", "env", "env_file", "config", 
 // kilobytes.
 const maxStackFile = 1 << 20
 
-// Load reads and checks the stack file at path. Every mistake, an
+// load reads and checks the stack file at path. Every mistake, an
 // unknown key, a value of the wrong type, a dependency on a process the
 // file does not define or a cycle, is a *Error naming the line and key.
-func Load(path string) (*Stack, error) {
+func load(path string) (*Stack, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		abs, _ := filepath.Abs(path)
@@ -131,7 +131,7 @@ func Load(path string) (*Stack, error) {
 	return st, nil
 }
 
-// Parse parses a stack file's content; path names it in messages and
+// parseStack parses a stack file's content; path names it in messages and
 // dir (absolute) is the folder relative paths start from.
 func Parse(path, dir string, data []byte) (*Stack, error) {
 	var doc map[string]any

@@ -335,15 +335,15 @@ func TestSameDefinition(t *testing.T) {
 
 func TestLoadStackFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Load(filepath.Join(dir, "bgrun.toml")); err == nil || !strings.Contains(err.Error(), "no stack file") {
+	if _, err := load(filepath.Join(dir, "bgrun.toml")); err == nil || !strings.Contains(err.Error(), "no stack file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := load(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("a folder: %v", err)
 	}
 	p := filepath.Join(dir, "s.toml")
 	os.WriteFile(p, []byte("[process.a]\ncommand = \"x\"\ndirectory = \"sub\"\n"), 0o600)
-	st, err := Load(p)
+	st, err := load(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 // Options tune `bgrun up` and `bgrun down`.
 type Options struct {
-	File  string   // the stack file; File in the working directory when ""
+	File  string   // the stack file; file in the working directory when ""
 	Names []string // only these processes (up: and what they depend on; down: and what depends on them)
 	// Delete makes down remove the records and their logs too.
 	Delete bool
@@ -29,13 +29,13 @@ type Options struct {
 	Home        string        // bgrun's folder, for default log paths
 	StopTimeout time.Duration // SIGTERM to SIGKILL when the file sets none
 	Grace       time.Duration // the startup window, as in run.Options
-	Workers     int           // starts or stops at once; DefaultWorkers when 0
+	Workers     int           // starts or stops at once; defaultWorkers when 0
 }
 
-// DefaultWorkers bounds how many processes of a stack start or stop at
+// defaultWorkers bounds how many processes of a stack start or stop at
 // once: enough for a project's stack to come up in parallel, few enough not
 // to swamp a small machine.
-const DefaultWorkers = 4
+const defaultWorkers = 4
 
 // errDependency marks a process left alone because one it depends on (up),
 // or one depending on it (down), did not come through.
@@ -45,9 +45,9 @@ var errDependency = errors.New("dependency failed")
 func (o *Options) loadStack(stderr io.Writer) (*Stack, error) {
 	path := o.File
 	if path == "" {
-		path = File
+		path = file
 	}
-	st, err := Load(path)
+	st, err := load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func summary(results map[string]error, verb string) error {
 func runOrdered(ctx context.Context, names []string, waits map[string][]string, workers int,
 	fn func(name string) error, skipped func(name, because string)) map[string]error {
 	if workers <= 0 {
-		workers = DefaultWorkers
+		workers = defaultWorkers
 	}
 	done := make(map[string]chan struct{}, len(names))
 	for _, n := range names {
