@@ -229,7 +229,8 @@ func statusLabel(p Process) string {
 var statusLabels = map[store.Status]string{store.StatusRunning: "● Running", store.StatusFailed: "✗ Failed",
 	statusUnknown: "? Unknown", store.StatusRestarting: "↻ Restarting", store.StatusErrored: "✗ Errored",
 	store.StatusStarting: "◌ Starting", store.StatusPaused: "‖ Paused", store.StatusStopped: "○ Stopped",
-	store.StatusExited: "✗ Exited", store.StatusKilled: "✗ Killed"}
+	store.StatusStopping: "◌ Stopping",
+	store.StatusExited:   "✗ Exited", store.StatusKilled: "✗ Killed"}
 
 // statusDetail is what the status cell adds to statusLabel.
 func statusDetail(p Process) string {

@@ -298,12 +298,15 @@ func Supervised(r store.Record) bool {
 }
 
 // runningStatus is the status of r while something of its tree runs: a
-// start going on is still starting, a leader the kernel has stopped
-// (SIGSTOP, Ctrl-Z) is paused, and anything else runs, whatever the record
-// last said (a stop or an end under way).
+// start going on is still starting, a stop going on is stopping, a leader
+// the kernel has stopped (SIGSTOP, Ctrl-Z) is paused, and anything else
+// runs, whatever the record last said (an end under way).
 func runningStatus(r store.Record, t Table) store.Status {
-	if r.Status == store.StatusStarting {
+	switch r.Status {
+	case store.StatusStarting:
 		return store.StatusStarting
+	case store.StatusStopped:
+		return store.StatusStopping
 	}
 	if p, ok := t.Get(r.PID); ok && p.Alive(r.StartTicks) && (p.State == 'T' || p.State == 't') {
 		return store.StatusPaused

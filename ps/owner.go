@@ -2,7 +2,9 @@ package ps
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,34 @@ const MarkerVar = "BGR_INSTANCE"
 // inside a record's tree (by the dashboard, or a CLI run by a managed
 // process) is never counted as a member of that tree.
 const HelperMarker = "bgrun-helper"
+
+// probeMarkerPrefix begins the marker of a supervisor's readiness and
+// health checks (`--ready cmd:...`): ProbeMarker.
+const probeMarkerPrefix = "bgrun-probe."
+
+// ProbeMarker is the marker of the checks that the supervisor sup runs: they
+// belong to no record, and a check left running by a supervisor that was
+// killed is found by it and ended by the next (see OrphanProbes).
+func ProbeMarker(sup store.Ident) string {
+	return fmt.Sprintf("%s%d.%d", probeMarkerPrefix, sup.PID, sup.Ticks)
+}
+
+// OrphanProbes returns the markers of the checks in t whose supervisor no
+// longer runs.
+func (t Table) OrphanProbes() []string {
+	var out []string
+	for m := range t.markedIndex() {
+		rest, ok := strings.CutPrefix(m, probeMarkerPrefix)
+		if !ok {
+			continue
+		}
+		var sup store.Ident
+		if _, err := fmt.Sscanf(rest, "%d.%d", &sup.PID, &sup.Ticks); err == nil && !t.Alive(sup.PID, sup.Ticks) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // Owner names the processes of one start of a record: its leader (pid and
 // kernel start time) and its instance marker.

@@ -162,7 +162,7 @@ func ask(ctx context.Context, db *store.DB, req Call, say io.Writer) (*Result, e
 				continue
 			}
 		}
-		res, accepted, marker, err := exchange(ctx, c, req, say)
+		res, accepted, marker, err := exchange(ctx, db.Path(), c, req, say)
 		switch {
 		case errors.Is(err, errDied) && marker != "" && req.Start != nil:
 			// The start goes on without its supervisor (or failed with
@@ -177,23 +177,33 @@ func ask(ctx context.Context, db *store.DB, req Call, say io.Writer) (*Result, e
 	return nil, fmt.Errorf("the supervisor does not answer: %w", last)
 }
 
+// acceptWait bounds how long a supervisor may take to take a request up.
+const acceptWait = 15 * time.Second
+
 // errDied is the end of a request whose supervisor died while it handled it.
 var errDied = errors.New("the supervisor ended while it handled the request; see bgrun history")
 
 // exchange sends req on c and reads the answer until its end.
-func exchange(ctx context.Context, c net.Conn, req Call, say io.Writer) (res *Result, accepted bool, marker string, err error) {
+func exchange(ctx context.Context, dbPath string, c net.Conn, req Call, say io.Writer) (res *Result, accepted bool, marker string, err error) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	if err := json.NewEncoder(c).Encode(req); err != nil {
 		return nil, false, "", err
 	}
+	// A supervisor that does not take the request up at once is stopped
+	// (SIGSTOP) or wedged: say so rather than wait forever.
+	c.SetReadDeadline(time.Now().Add(acceptWait))
 	r := bufio.NewReader(c)
 	for {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, accepted, marker, ctx.Err()
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) && !accepted {
+				return nil, true, "", store.Errorf(store.KindConflict,
+					"the supervisor does not answer (is it stopped? its pid is in %s)", store.SupervisorLock(dbPath))
 			}
 			if accepted {
 				return nil, true, marker, errDied
@@ -209,6 +219,7 @@ func exchange(ctx context.Context, c net.Conn, req Call, say io.Writer) (res *Re
 			return nil, false, "", errors.New("the supervisor is exiting")
 		case rep.Accepted:
 			accepted = true
+			c.SetReadDeadline(time.Time{}) // now the start takes what it takes
 		case rep.Marker != "":
 			marker = rep.Marker
 		case rep.Say != "":
@@ -315,6 +326,7 @@ func spawnSupervisor(dbPath string) (int, uint64, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = filepath.Dir(dbPath)
 	Detach(cmd)
+	closeInherited()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, fmt.Errorf("start the supervisor: %w", err)
 	}

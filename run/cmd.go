@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,24 +64,37 @@ func CmdRestart(ctx context.Context, db *store.DB, w, errw io.Writer, o RestartO
 	o.Restart = true
 	if o.All {
 		return stop.EachRecord(ctx, db, w, errw, "restart", func(r store.Record, w io.Writer) error {
-			opt := o.Options
-			opt.Name = r.Name
-			return start(ctx, db, w, opt)
+			return restart(ctx, db, w, o.Options, r)
 		})
 	}
-	for _, n := range o.Names {
+	recs := make([]store.Record, len(o.Names))
+	for i, n := range o.Names {
 		if err := store.ValidateName(n); err != nil {
 			return err
 		}
+		recs[i], _ = db.Get(n) // a missing one fails in its turn
+		recs[i].Name = n
 	}
-	for _, n := range o.Names {
-		opt := o.Options
-		opt.Name = n
-		if err := start(ctx, db, w, opt); err != nil {
+	for _, r := range recs {
+		if err := restart(ctx, db, w, o.Options, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// restart restarts r, as it was when the command began: one stopped since
+// (by a stop that came while this command restarted others) stays stopped.
+func restart(ctx context.Context, db *store.DB, w io.Writer, o Options, r store.Record) error {
+	o.Name = r.Name
+	if r.Status != "" && r.Status != store.StatusStopped {
+		o.Expect = store.Cond{Not: store.StatusStopped}
+	}
+	err := start(ctx, db, w, o)
+	if errors.Is(err, store.ErrChanged) {
+		_, err = fmt.Fprintf(w, "%s was stopped meanwhile: not restarted.\n", r.Name)
+	}
+	return err
 }
 
 // start asks the supervisor to start the process (after a git pull, for

@@ -197,10 +197,16 @@ const probeOutput = 200
 
 func probeCmd(ctx context.Context, command, dir string, env []string) error {
 	sh, _ := shellCommand(command)
+	began := time.Now()
 	cmd := exec.CommandContext(ctx, sh.Path, sh.Args[1:]...)
-	cmd.Dir, cmd.Env = dir, env
+	if env == nil {
+		env = os.Environ()
+	}
+	// Marked as a check of this supervisor, so that the next one ends it
+	// should this one be killed meanwhile.
+	cmd.Dir, cmd.Env = dir, withMarker(env, ps.ProbeMarker(ps.Self()))
 	// In a session of its own, so that a timeout ends what it started too.
-	detach(cmd)
+	probeSession(cmd)
 	cmd.Cancel = func() error { return killProbe(cmd) }
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
@@ -212,7 +218,7 @@ func probeCmd(ctx context.Context, command, dir string, env []string) error {
 		msg = "..." + msg[len(msg)-probeOutput:]
 	}
 	if ctx.Err() != nil {
-		err = fmt.Errorf("no answer in %v", probeTimeout)
+		err = fmt.Errorf("no answer in %v", time.Since(began).Round(100*time.Millisecond))
 	}
 	if msg != "" {
 		return fmt.Errorf("%v: %s", err, msg)
@@ -260,32 +266,43 @@ func waitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) 
 	}
 	timeout := rec.ReadyWait()
 	deadline := time.Now().Add(timeout)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	tick := time.NewTicker(readyPoll)
 	defer tick.Stop()
 	last := ""
 	notReady := func(ended bool) error {
 		e := &NotReadyError{Name: rec.Name, Spec: rec.Ready, Timeout: timeout, Ended: ended, Last: last}
-		if ended {
-			if code, sig, known, at := l.Exit(); known {
-				rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
-			}
-		} else {
+		if !ended {
 			stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
+			// Ended by bgrun: its leader's status says how.
+			select {
+			case <-l.Done():
+			case <-time.After(time.Second):
+			}
+		}
+		if code, sig, known, at := l.Exit(); known && l.Ended() {
+			rec.ExitCode, rec.ExitSignal, rec.ExitedAt = code, sig, at
 		}
 		e.StderrTail, e.StderrPath = stderrTail(*rec, 10), rec.StderrPath
 		return e
 	}
 	for {
-		perr := spec.Probe(ctx, rec.Dir, env)
+		if ctx.Err() != nil { // its supervisor gives up (its store is gone)
+			stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
+			return abandoned(ctx)
+		}
+		perr := spec.Probe(rctx, rec.Dir, env)
 		if perr == nil {
 			return nil
 		}
 		// A probe that the deadline cut short says only that: the one
 		// before it says why the process was not ready. (A dial sees the
 		// deadline pass before the context's timer has fired.)
-		if ctx.Err() != nil || !time.Now().Before(deadline) {
+		if rctx.Err() != nil || !time.Now().Before(deadline) {
+			if ctx.Err() != nil {
+				continue
+			}
 			if last == "" {
 				last = perr.Error()
 			}
@@ -296,8 +313,7 @@ func waitReady(ctx context.Context, l *Leader, rec *store.Record, env []string) 
 			return notReady(true)
 		}
 		select {
-		case <-ctx.Done():
-			return notReady(false)
+		case <-rctx.Done():
 		case <-tick.C:
 		case <-l.Done():
 		}

@@ -109,8 +109,11 @@ func (e *StartupError) Error() string {
 }
 
 func (e *StartupError) how() string {
-	if e.Signal != "" {
+	switch {
+	case e.Signal != "":
 		return "signal " + e.Signal
+	case e.Code == -1:
+		return "exit status unknown" // its leader was adopted
 	}
 	return fmt.Sprintf("exit status %d", e.Code)
 }
@@ -140,10 +143,18 @@ func (e *GuardRetryError) Unwrap() error { return e.cause() }
 // ErrorKind makes it a failed start.
 func (e *GuardRetryError) ErrorKind() store.Kind { return store.KindFailedStart }
 
-// errStopped is a start whose record was stopped (or deleted, or started
-// anew) while it started: the stop won, and what the start spawned ended.
-func errStopped(name string) error {
-	return store.Errorf(store.KindConflict, "%s was stopped while it started", name)
+// lost is the error of a start whose record changed while it started: it
+// was stopped (the stop won), deleted, or another start replaced it; what
+// the start spawned ended.
+func lost(db *store.DB, name string) error {
+	why := "stopped"
+	switch r, err := db.Get(name); {
+	case errors.Is(err, store.ErrNotFound):
+		why = "deleted"
+	case err == nil && r.Status != store.StatusStopped:
+		why = "replaced by another start"
+	}
+	return store.Errorf(store.KindConflict, "%s was %s while it started", name, why)
 }
 
 // Result says what a start did.
@@ -235,10 +246,11 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 		// Starting, with the old marker, while its tree ends: the end of
 		// the old leader is then no end of the record, and were the
 		// supervisor killed meanwhile, the next finds the old tree by it.
-		if _, err := db.Replacing(o.Name, old.Instance, self); err != nil {
+		sopt := stop.Options{Timeout: o.StopTimeout, Out: out}.For(old)
+		if _, err := db.Replacing(o.Name, old.Instance, self, time.Now().Add(sopt.Timeout)); err != nil {
 			return res, err
 		}
-		if _, err := stop.Replace(ctx, old, stop.Options{Timeout: o.StopTimeout, Out: out}.For(old)); err != nil {
+		if _, err := stop.Replace(ctx, old, sopt); err != nil {
 			return res, fmt.Errorf("replace %q: %w", o.Name, err)
 		}
 		res.Replaced = true
@@ -259,7 +271,7 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 	}
 	if err := db.Begin(&rec, cond); err != nil {
 		if errors.Is(err, store.ErrChanged) && running {
-			return res, errStopped(o.Name)
+			return res, lost(db, o.Name)
 		}
 		return res, err
 	}
@@ -277,15 +289,10 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 		// Stopped, deleted or started anew meanwhile: this start must not run.
 		stop.TreeOf(ps.OwnerOf(rec), stop.TimeoutOf(rec))
 		<-leader.Done()
-		return res, errStopped(o.Name)
+		return res, lost(db, o.Name)
 	}
 	unlock()
 	locked = false
-
-	ports, serr := waitListening(leader, &rec, window(rec))
-	if serr == nil && rec.Ready != "" {
-		serr = waitReady(ctx, leader, &rec, env)
-	}
 	event := o.Event
 	if event == "" {
 		event = store.EventStart
@@ -293,20 +300,63 @@ func Start(ctx context.Context, db *store.DB, o Options, out io.Writer) (Result,
 			event = store.EventRestart
 		}
 	}
+	jres, err := judge(ctx, db, rec, leader, env, event, o.Reason, o.bySupervisor())
+	jres.Replaced, jres.Loaded = res.Replaced, res.Loaded
+	return jres, err
+}
+
+// judge waits out the startup window of the start rec, whose leader l
+// runs, and its readiness check, and records the outcome (event ev with
+// reason on success; counted: a restart of bgrun's own). A start whose
+// context ends meanwhile (its supervisor is giving up its store) is ended
+// and failed. Start and Resume end with it.
+func judge(ctx context.Context, db *store.DB, rec store.Record, l *Leader, env []string, ev store.EventKind,
+	reason string, counted bool) (Result, error) {
+	ports, serr := waitListening(ctx, l, &rec, window(rec))
+	if serr == nil && rec.Ready != "" {
+		serr = waitReady(ctx, l, &rec, env)
+	}
 	if serr != nil {
-		return res, failStart(db, &rec, marker, serr, o.bySupervisor())
+		return Result{}, failStart(db, &rec, rec.Instance, serr, counted)
 	}
 	detail := startDetail(rec)
-	detail.Reason = o.Reason
-	r, err := db.Started(o.Name, marker, event, detail, o.bySupervisor())
+	detail.Reason = reason
+	r, err := db.Started(rec.Name, rec.Instance, ev, detail, counted)
 	if err != nil {
 		if errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotFound) {
-			return res, errStopped(o.Name)
+			return Result{}, lost(db, rec.Name)
 		}
-		return res, err
+		return Result{}, err
 	}
-	res.Record, res.Ports, res.Leader = r, ports, leader
-	return res, nil
+	return Result{Record: r, Ports: ports, Leader: l}, nil
+}
+
+// Resume finishes a start that a supervisor killed during it was making
+// (see store.DB.Begin): rec's process, found by its marker, runs, led by l
+// (adopted: its exit status cannot be collected). It records the process,
+// then waits out what is left of its startup window and its readiness
+// check, as Start would have, and records the outcome.
+func Resume(ctx context.Context, db *store.DB, rec store.Record, l *Leader) (Result, error) {
+	self := ps.Self()
+	if rec.StartedAt.IsZero() {
+		rec.StartedAt = time.Now() // killed before it wrote the spawn: it was just now
+	}
+	rec.PID, rec.StartTicks, rec.SupervisorPID, rec.SupervisorTicks = l.PID, l.Ticks, self.PID, self.Ticks
+	if rec.PGID == 0 {
+		rec.PGID = l.PID
+	}
+	if _, err := db.Spawned(rec.Name, rec.Instance, func(r *store.Record) { spawnedAs(r, rec) }); err != nil {
+		return Result{}, lost(db, rec.Name)
+	}
+	env, _, err := Environment(&rec)
+	if err != nil {
+		env = nil // its cmd: check runs with what it has; the start goes on
+	}
+	ev := store.EventStart
+	if rec.EverRan {
+		ev = store.EventRestart
+	}
+	return judge(ctx, db, rec, l, env, ev, "finished by a new supervisor: the one that made it was killed", false)
 }
 
 // spawnedAs copies what a spawn learnt of the process (spawn) into r.
@@ -321,7 +371,8 @@ func spawnedAs(r *store.Record, rec store.Record) {
 func failStart(db *store.DB, rec *store.Record, marker string, serr error, counted bool) error {
 	var se *StartupError
 	var nr *NotReadyError
-	e := store.Exit{Code: rec.ExitCode, Signal: rec.ExitSignal, Known: true, At: rec.ExitedAt}
+	// A code of -1 without a signal is an adopted leader's: not collected.
+	e := store.Exit{Code: rec.ExitCode, Signal: rec.ExitSignal, Known: rec.ExitCode != -1 || rec.ExitSignal != "", At: rec.ExitedAt}
 	d := startDetail(*rec)
 	reason := serr.Error()
 	switch {
@@ -344,7 +395,7 @@ func failStart(db *store.DB, rec *store.Record, marker string, serr error, count
 	r, err := db.StartFailed(rec.Name, marker, e, reason, d, counted)
 	switch {
 	case errors.Is(err, store.ErrChanged), errors.Is(err, store.ErrNotFound):
-		return errStopped(rec.Name)
+		return lost(db, rec.Name)
 	case err != nil:
 		return err
 	case r.Status == store.StatusRestarting:

@@ -5,6 +5,7 @@ package run
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 )
 
@@ -64,4 +65,25 @@ func signalNumber(st *os.ProcessState) int {
 func Detach(cmd *exec.Cmd) {
 	detach(cmd)
 	cmd.Env = helperEnv(cmd.Env)
+}
+
+// closeInherited marks every descriptor above stderr close-on-exec: a
+// descriptor the caller's shell left open (a lock held with flock 9, the
+// write end of a pipe) must not pass into the supervisor, which outlives
+// the command and would keep the lock held and the pipe open, and from it
+// into every process it starts. Go opens its own descriptors close-on-exec
+// already.
+func closeInherited() {
+	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+				syscall.CloseOnExec(fd)
+			}
+		}
+		return
+	}
 }

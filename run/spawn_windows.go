@@ -44,3 +44,7 @@ func Detach(cmd *exec.Cmd) {
 	detach(cmd)
 	cmd.Env = helperEnv(cmd.Env)
 }
+
+// closeInherited does nothing on Windows, where a child inherits only the
+// handles it is given.
+func closeInherited() {}

@@ -144,9 +144,9 @@ const listenCheck = 20 * time.Millisecond
 // is what runs. A failed start sets rec's exit, ends what is left of its
 // tree, and returns a *StartupError with this attempt's stderr (written
 // after rec.StderrOffset). It is the one startup rule of every start.
-func waitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
+func waitListening(ctx context.Context, l *Leader, rec *store.Record, window time.Duration) ([]int, error) {
 	if window <= 0 {
-		return nil, nil
+		return nil, ctx.Err()
 	}
 	// The window counts from the spawn (rec.StartedAt), not from this call:
 	// a slow write in between must not move an exit into or out of it.
@@ -161,6 +161,10 @@ func waitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 	var known map[uint64]bool // listeners known not to be the tree's
 	for ended := false; !ended; {
 		select {
+		case <-ctx.Done():
+			// Its supervisor gives up (its store is gone): no start goes on.
+			stop.TreeOf(ps.OwnerOf(*rec), stop.TimeoutOf(*rec))
+			return nil, abandoned(ctx)
 		case <-t.C:
 			return nil, nil
 		case <-l.Done():
@@ -175,6 +179,12 @@ func waitListening(l *Leader, rec *store.Record, window time.Duration) ([]int, e
 		}
 	}
 	return nil, endedInWindow(l, rec, window)
+}
+
+// abandoned is the error of a start whose supervisor gave it up: ctx's
+// cause.
+func abandoned(ctx context.Context) error {
+	return store.Errorf(store.KindFailedStart, "the start was abandoned: %v", context.Cause(ctx))
 }
 
 // listening returns the ports that r's tree listens on, read from /proc for

@@ -3,6 +3,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -123,6 +124,6 @@ func TestAdoptedExitIsUnknown(t *testing.T) {
 // *StartupError with this attempt's stderr (written after rec.StderrOffset). It is
 // the one startup rule of the CLI, the dashboard and the supervisor.
 func WaitStartup(l *Leader, rec *store.Record, window time.Duration) error {
-	_, err := waitListening(l, rec, window)
+	_, err := waitListening(context.Background(), l, rec, window)
 	return err
 }

@@ -190,7 +190,7 @@ func TestStopGivesUpWhenCancelled(t *testing.T) {
 	if err != nil || got.Wanted {
 		t.Fatalf("record after an interrupted stop: %+v, %v", got, err)
 	}
-	if p, err := ps.Get(t.Context(), db, "svc"); err != nil || !p.Running || p.Status != store.StatusRunning {
+	if p, err := ps.Get(t.Context(), db, "svc"); err != nil || !p.Running || p.Status != store.StatusStopping {
 		t.Fatalf("shown after an interrupted stop: %+v, %v", p, err)
 	}
 	if res, err := Stop(t.Context(), db, "svc", Options{Timeout: 100 * time.Millisecond}); err != nil || !res.WasRunning {

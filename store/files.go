@@ -136,6 +136,12 @@ func IsDatabase(path string) bool {
 			return true
 		}
 	}
+	return HasDatabaseHeaderFile(path)
+}
+
+// HasDatabaseHeaderFile reports whether the file at path is a regular file
+// that begins as an SQLite database or its write-ahead log.
+func HasDatabaseHeaderFile(path string) bool {
 	// Only a regular file is opened (a FIFO's open would wait for a
 	// writer), and without waiting should it become one meanwhile.
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {

@@ -39,9 +39,12 @@ const (
 	// StatusErrored: a guarded record whose guard gave up after
 	// MaxRestarts restarts in a row.
 	StatusErrored Status = "errored"
-	// StatusPaused is never stored: a list shows it for a running record
-	// whose leader the kernel has stopped (SIGSTOP, Ctrl-Z).
-	StatusPaused Status = "paused"
+	// StatusPaused and StatusStopping are never stored: a list shows paused
+	// for a running record whose leader the kernel has stopped (SIGSTOP,
+	// Ctrl-Z), and stopping for a record stopped on purpose whose tree has
+	// not ended yet.
+	StatusPaused   Status = "paused"
+	StatusStopping Status = "stopping"
 )
 
 // Ended reports whether s is the status of a process that ended on its own
@@ -164,17 +167,28 @@ var ErrChanged = Errorf(KindConflict, "the record changed meanwhile")
 type Cond struct {
 	// Marker: the record still names this start ("" for any).
 	Marker string
-	// Status: the record has one of these statuses (none for any).
+	// Status: the record has one of these statuses (none for any); Not:
+	// it has not this one.
 	Status []Status
+	Not    Status
 	// Stack and Epoch: a start of a stack's process goes ahead only while
 	// no `bgrun down` of that stack came since the `up` began (see
 	// StackEpoch).
 	Stack string
 	Epoch int64
+	// going: the start is still going on, not being replaced by another
+	// (see Replacing): the transitions of a start check it.
+	going bool
+}
+
+// going is what the transitions of the start marker expect: the record
+// still names it, is starting, and no other start is replacing it.
+func going(marker string) Cond {
+	return Cond{Marker: marker, Status: []Status{StatusStarting}, going: true}
 }
 
 func (c Cond) Holds(r Record) bool {
-	if c.Marker != "" && r.Instance != c.Marker {
+	if c.Marker != "" && r.Instance != c.Marker || c.going && !r.KillBy.IsZero() || c.Not != "" && r.Status == c.Not {
 		return false
 	}
 	if len(c.Status) == 0 {
@@ -247,7 +261,7 @@ func (db *DB) Begin(rec *Record, c Cond) error {
 			rec.CreatedAt = now
 		}
 		rec.UpdatedAt = now
-		rec.Status, rec.Wanted = StatusStarting, true
+		rec.Status, rec.Wanted, rec.KillBy = StatusStarting, true, time.Time{}
 		rec.PID, rec.PGID, rec.StartTicks = 0, 0, 0
 		if rec.ID == 0 { // the id names the marker
 			if err := upsert(tx.Stmt(w.ups), rec); err != nil {
@@ -268,7 +282,7 @@ func (db *DB) Begin(rec *Record, c Cond) error {
 // means the start was stopped or replaced meanwhile: what it spawned must
 // be ended.
 func (db *DB) Spawned(name, marker string, fn func(r *Record)) (Record, error) {
-	return db.change(name, Cond{Marker: marker, Status: []Status{StatusStarting}}, func(r *Record) []Event {
+	return db.change(name, going(marker), func(r *Record) []Event {
 		fn(r)
 		return nil
 	})
@@ -278,7 +292,7 @@ func (db *DB) Spawned(name, marker string, fn func(r *Record)) (Record, error) {
 // history has ev (start, restart or guard_restart) with d. A restart that
 // bgrun made (the guard's, the watcher's, a duty's) is counted.
 func (db *DB) Started(name, marker string, ev EventKind, d Detail, counted bool) (Record, error) {
-	return db.change(name, Cond{Marker: marker, Status: []Status{StatusStarting}}, func(r *Record) []Event {
+	return db.change(name, going(marker), func(r *Record) []Event {
 		if counted {
 			r.Restarts++
 		}
@@ -294,7 +308,20 @@ func (db *DB) Started(name, marker string, ev EventKind, d Detail, counted bool)
 // ran is no longer wanted, so a reboot does not retry it. A try of bgrun's
 // own is counted, as Started counts it.
 func (db *DB) StartFailed(name, marker string, e Exit, reason string, d Detail, counted bool) (Record, error) {
-	return db.change(name, Cond{Marker: marker, Status: []Status{StatusStarting}}, func(r *Record) []Event {
+	return db.startFailed(going(marker), name, e, reason, d, counted)
+}
+
+// Interrupted fails the start marker, which a supervisor killed during it
+// was making, with nothing of it left running (a replace it was making
+// included), as StartFailed does.
+func (db *DB) Interrupted(name, marker, reason string) (Record, error) {
+	return db.startFailed(Cond{Marker: marker, Status: []Status{StatusStarting}}, name,
+		Exit{Code: -1, At: db.now()}, "interrupted: "+reason, Detail{Reason: "start interrupted: " + reason}, false)
+}
+
+func (db *DB) startFailed(c Cond, name string, e Exit, reason string, d Detail, counted bool) (Record, error) {
+	return db.change(name, c, func(r *Record) []Event {
+		r.KillBy = time.Time{}
 		if counted {
 			r.Restarts++
 		}
@@ -350,31 +377,39 @@ func (r *Record) ended(e Exit, status Status, ev Event, now time.Time) []Event {
 	r.Crashes = crashes
 	if giveUp {
 		r.Status, r.GaveUp = StatusErrored, true
-		return append(evs, Event{Event: EventGuardGaveUp, PID: r.PID, Detail: Detail{Restarts: r.MaxRestarts}})
+		return append(evs, Event{Event: EventGuardGaveUp, PID: r.PID, Detail: Detail{Restarts: r.Restarts}})
 	}
 	r.Status, r.Backoff = StatusRestarting, delay
 	return append(evs, Event{Event: EventBackoff, PID: r.PID, Detail: Detail{Delay: delay.String()}})
 }
 
 // Adopted finishes the start marker, interrupted by the death of the
-// supervisor that made it, whose process was found running by its marker:
-// fn sets what is known of its leader.
+// supervisor that made it, whose process was found running by its marker
+// but whose leader is not known: fn sets what is known of it. A start that
+// replaced a process, interrupted before it began its own, goes back to
+// that process, which runs on: ev is then "", and no event is written.
 func (db *DB) Adopted(name, marker string, fn func(r *Record), ev EventKind, reason string) (Record, error) {
 	return db.change(name, Cond{Marker: marker, Status: []Status{StatusStarting}}, func(r *Record) []Event {
 		fn(r)
-		r.Status, r.Backoff, r.EverRan, r.FailReason = StatusRunning, 0, true, ""
+		r.Status, r.Backoff, r.EverRan, r.FailReason, r.KillBy = StatusRunning, 0, true, "", time.Time{}
+		if ev == "" {
+			return nil
+		}
 		return []Event{{Event: ev, PID: r.PID, Detail: Detail{Command: r.Command, Reason: reason}}}
 	})
 }
 
 // Replacing marks the record named name starting, keeping its marker and
 // process, while the start that replaces that process (by sup, the
-// supervisor that makes it) ends it: the end of the old leader is then no
-// end of the record (Ended finds it starting), and a supervisor killed
-// meanwhile leaves a start that the next one finishes by the old marker.
-func (db *DB) Replacing(name, marker string, sup Ident) (Record, error) {
+// supervisor that makes it) ends it, SIGKILL due at killBy: the end of the
+// old leader is then no end of the record (Ended finds it starting), a
+// start of the old marker still in its window fails its transitions
+// (another start replaced it), and a supervisor killed meanwhile leaves a
+// replace that the next one undoes: the old process runs on, or the start
+// failed.
+func (db *DB) Replacing(name, marker string, sup Ident, killBy time.Time) (Record, error) {
 	return db.change(name, Cond{Marker: marker}, func(r *Record) []Event {
-		r.Status, r.Backoff = StatusStarting, 0
+		r.Status, r.Backoff, r.KillBy = StatusStarting, 0, killBy
 		r.SupervisorPID, r.SupervisorTicks = sup.PID, sup.Ticks
 		return nil
 	})
@@ -431,7 +466,8 @@ func (db *DB) SetGuard(name string, on bool) (r Record, changed bool, err error)
 		r.Guard = on
 		switch {
 		case on && (r.Status == StatusErrored || r.Status == StatusFailed || r.Status.Ended()):
-			r.Status, r.Backoff, r.GaveUp, r.Crashes, r.ExitedAt = StatusRestarting, 0, false, 0, db.now()
+			// As a start by hand: the guard's counts begin anew.
+			r.Status, r.Backoff, r.GaveUp, r.Crashes, r.Restarts, r.ExitedAt = StatusRestarting, 0, false, 0, 0, db.now()
 		case !on && (r.Status == StatusRestarting || r.Status == StatusErrored):
 			r.Status, r.Backoff, r.GaveUp = StatusExited, 0, false
 			if r.ExitSignal != "" {

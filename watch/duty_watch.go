@@ -24,6 +24,15 @@ func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.watched = cancel
 	p := &poller{Root: r.Dir, Ignore: ig}
+	// Ready once the first snapshot is taken: a start says it is done only
+	// then, so that a change its caller makes right after is seen.
+	ready := make(chan struct{})
+	t.watchReady = ready
+	p.afterScan = func(n int) {
+		if n == 0 {
+			close(ready)
+		}
+	}
 	name := r.Name
 	go func() {
 		err := p.Run(ctx, func(changed []string) {
@@ -38,6 +47,11 @@ func (watchDuty) attach(s *supervisor, t *tracked, r store.Record) {
 		})
 		if err != nil && ctx.Err() == nil {
 			s.log.Printf("%s: watcher stopped: %v", name, err)
+		}
+		select {
+		case <-ready:
+		default:
+			close(ready) // it never scanned: nobody waits for it
 		}
 	}()
 }

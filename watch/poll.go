@@ -573,6 +573,12 @@ func (sc *scanner) visit(ds *dirState, k *kid) {
 	if k.present && k.entry.IsDir() != e.IsDir() {
 		sc.gone(k)
 	}
+	if !k.present && e.IsDir() && pseudoFS(k.abs) {
+		// /proc, /sys and the like change all the time and hold no
+		// project's files: never watched (`--watch --directory /`).
+		k.ignored = true
+		return
+	}
 	switch {
 	case !k.present:
 		k.present, k.entry = true, e

@@ -128,3 +128,26 @@ func threadCPU() (time.Duration, bool) {
 	}
 	return time.Duration(ts.Nano()), true
 }
+
+// pseudoFS reports whether the directory at path is the root of a file
+// system of the kernel's (proc, sysfs, cgroups, devpts, debugfs and the
+// like), whose files are not files.
+func pseudoFS(path string) bool {
+	var st syscall.Statfs_t
+	if syscall.Statfs(path, &st) != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case 0x9fa0, // proc
+		0x62656572,           // sysfs
+		0x27e0eb, 0x63677270, // cgroup, cgroup2
+		0x1cd1,                 // devpts
+		0x64626720, 0x74726163, // debugfs, tracefs
+		0x73636673, 0xcafe4a11, // securityfs, bpf
+		0x6165676c, 0x62656570, // pstore, configfs
+		0x19800202, 0x958458f6, // mqueue, hugetlbfs
+		0x65735543, 0x42494e4d: // fusectl, binfmt_misc
+		return true
+	}
+	return false
+}

@@ -68,8 +68,16 @@ func (s *supervisor) answer(c net.Conn) {
 	switch {
 	case call.Start != nil:
 		res, err := s.start(*call.Start, out)
-		// The loop follows what it started; the caller hears of it after.
-		s.events <- event{kind: evStarted, name: name, res: res, err: err, request: true}
+		// The loop follows what it started, and watches it when asked; the
+		// caller hears of it after.
+		ack := make(chan (<-chan struct{}), 1)
+		s.events <- event{kind: evStarted, name: name, res: res, err: err, request: true, ack: ack}
+		if ready := <-ack; ready != nil {
+			select {
+			case <-ready:
+			case <-time.After(10 * time.Second): // a huge tree: the caller need not wait for all of it
+			}
+		}
 		if err != nil {
 			out.send(run.Reply{Err: run.ToWire(err)})
 			return

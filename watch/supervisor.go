@@ -84,9 +84,10 @@ type tracked struct {
 	busy    bool      // a start or an end of it runs in a goroutine
 	retryAt time.Time // the guard's next try; zero when none
 	duties  map[duty]bool
-	// watched and change belong to watchDuty.
-	watched context.CancelFunc
-	change  string
+	// watched, watchReady and change belong to watchDuty.
+	watched    context.CancelFunc
+	watchReady <-chan struct{}
+	change     string
 }
 
 type eventKind int
@@ -108,8 +109,12 @@ type event struct {
 	res     run.Result
 	err     error
 	request bool // evStarted: of a request (else the supervisor's own)
-	exit    store.Exit
-	change  string
+	// ack, for a request's evStarted, hears once the loop follows what
+	// was started, with what to wait for before answering (the watcher's
+	// first snapshot), or nil.
+	ack    chan (<-chan struct{})
+	exit   store.Exit
+	change string
 }
 
 type supervisor struct {
@@ -127,7 +132,7 @@ type supervisor struct {
 	// which fails the starts going on.
 	ctx        context.Context
 	starts     context.Context
-	stopStarts context.CancelFunc
+	stopStarts context.CancelCauseFunc
 	// periodic decides rotation, health checks and memory limits (see
 	// duty_periodic.go).
 	periodic dutyChecks
@@ -154,6 +159,16 @@ type supervisor struct {
 // runs, and when no record needs it (so a boot unit's supervisor exits 0
 // and is not started again).
 func Supervise(ctx context.Context, dbPath string, opt Options) error {
+	// Nothing is made beside a path that is no store, and a missing store
+	// has nothing running: a supervisor never makes one.
+	switch fi, err := os.Stat(dbPath); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("store %s: %w", dbPath, err)
+	case !fi.Mode().IsRegular() || !store.HasDatabaseHeaderFile(dbPath):
+		return store.Errorf(store.KindBadInput, "%s is not a bgrun store", dbPath)
+	}
 	// A starter may be probing the lock this instant: try for a while.
 	var unlock func()
 	for deadline := time.Now().Add(time.Second); ; {
@@ -192,8 +207,10 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 	s := &supervisor{db: db, log: log.New(os.Stderr, "bgrun supervisor: ", log.LstdFlags), self: self, opt: opt,
 		recs: map[string]*tracked{}, events: make(chan event, 64), idle: time.Now(), ctx: ctx,
 		inflight: map[string]int{}, storeFile: fi, storeAt: time.Now()}
-	s.starts, s.stopStarts = context.WithCancel(ctx)
-	defer s.stopStarts()
+	// Starts outlive a SIGTERM of the supervisor (the next one finishes
+	// them); only a store that is gone ends them.
+	s.starts, s.stopStarts = context.WithCancelCause(context.Background())
+	defer s.stopStarts(nil)
 	s.periodic.Logf = s.log.Printf
 	defer s.periodic.Wait()
 	// A long-lived process with a small live heap: collect often rather
@@ -201,6 +218,7 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 	debug.SetGCPercent(20)
 	s.log.Printf("supervising %s (pid %d)", dbPath, s.self.PID)
 	defer s.log.Print("exiting")
+	s.endOrphanProbes()
 	s.scan()
 	ln, err := listen(dbPath)
 	if err != nil {
@@ -212,6 +230,19 @@ func Supervise(ctx context.Context, dbPath string, opt Options) error {
 		go s.boot()
 	}
 	return s.loop(ctx, ln)
+}
+
+// endOrphanProbes ends the readiness and health checks that a supervisor
+// killed meanwhile left running: they belong to no record.
+func (s *supervisor) endOrphanProbes() {
+	snap, err := ps.Snapshot()
+	if err != nil {
+		return
+	}
+	for _, m := range snap.OrphanProbes() {
+		s.log.Printf("ending a check left running by a supervisor that was killed (%s)", m)
+		stop.TreeOf(ps.Owner{Instance: m}, 0)
+	}
 }
 
 // listen binds the supervisor's socket, 0600, replacing a stale one: the
@@ -325,7 +356,7 @@ func (s *supervisor) abandon(ln net.Listener) {
 	s.closing = true
 	s.mu.Unlock()
 	ln.Close()
-	s.stopStarts() // starts going on fail, and end what they spawned
+	s.stopStarts(errors.New("its store was deleted or replaced")) // they fail, ending what they spawned
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		s.mu.Lock()
 		n := s.active
@@ -337,6 +368,9 @@ func (s *supervisor) abandon(ln net.Listener) {
 		case ev := <-s.events:
 			if ev.kind == evStarted && ev.err == nil {
 				s.recs[ev.name] = &tracked{name: ev.name, marker: ev.res.Record.Instance}
+			}
+			if ev.ack != nil {
+				ev.ack <- nil
 			}
 		case <-time.After(tick):
 		}
@@ -549,48 +583,64 @@ func (s *supervisor) attach(r store.Record, snap ps.Table) *tracked {
 	return t
 }
 
-// settle finishes a start whose supervisor was killed during it: when a
-// process carrying its marker runs, the record is running with it (its
-// exit status will be unknown); when none does, the start failed.
+// settle finishes a start whose supervisor was killed during it. When a
+// process carrying its marker runs, the start goes on here: what is left of
+// its window and its readiness check, then running or failed (run.Resume);
+// its exit status will be unknown. When none does, the start failed. A
+// replace (a restart, --force) interrupted before its own start began is
+// undone: the old process runs on, or the start failed.
 func (s *supervisor) settle(r store.Record) {
 	members, snap, err := ps.MembersNow(ps.OwnerOf(r), nil, time.Now())
 	if err != nil {
 		return
 	}
+	replace := !r.KillBy.IsZero()
 	if len(members) == 0 {
+		why := "its supervisor ended during the start"
+		if replace {
+			why = "its supervisor ended during a restart"
+		}
 		s.log.Printf("%s: its start was interrupted with nothing left running", r.Name)
-		nr, err := s.db.StartFailed(r.Name, r.Instance, store.Exit{Code: -1, At: time.Now()},
-			"interrupted: its supervisor ended during the start", store.Detail{Reason: "start interrupted; no process carries its marker"}, false)
-		if err == nil && nr.Status == store.StatusRestarting {
+		if nr, err := s.db.Interrupted(r.Name, r.Instance, why); err == nil && nr.Status == store.StatusRestarting {
 			t := s.track(nr)
 			t.retryAt = nr.ExitedAt.Add(nr.Backoff)
 		}
 		return
 	}
 	leader, found := snap.LeaderOf(r)
-	ev := store.EventStart
-	if r.EverRan {
-		ev = store.EventRestart
-	}
-	_, err = s.db.Adopted(r.Name, r.Instance, func(rec *store.Record) {
+	if replace || !found {
+		// Only what runs is known: it runs on, unjudged.
+		ev, why := store.EventStart, "started by a supervisor that was killed; found running by its marker"
+		if replace {
+			ev, why = "", ""
+		}
+		if _, err = s.db.Adopted(r.Name, r.Instance, func(rec *store.Record) {
+			if found {
+				rec.PID, rec.PGID, rec.StartTicks = leader.PID, leader.PGID, leader.StartTicks
+			}
+			if rec.StartedAt.IsZero() {
+				rec.StartedAt = time.Now()
+			}
+			rec.SupervisorPID, rec.SupervisorTicks = s.self.PID, s.self.Ticks
+		}, ev, why); err != nil {
+			return
+		}
+		s.log.Printf("%s: its interrupted start (or restart) runs on, pid %d", r.Name, leader.PID)
+		t := s.track(r)
 		if found {
-			rec.PID, rec.PGID, rec.StartTicks = leader.PID, leader.PGID, leader.StartTicks
+			s.watchLeader(t, run.Adopt(leader.PID, leader.StartTicks))
+		} else {
+			t.follow = true
 		}
-		if rec.StartedAt.IsZero() {
-			rec.StartedAt = time.Now() // killed before it wrote the spawn: it was just now
-		}
-		rec.SupervisorPID, rec.SupervisorTicks = s.self.PID, s.self.Ticks
-	}, ev, "started by a supervisor that was killed; found running by its marker")
-	if err != nil {
 		return
 	}
-	s.log.Printf("%s: adopted its interrupted start, pid %d", r.Name, leader.PID)
+	s.log.Printf("%s: finishing its interrupted start, pid %d", r.Name, leader.PID)
 	t := s.track(r)
-	if found {
-		s.watchLeader(t, run.Adopt(leader.PID, leader.StartTicks))
-	} else {
-		t.follow = true
-	}
+	t.busy = true
+	go func() {
+		res, err := run.Resume(s.starts, s.db, r, run.Adopt(leader.PID, leader.StartTicks))
+		s.events <- event{kind: evStarted, name: r.Name, t: t, res: res, err: err}
+	}()
 }
 
 // drop stops keeping t; its process, if any, runs on.
@@ -611,6 +661,13 @@ func (s *supervisor) watchLeader(t *tracked, l *run.Leader) {
 func (s *supervisor) handle(ev event) {
 	if ev.kind == evStarted {
 		s.started(ev)
+		if ev.ack != nil {
+			var ready <-chan struct{}
+			if t := s.recs[ev.name]; t != nil {
+				ready = t.watchReady
+			}
+			ev.ack <- ready
+		}
 		return
 	}
 	t := s.recs[ev.name]

@@ -28,7 +28,7 @@
 
   const STATUS_LABEL = {
     running: 'Running', starting: 'Starting', restarting: 'Restarting', errored: 'Errored',
-    exited: 'Exited', killed: 'Killed', paused: 'Paused', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown',
+    exited: 'Exited', killed: 'Killed', paused: 'Paused', stopping: 'Stopping', stopped: 'Stopped', failed: 'Failed', unknown: 'Unknown',
   };
 
   function lsGet(key, fallback) {
