@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,6 +299,10 @@ func TestRestartFails(t *testing.T) {
 	flag := filepath.Join(e.dir, "flag")
 	os.WriteFile(flag, nil, 0o644)
 	e.start("flaky", `if [ -e flag ]; then rm flag; exec sleep 60; fi; echo gone-wrong >&2; exit 7`)
+	waitFor(t, 10*time.Second, "the first run to take the flag", func() bool {
+		_, err := os.Stat(flag)
+		return errors.Is(err, os.ErrNotExist)
+	})
 	code, b := e.do("POST", "/api/restart/flaky", nil)
 	if msg := errorOf(t, b); code != 422 || !strings.Contains(msg, "gone-wrong") {
 		t.Errorf("restart: %d %s", code, b)
