@@ -1123,24 +1123,39 @@ func cmdMarked(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	db := openScriptDB(ts)
 	defer db.Close()
-	stray, lines := checkMarked(db, ts.Getenv("BGR_TEST_TAG"))
-	ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
-	if len(stray) > 0 {
-		ts.Fatalf("processes no record knows: %s", strings.Join(stray, "; "))
-	}
-	if len(args) == 1 && args[0] == "none" {
-		if len(lines) > 0 {
-			ts.Fatalf("marked processes still run")
+	// A named record's process is waited for: between a guard's restarts
+	// (the old tree ended, the new one not yet spawned) none runs for a
+	// moment. A stray is never waited out.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		stray, lines := checkMarked(db, ts.Getenv("BGR_TEST_TAG"))
+		if len(stray) > 0 {
+			ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+			ts.Fatalf("processes no record knows: %s", strings.Join(stray, "; "))
 		}
-		return
-	}
-	for _, name := range args {
-		found := false
-		for _, l := range lines {
-			found = found || strings.Fields(l)[1] == name
+		if len(args) == 1 && args[0] == "none" {
+			ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+			if len(lines) > 0 {
+				ts.Fatalf("marked processes still run")
+			}
+			return
 		}
-		if !found {
-			ts.Fatalf("no marked process of %s runs", name)
+		missing := ""
+		for _, name := range args {
+			found := false
+			for _, l := range lines {
+				found = found || strings.Fields(l)[1] == name
+			}
+			if !found {
+				missing = name
+			}
+		}
+		if missing == "" {
+			ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Logf("marked processes:\n%s", strings.Join(lines, "\n"))
+			ts.Fatalf("no marked process of %s runs", missing)
 		}
 	}
 }
