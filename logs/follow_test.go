@@ -13,8 +13,9 @@ import (
 )
 
 // waitTimeout bounds every wait in these tests; followAll polls every 150 ms,
-// so a condition that has not held after this long never will.
-const waitTimeout = 5 * time.Second
+// so a condition that has not held after this long never will, even on a
+// machine so loaded that a poll comes seconds late.
+const waitTimeout = 30 * time.Second
 
 // syncBuffer is a bytes.Buffer that followAll may write to while the test
 // reads it.
